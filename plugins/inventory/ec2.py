@@ -1,0 +1,543 @@
+# Copyright: crossaccount.aws contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Inventory plugin crossaccount.aws.ec2: glue between Ansible and the engine in module_utils."""
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+name: ec2
+short_description: EC2 instances of many AWS accounts and all their regions, in one inventory
+version_added: "1.0.0"
+author:
+  - crossaccount.aws contributors
+description:
+  - Assumes a discovery role in every listed account, lists the instances of every enabled region
+    (or of the regions you name) and builds one inventory of all of them.
+  - Accounts come from O(accounts), an O(accounts_file) and/or AWS Organizations (O(organization));
+    an explicit entry overrides what was discovered, and an account is scanned once.
+  - Work runs on one bounded thread pool of (account, region) tasks; each account's role is
+    assumed once and its credentials refresh themselves before they expire.
+  - Hosts are named by the instance id unless O(hostnames) says otherwise; two instances are never
+    merged into one host (a duplicate name becomes V(NAME_<instance id>), with a warning).
+  - Groups, all children of C(all), are V(account_<id>), V(region_<region with _>) and
+    V(name_<Name tag, sanitised>); O(keyed_groups), O(groups) and O(compose) add more.
+  - Host variables are every DescribeInstances attribute in snake_case (the names
+    amazon.aws.aws_ec2 uses), C(ec2_tags), C(account_id), C(account_name), C(region),
+    C(ansible_host) (private IP, else public IP), C(crossaccount_stale) and C(crossaccount_scanned_at).
+    All of them are untrusted data and are never templated.
+  - A failure in one account or region never drops the others. Each failure is a warning and an
+    entry in the C(crossaccount_errors) variable of group C(all); with the inventory cache on, the
+    hosts of a failed account or region are kept from the last scan and marked C(crossaccount_stale).
+  - The configuration file name must end with C(ec2.yml) or C(ec2.yaml).
+  - Source credentials come from the standard boto3 chain (environment, O(profile)/AWS_PROFILE, SSO,
+    instance profile). The inventory file never holds secret keys; a file that does is refused.
+    AWS_ENDPOINT_URL, AWS_CONFIG_FILE and AWS_CA_BUNDLE are honoured.
+requirements:
+  - python >= 3.10
+  - boto3 >= 1.34.0
+  - botocore >= 1.34.0
+extends_documentation_fragment:
+  - constructed
+  - inventory_cache
+options:
+  plugin:
+    description: Marks this file as a configuration of this plugin.
+    required: true
+    type: str
+    choices: ["crossaccount.aws.ec2"]
+  accounts:
+    description:
+      - The accounts to scan. Each entry is a quoted 12-digit account id (the default O(role_name)
+        is assumed), or a mapping with C(id) and any of C(name) (a friendly name, published as
+        C(account_name)), C(role_name), C(external_id) and C(regions), or a mapping with a full
+        C(role_arn) instead of C(id) and C(role_name).
+      - Ids must be quoted strings. An unquoted number is refused because YAML drops leading zeros
+        and reads 0-prefixed digits as octal, which could name another account.
+    type: list
+    elements: raw
+    default: []
+    version_added: "1.0.0"
+  accounts_file:
+    description:
+      - A YAML file holding a list of accounts in the same form as O(accounts) (or a mapping with an
+        C(accounts) key). A relative path is resolved from the inventory file's directory.
+      - Combined with O(accounts) and O(organization); entries in O(accounts) win.
+    type: path
+    version_added: "1.0.0"
+  organization:
+    description:
+      - Discover accounts with AWS Organizations C(ListAccounts) (or the accounts of OUs, recursively).
+        Only ACTIVE accounts are scanned; their Organizations names fill C(account_name).
+      - An empty mapping lists every account with the source credentials. Keys are C(role_arn) and
+        C(external_id) (a role in the management or delegated-administrator account to call
+        Organizations through), C(include_ous), C(exclude_ous) (OU or root ids) and
+        C(exclude_accounts) (quoted account ids).
+    type: dict
+    version_added: "1.0.0"
+  role_name:
+    description:
+      - The discovery role assumed in every account that names no role of its own.
+    type: str
+    version_added: "1.0.0"
+  external_id:
+    description: External id sent with every AssumeRole that has none of its own.
+    type: str
+    version_added: "1.0.0"
+  role_session_name:
+    description: The role session name, shown in CloudTrail of every scanned account.
+    type: str
+    default: crossaccount-inventory
+    version_added: "1.0.0"
+  duration_seconds:
+    description:
+      - Lifetime requested for each role session. Credentials refresh themselves before expiry, so
+        runs longer than this keep working.
+    type: int
+    default: 3600
+    version_added: "1.0.0"
+  partition:
+    description: The AWS partition of the role ARNs built from O(role_name).
+    type: str
+    default: aws
+    choices: [aws, aws-cn, aws-us-gov, aws-iso, aws-iso-b]
+    version_added: "1.0.0"
+  profile:
+    description: A named profile for the source credentials (default chain when unset).
+    type: str
+    version_added: "1.0.0"
+  sts_region:
+    description:
+      - Region of the STS endpoint used for AssumeRole (a regional endpoint), and of the
+        DescribeRegions call. Default is the configured region, else the partition's first region.
+    type: str
+    version_added: "1.0.0"
+  regions:
+    description:
+      - The regions to scan in every account that lists no regions of its own. Empty or unset, every
+        region enabled in each account is scanned (DescribeRegions with that account's credentials,
+        regions of other partitions and not-opted-in regions skipped).
+    type: list
+    elements: str
+    default: []
+    version_added: "1.0.0"
+  exclude_regions:
+    description: Regions never scanned.
+    type: list
+    elements: str
+    default: []
+    version_added: "1.0.0"
+  filters:
+    description:
+      - DescribeInstances filters as a mapping of filter name to a value or a list of values.
+      - Unless C(instance-state-name) is given, instances in every state but terminated and
+        shutting-down are listed.
+    type: dict
+    default: {}
+    version_added: "1.0.0"
+  hostnames:
+    description:
+      - Preference list for the inventory hostname; the first that has a value wins, the instance id
+        is the fallback. Choices are V(instance-id), V(private-ip-address), V(ip-address),
+        V(dns-name), V(private-dns-name) and V(tag:KEY).
+    type: list
+    elements: str
+    default: [instance-id]
+    version_added: "1.0.0"
+  attributes:
+    description:
+      - Snake_case DescribeInstances attribute names kept as host variables (default, all of them).
+        C(instance_id), C(account_id), C(account_name), C(region), C(ec2_tags) and C(ansible_host)
+        are always kept. A lean list makes inventories of thousands of hosts much faster.
+    type: list
+    elements: str
+    version_added: "1.0.0"
+  max_workers:
+    description:
+      - Bound on concurrent AWS calls (threads in the one pool of account and account-region tasks),
+        1 to 256. The default keeps well below the per-account EC2 and the STS request rate limits
+        while hiding the latency of AWS calls; see docs/scaling.md.
+    type: int
+    default: 16
+    version_added: "1.0.0"
+  strict_errors:
+    description:
+      - When true, any failed account or region makes the inventory fail with a summary of every
+        failure. When false (default) failures are warnings and entries in C(crossaccount_errors).
+      - ansible-core only turns a failed inventory source into a non-zero exit when
+        C(ANSIBLE_INVENTORY_ANY_UNPARSED_IS_FAILED=true) (or C(any_unparsed_is_failed) in ansible.cfg);
+        set it for unattended jobs.
+    type: bool
+    default: false
+    version_added: "1.0.0"
+  retry_mode:
+    description: botocore retry mode for every AWS call (no hand-written retry loops).
+    type: str
+    default: standard
+    choices: [standard, adaptive, legacy]
+    version_added: "1.0.0"
+  max_attempts:
+    description:
+      - Total attempts per AWS call, the first included (botocore C(total_max_attempts)). Throttling,
+        timeouts and connection errors are retried with exponential backoff and jitter.
+    type: int
+    default: 10
+    version_added: "1.0.0"
+  connect_timeout:
+    description: Seconds to wait for a connection to an AWS endpoint.
+    type: int
+    default: 10
+    version_added: "1.0.0"
+  read_timeout:
+    description: Seconds to wait for an answer; a timed-out call is retried, never turned into missing hosts.
+    type: int
+    default: 60
+    version_added: "1.0.0"
+  shard:
+    description:
+      - V(k/n) scans only the accounts whose stable hash (SHA-256 of the account id) falls in part k
+        of n, so n inventory sources cover the fleet with no overlap and no gap. See docs/scaling.md.
+    type: str
+    version_added: "1.0.0"
+"""
+
+EXAMPLES = r"""
+# cmdb.ec2.yml: one discovery role in every account, every enabled region
+plugin: crossaccount.aws.ec2
+role_name: CMDBDiscovery
+accounts:
+  - "111111111111"
+  - id: "222222222222"
+    name: development
+  - id: "333333333333"
+    name: testing
+    role_name: OtherRole
+    external_id: example-external-id
+    regions: [us-east-1, eu-west-1]
+  - role_arn: arn:aws:iam::444444444444:role/CMDBDiscovery
+
+# accounts from AWS Organizations, through a role in the management account, plus a list file
+plugin: crossaccount.aws.ec2
+role_name: CMDBDiscovery
+accounts_file: accounts.yml
+organization:
+  role_arn: arn:aws:iam::111111111111:role/OrgAccountLister
+  exclude_ous: [ou-ab12-sandbox1]
+regions: [us-east-1, eu-west-1]
+
+# Name tags as hostnames, lean variables, extra groups, a 7-day cache for stale-if-error
+plugin: crossaccount.aws.ec2
+role_name: CMDBDiscovery
+accounts: ["111111111111", "222222222222"]
+hostnames: [tag:Name, instance-id]
+attributes: [instance_type, private_ip_address, state, launch_time, placement]
+keyed_groups:
+  - key: ec2_tags.Environment | default('none')
+    prefix: env
+  - key: instance_type
+    prefix: type
+compose:
+  ansible_host: public_ip_address | default(private_ip_address)
+strict_errors: false
+cache: true
+cache_plugin: ansible.builtin.jsonfile
+cache_connection: ~/.cache/crossaccount
+cache_timeout: 604800
+"""
+
+import time  # noqa: E402
+from typing import Any  # noqa: E402
+
+from ansible.errors import AnsibleParserError  # noqa: E402
+from ansible.plugins.inventory import BaseInventoryPlugin, Cacheable, Constructable  # noqa: E402
+from ansible.utils.display import Display  # noqa: E402
+
+from ansible_collections.crossaccount.aws.plugins.module_utils import config as cfg  # noqa: E402
+from ansible_collections.crossaccount.aws.plugins.module_utils.accounts import resolve_accounts  # noqa: E402
+from ansible_collections.crossaccount.aws.plugins.module_utils.errors import (  # noqa: E402
+    ConfigError,
+    CrossAccountError,
+    StrictErrorsFailure,
+)
+from ansible_collections.crossaccount.aws.plugins.module_utils.hosts import (  # noqa: E402
+    assign_hostnames,
+    default_groups,
+)
+from ansible_collections.crossaccount.aws.plugins.module_utils.snapshot import (  # noqa: E402
+    build_snapshot,
+    fingerprint,
+    iter_records,
+    previous_usable,
+    stale_summary,
+)
+
+display = Display()
+
+CONSTRUCTED_AND_CACHE_KEYS = (
+    "compose",
+    "groups",
+    "keyed_groups",
+    "strict",
+    "leading_separator",
+    "use_extra_vars",
+    "cache",
+    "cache_plugin",
+    "cache_timeout",
+    "cache_connection",
+    "cache_prefix",
+)
+
+
+class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
+    NAME = "crossaccount.aws.ec2"
+
+    def verify_file(self, path: str) -> bool:
+        return super().verify_file(path) and path.endswith(("ec2.yml", "ec2.yaml"))
+
+    def parse(self, inventory, loader, path, cache=True):
+        super().parse(inventory, loader, path, cache=cache)
+        try:
+            self._parse(path, cache)
+        except ConfigError as exc:
+            raise AnsibleParserError(f"crossaccount.aws.ec2 configuration error in {path}: {exc}") from None
+        except StrictErrorsFailure as exc:
+            raise AnsibleParserError(str(exc)) from None
+        except CrossAccountError as exc:
+            raise AnsibleParserError(f"crossaccount.aws.ec2: {exc}") from None
+
+    # -- configuration ----------------------------------------------------------------------------
+
+    def _known_keys(self) -> list[str]:
+        from ansible import constants as C
+
+        defs = C.config.get_configuration_definitions("inventory", self._load_name) or {}
+        return sorted(set(defs) | set(CONSTRUCTED_AND_CACHE_KEYS))
+
+    def _load_yaml(self, path: str, what: str) -> Any:
+        try:
+            return self.loader.load_from_file(path, cache="none")
+        except Exception as exc:  # noqa: BLE001 - broken YAML becomes one line
+            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            raise ConfigError(what, f"cannot read {path} as YAML ({first})", "fix the YAML syntax") from None
+
+    def _settings(self, path: str):
+        import os
+
+        from ansible_collections.crossaccount.aws.plugins.module_utils.credentials import require_botocore
+
+        raw = self._load_yaml(path, "(file)")
+        if not isinstance(raw, dict):
+            raise ConfigError(
+                "(file)", "expected a mapping of options", "start the file with plugin: crossaccount.aws.ec2"
+            )
+        file_accounts = None
+        accounts_file = raw.get("accounts_file")
+        if accounts_file is not None:
+            if not isinstance(accounts_file, str):
+                raise ConfigError("accounts_file", "expected a file path", "write accounts_file: accounts.yml")
+            full = os.path.join(os.path.dirname(path), os.path.expanduser(accounts_file))
+            if not os.path.isfile(full):
+                raise ConfigError(
+                    "accounts_file", f"{full} does not exist", "write a path relative to the inventory file"
+                )
+            file_accounts = self._load_yaml(full, "accounts_file")
+            if isinstance(file_accounts, dict) and "accounts" in file_accounts:
+                file_accounts = file_accounts["accounts"]
+        require_botocore()
+        known_regions = _known_regions()
+        known_attributes = _known_attributes() if raw.get("attributes") is not None else None
+        settings = cfg.parse_settings(
+            raw,
+            known_keys=self._known_keys(),
+            known_regions=known_regions,
+            known_attributes=known_attributes,
+            file_accounts=file_accounts,
+        )
+        # Ansible's own option handling (constructed, cache) runs after our checks so that our
+        # messages, which name the key and the fix, come first.
+        self._read_config_data(path)
+        return settings
+
+    # -- parse ----------------------------------------------------------------------------------
+
+    def _parse(self, path: str, cache: bool) -> None:
+        settings = self._settings(path)
+        fp = fingerprint(attributes=_effective_attributes(settings), filters=settings.filters)
+
+        cache_key = self.get_cache_key(path)
+        cache_on = bool(self.get_option("cache"))
+        snapshot = None
+        if cache_on and cache:
+            try:
+                cached = self._cache[cache_key]
+                if previous_usable(cached, fp):
+                    snapshot = cached
+                    display.vv("crossaccount.aws.ec2: inventory served from the cache")
+            except KeyError:
+                pass
+        if snapshot is None:
+            previous = None
+            if cache_on:
+                try:
+                    previous = self._cache[cache_key]
+                except KeyError:
+                    previous = None
+            snapshot = self._scan(settings, fp, previous)
+            if cache_on:
+                self._cache[cache_key] = snapshot
+
+        self._report(snapshot)
+        self._populate(settings, snapshot)
+        if settings.strict_errors and snapshot["errors"]:
+            if cache_on:
+                self.update_cache_if_changed()
+            lines = [_failure_line(e) for e in snapshot["errors"]]
+            raise StrictErrorsFailure(
+                f"crossaccount.aws.ec2: strict_errors is on and {len(lines)} scan(s) failed: " + " | ".join(lines)
+            )
+
+    def _scan(self, settings, fp: str, previous):
+        from ansible_collections.crossaccount.aws.plugins.module_utils.credentials import AwsContext
+        from ansible_collections.crossaccount.aws.plugins.module_utils.scanner import scan, utc_now
+
+        started = utc_now()
+        ctx = AwsContext(
+            profile=settings.profile,
+            sts_region=settings.sts_region,
+            retry_mode=settings.retry_mode,
+            max_attempts=settings.max_attempts,
+            max_pool_connections=settings.max_workers,
+            connect_timeout=settings.connect_timeout,
+            read_timeout=settings.read_timeout,
+            duration_seconds=settings.duration_seconds,
+            role_session_name=settings.role_session_name,
+        )
+        ctx.source_credentials()
+        if _effective_attributes(settings) != settings.attributes:
+            settings = _replace(settings, attributes=_effective_attributes(settings))
+        accounts, account_failures = resolve_accounts(ctx, settings, log=display.v)
+        reporter = _ProgressReporter()
+        result = scan(ctx, settings, accounts, on_progress=reporter)
+        reporter.done(result.progress)
+        return build_snapshot(
+            result,
+            fingerprint_value=fp,
+            scanned_at=started,
+            previous=previous,
+            extra_failures=[f.as_var() for f in account_failures],
+        )
+
+    def _report(self, snapshot) -> None:
+        stale = {}
+        for account_id, region, count, scanned_at in stale_summary(snapshot):
+            stale[(account_id, region)] = (count, scanned_at)
+        for error in snapshot["errors"]:
+            line = _failure_line(error)
+            kept = [
+                (r, c, t)
+                for (a, r), (c, t) in stale.items()
+                if a == error["account_id"] and (error["region"] is None or r == error["region"])
+            ]
+            if kept:
+                hosts = sum(c for _, c, _ in kept)
+                since = min(t for _, _, t in kept)
+                line += f" (kept {hosts} host(s) from the scan of {since}, marked crossaccount_stale)"
+            display.warning(f"crossaccount.aws.ec2: {line}")
+
+    # -- inventory ------------------------------------------------------------------------------
+
+    def _populate(self, settings, snapshot) -> None:
+        records = list(iter_records(snapshot))
+        names, report = assign_hostnames(records, settings.hostnames)
+        for name, ids in sorted(report.collisions.items()):
+            display.warning(
+                f"crossaccount.aws.ec2: {len(ids) + 1} instances want the hostname '{name}'; "
+                f"the first keeps it, the others are named {name}_<instance id> ({', '.join(ids)})"
+            )
+        strict = self.get_option("strict")
+        compose = self.get_option("compose")
+        groups = self.get_option("groups")
+        keyed_groups = self.get_option("keyed_groups")
+        added_groups: set[str] = set()
+        inventory = self.inventory
+        for name, record in zip(names, records, strict=True):
+            inventory.add_host(name)
+            for group in default_groups(record):
+                if group not in added_groups:
+                    inventory.add_group(group)
+                    added_groups.add(group)
+                inventory.add_child(group, name)
+            for var, value in record.items():
+                inventory.set_variable(name, var, value)
+            if compose:
+                self._set_composite_vars(compose, record, name, strict=strict)
+            if groups:
+                self._add_host_to_composed_groups(groups, record, name, strict=strict)
+            if keyed_groups:
+                self._add_host_to_keyed_groups(keyed_groups, record, name, strict=strict)
+        inventory.set_variable("all", "crossaccount_errors", list(snapshot["errors"]))
+        inventory.set_variable("all", "crossaccount_scanned_at", snapshot["scanned_at"])
+
+
+class _ProgressReporter:
+    """At -v, one progress line on stderr every few seconds (stdout stays the inventory)."""
+
+    INTERVAL = 2.0
+
+    def __init__(self) -> None:
+        self._last = 0.0
+
+    def __call__(self, progress) -> None:
+        if display.verbosity < 1:
+            return
+        now = time.monotonic()
+        if now - self._last >= self.INTERVAL:
+            self._last = now
+            display.display(f"crossaccount.aws.ec2: {progress.line()}", stderr=True)
+
+    def done(self, progress) -> None:
+        if display.verbosity >= 1:
+            display.display(f"crossaccount.aws.ec2: scan finished: {progress.line()}", stderr=True)
+
+
+def _failure_line(error) -> str:
+    who = error["account_id"] + (f" ({error['account_name']})" if error.get("account_name") else "")
+    where = f"account {who}" + (f" region {error['region']}" if error.get("region") else "")
+    line = f"{where}: {error['code']}: {error['message']}"
+    if error.get("hint"):
+        line += f" -- {error['hint']}"
+    return line
+
+
+def _effective_attributes(settings):
+    """``attributes`` plus what the hostname preferences read."""
+    if settings.attributes is None:
+        return None
+    extra = [cfg.HOSTNAME_SOURCES[h] for h in settings.hostnames if h in cfg.HOSTNAME_SOURCES]
+    return tuple(dict.fromkeys(list(settings.attributes) + extra))
+
+
+def _replace(settings, **changes):
+    import dataclasses
+
+    return dataclasses.replace(settings, **changes)
+
+
+def _known_regions() -> frozenset[str]:
+    import botocore.session
+
+    session = botocore.session.get_session()
+    regions = set()
+    for partition in session.get_available_partitions():
+        regions.update(session.get_available_regions("ec2", partition_name=partition))
+    return frozenset(regions)
+
+
+def _known_attributes() -> frozenset[str]:
+    import botocore.session
+
+    from ansible_collections.crossaccount.aws.plugins.module_utils.hosts import snake
+
+    model = botocore.session.get_session().get_service_model("ec2")
+    names = {snake(m) for m in model.shape_for("Instance").members if m != "Tags"}
+    names.update({"owner_id", "requester_id", "reservation_id"})
+    return frozenset(names)

@@ -1,0 +1,33 @@
+# Copyright: crossaccount.aws contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The account list of a run: explicit ``accounts``, ``accounts_file`` and AWS Organizations,
+combined (explicit entries win per field, each account scanned once), then sharded."""
+
+from __future__ import annotations
+
+from typing import Callable
+
+from ansible_collections.crossaccount.aws.plugins.module_utils.config import (
+    Account,
+    Settings,
+    merge_accounts,
+    select_shard,
+)
+from ansible_collections.crossaccount.aws.plugins.module_utils.errors import ScanFailure
+
+
+def resolve_accounts(
+    ctx,
+    settings: Settings,
+    log: Callable[[str], None] = lambda msg: None,
+) -> tuple[tuple[Account, ...], list[ScanFailure]]:
+    """The accounts to scan and the failures met while listing them."""
+    failures: list[ScanFailure] = []
+    discovered: tuple[Account, ...] = ()
+    if settings.organization is not None:
+        from ansible_collections.crossaccount.aws.plugins.module_utils.organizations import discover_accounts
+
+        discovered, org_failures = discover_accounts(ctx, settings, log)
+        failures.extend(org_failures)
+    accounts = merge_accounts(settings.accounts, discovered)
+    return select_shard(accounts, settings.shard), failures

@@ -1,0 +1,664 @@
+# Copyright: crossaccount.aws contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Validate the raw inventory configuration and turn it into typed settings.
+
+Pure functions: no AWS call, no Ansible import. Every problem raises ``ConfigError`` whose
+text is one line naming the key and what to write instead.
+"""
+
+from __future__ import annotations
+
+import difflib
+import hashlib
+import re
+from dataclasses import dataclass, field
+from typing import Any, Iterable, Mapping
+
+from ansible_collections.crossaccount.aws.plugins.module_utils.errors import ConfigError
+
+ACCOUNT_ID_RE = re.compile(r"^\d{12}$")
+ROLE_ARN_RE = re.compile(
+    r"^arn:(aws|aws-cn|aws-us-gov|aws-iso|aws-iso-b|aws-iso-e|aws-iso-f|aws-eusc):iam::(\d{12}):role/([\w+=,.@/-]{1,512})$"
+)
+ROLE_NAME_RE = re.compile(r"^(?:[\w+=,.@-]+/)*[\w+=,.@-]{1,64}$")
+SESSION_NAME_RE = re.compile(r"^[\w+=,.@-]{2,64}$")
+EXTERNAL_ID_RE = re.compile(r"^[\w+=,.@:/-]{2,1224}$")
+REGION_RE = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d+$")
+OU_RE = re.compile(r"^(ou-[0-9a-z]{4,32}-[a-z0-9]{8,32}|r-[0-9a-z]{4,32})$")
+SHARD_RE = re.compile(r"^\s*(\d+)\s*/\s*(\d+)\s*$")
+
+ACCOUNT_KEYS = ("id", "name", "role_name", "role_arn", "external_id", "regions")
+ORGANIZATION_KEYS = ("role_arn", "external_id", "include_ous", "exclude_ous", "exclude_accounts")
+HOSTNAME_SOURCES = {
+    "instance-id": "instance_id",
+    "private-ip-address": "private_ip_address",
+    "ip-address": "public_ip_address",
+    "dns-name": "public_dns_name",
+    "private-dns-name": "private_dns_name",
+}
+RETRY_MODES = ("standard", "adaptive", "legacy")
+DEFAULT_STATES = ("pending", "running", "stopping", "stopped")
+MAX_WORKERS_RANGE = (1, 256)
+MAX_ATTEMPTS_RANGE = (1, 20)
+DURATION_RANGE = (900, 43200)
+
+
+@dataclass(frozen=True)
+class Account:
+    """One account to scan, fully resolved."""
+
+    id: str
+    role_arn: str
+    name: str | None = None
+    external_id: str | None = None
+    regions: tuple[str, ...] | None = None  # None: the global setting applies
+    source: str = "accounts"
+
+    @property
+    def partition(self) -> str:
+        return self.role_arn.split(":", 2)[1]
+
+
+@dataclass(frozen=True)
+class OrganizationSettings:
+    role_arn: str | None = None
+    external_id: str | None = None
+    include_ous: tuple[str, ...] = ()
+    exclude_ous: tuple[str, ...] = ()
+    exclude_accounts: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Settings:
+    """The validated configuration the engine works from."""
+
+    accounts: tuple[Account, ...]
+    role_name: str | None = None
+    external_id: str | None = None
+    partition: str = "aws"
+    role_session_name: str = "crossaccount-inventory"
+    accounts_file: str | None = None
+    organization: OrganizationSettings | None = None
+    regions: tuple[str, ...] = ()
+    exclude_regions: tuple[str, ...] = ()
+    filters: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    hostnames: tuple[str, ...] = ("instance-id",)
+    attributes: tuple[str, ...] | None = None
+    max_workers: int = 16
+    strict_errors: bool = False
+    retry_mode: str = "standard"
+    max_attempts: int = 10
+    duration_seconds: int = 3600
+    connect_timeout: int = 10
+    read_timeout: int = 60
+    sts_region: str | None = None
+    profile: str | None = None
+    shard: tuple[int, int] | None = None
+    extra: Mapping[str, Any] = field(default_factory=dict)
+
+    def describe_filters(self) -> list[dict[str, Any]]:
+        """Filters in the shape DescribeInstances wants."""
+        return [{"Name": name, "Values": list(values)} for name, values in self.filters]
+
+    def role_arn_for(self, account_id: str, role_name: str | None = None) -> str | None:
+        name = role_name or self.role_name
+        if not name:
+            return None
+        return f"arn:{self.partition}:iam::{account_id}:role/{name}"
+
+
+# ---------------------------------------------------------------------------------------------
+# small helpers
+
+
+def _suggest(word: str, choices: Iterable[str]) -> str:
+    close = difflib.get_close_matches(str(word), list(choices), n=1, cutoff=0.6)
+    return f"did you mean '{close[0]}'?" if close else ""
+
+
+def _type_name(value: Any) -> str:
+    return {
+        dict: "a mapping",
+        list: "a list",
+        str: "a string",
+        int: "a number",
+        float: "a number",
+        bool: "a boolean",
+        type(None): "empty",
+    }.get(type(value), type(value).__name__)
+
+
+def check_unknown_keys(raw: Mapping[str, Any], known: Iterable[str], where: str = "") -> None:
+    known = list(known)
+    for key in raw:
+        if key not in known:
+            hint = _suggest(key, known)
+            fix = hint + " " if hint else ""
+            fix += "remove it or use one of: " + ", ".join(sorted(known))
+            name = f"{where}{key}" if where else str(key)
+            raise ConfigError(name, "unknown key", fix)
+
+
+def _string(raw: Mapping[str, Any], key: str, default: str | None = None, *, where: str = "") -> str | None:
+    value = raw.get(key, default)
+    if value is None:
+        return default
+    if not isinstance(value, str):
+        raise ConfigError(
+            where + key,
+            f"expected a string, got {_type_name(value)} ({value!r})",
+            f'write it quoted, e.g. {key}: "{value}"',
+        )
+    return value
+
+
+def _string_list(raw: Mapping[str, Any], key: str, *, where: str = "") -> tuple[str, ...]:
+    value = raw.get(key)
+    if value is None:
+        return ()
+    if isinstance(value, str):
+        raise ConfigError(where + key, "expected a list, got a string", f"write it as a list, e.g. {key}: [{value}]")
+    if not isinstance(value, list):
+        raise ConfigError(
+            where + key, f"expected a list, got {_type_name(value)}", f"write it as a YAML list under {key}"
+        )
+    out = []
+    for i, item in enumerate(value):
+        if not isinstance(item, str):
+            raise ConfigError(
+                f"{where}{key}[{i}]", f"expected a string, got {_type_name(item)} ({item!r})", f'quote it: "{item}"'
+            )
+        out.append(item)
+    return tuple(out)
+
+
+def _int(raw: Mapping[str, Any], key: str, default: int, bounds: tuple[int, int]) -> int:
+    value = raw.get(key, default)
+    if value is None:
+        return default
+    if isinstance(value, bool) or not isinstance(value, int):
+        if isinstance(value, str) and value.strip().isdigit():
+            value = int(value)
+        else:
+            raise ConfigError(
+                key,
+                f"expected a whole number, got {_type_name(value)} ({value!r})",
+                f"write a number from {bounds[0]} to {bounds[1]}",
+            )
+    if not bounds[0] <= value <= bounds[1]:
+        raise ConfigError(key, f"{value} is out of range", f"write a number from {bounds[0]} to {bounds[1]}")
+    return value
+
+
+def _bool(raw: Mapping[str, Any], key: str, default: bool) -> bool:
+    value = raw.get(key, default)
+    if value is None:
+        return default
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.lower() in ("true", "yes", "on", "1", "false", "no", "off", "0"):
+        return value.lower() in ("true", "yes", "on", "1")
+    raise ConfigError(key, f"expected true or false, got {value!r}", f"write {key}: true or {key}: false")
+
+
+def parse_account_id(value: Any, key: str) -> str:
+    """A 12-digit account id written as a string. Numbers are refused: YAML drops leading zeros
+    and reads 0-prefixed digits as octal, so an unquoted id may name another account."""
+    if isinstance(value, bool) or isinstance(value, (int, float)):
+        raise ConfigError(
+            key,
+            f"account id {value!r} is an unquoted number (YAML drops leading zeros and reads "
+            "0-prefixed ids as octal, which could name another account)",
+            'write the 12-digit id in quotes, e.g. "012345678901"',
+        )
+    if not isinstance(value, str):
+        raise ConfigError(
+            key,
+            f"expected an account id, got {_type_name(value)}",
+            'write the 12-digit id in quotes, e.g. "012345678901"',
+        )
+    value = value.strip()
+    if not ACCOUNT_ID_RE.match(value):
+        raise ConfigError(
+            key, f"'{value}' is not a 12-digit AWS account id", 'write exactly 12 digits in quotes, e.g. "012345678901"'
+        )
+    return value
+
+
+def parse_role_arn(value: Any, key: str) -> tuple[str, str]:
+    """(partition, account id) of a valid IAM role ARN."""
+    if not isinstance(value, str) or not ROLE_ARN_RE.match(value.strip()):
+        raise ConfigError(
+            key, f"{value!r} is not an IAM role ARN", "write arn:aws:iam::<12-digit account id>:role/<role name>"
+        )
+    m = ROLE_ARN_RE.match(value.strip())
+    return m.group(1), m.group(2)
+
+
+def _check_role_name(value: str | None, key: str) -> None:
+    if value is not None and not ROLE_NAME_RE.match(value):
+        raise ConfigError(
+            key,
+            f"{value!r} is not a valid IAM role name",
+            "write the role name only (letters, digits and +=,.@_-), e.g. CMDBDiscovery",
+        )
+
+
+def _check_regions(regions: Iterable[str], key: str, known_regions: frozenset[str] | None) -> None:
+    for i, region in enumerate(regions):
+        valid = bool(REGION_RE.match(region)) and (not known_regions or region in known_regions)
+        if not valid:
+            hint = _suggest(region, known_regions or ())
+            fix = (hint + " " if hint else "") + "write an AWS region code such as us-east-1 or eu-west-1"
+            raise ConfigError(f"{key}[{i}]", f"unknown region '{region}'", fix)
+
+
+def _check_external_id(value: str | None, key: str) -> None:
+    if value is not None and not EXTERNAL_ID_RE.match(value):
+        raise ConfigError(
+            key,
+            "external id must be 2-1224 characters of letters, digits and +=,.@:/-",
+            "write the external id from the role's trust policy",
+        )
+
+
+# ---------------------------------------------------------------------------------------------
+# accounts
+
+
+def parse_accounts(
+    entries: Any,
+    *,
+    key: str,
+    default_role: str | None,
+    default_external_id: str | None,
+    partition: str,
+    known_regions: frozenset[str] | None = None,
+    source: str = "accounts",
+) -> tuple[Account, ...]:
+    """Parse a list of account entries (the ``accounts`` option or an ``accounts_file``)."""
+    if entries is None:
+        return ()
+    if not isinstance(entries, list):
+        raise ConfigError(
+            key,
+            f"expected a list of accounts, got {_type_name(entries)}",
+            'write one entry per line, e.g. - "111111111111"',
+        )
+    seen: dict[str, int] = {}
+    out: list[Account] = []
+    for i, entry in enumerate(entries):
+        where = f"{key}[{i}]"
+        account = _parse_account(entry, where, default_role, default_external_id, partition, known_regions, source)
+        if account.id in seen:
+            raise ConfigError(
+                where,
+                f"account {account.id} is listed twice (also {key}[{seen[account.id]}])",
+                "keep one entry per account",
+            )
+        seen[account.id] = i
+        out.append(account)
+    return tuple(out)
+
+
+def _parse_account(entry, where, default_role, default_external_id, partition, known_regions, source) -> Account:
+    if not isinstance(entry, Mapping):
+        account_id = parse_account_id(entry, where)
+        role_arn = f"arn:{partition}:iam::{account_id}:role/{default_role}" if default_role else None
+        if role_arn is None:
+            raise ConfigError(
+                where,
+                f"no role to assume in account {account_id}",
+                "set role_name at the top level, or write the entry as {id: ..., role_name: ...}",
+            )
+        return Account(id=account_id, role_arn=role_arn, external_id=default_external_id, source=source)
+
+    check_unknown_keys(entry, ACCOUNT_KEYS, where=where + ".")
+    role_name = _string(entry, "role_name", where=where + ".")
+    role_arn = _string(entry, "role_arn", where=where + ".")
+    if role_name and role_arn:
+        raise ConfigError(
+            where,
+            "both role_name and role_arn are set",
+            "keep one: role_arn for a full ARN, role_name for a role in this account",
+        )
+    account_id = None
+    if "id" in entry:
+        account_id = parse_account_id(entry["id"], where + ".id")
+    if role_arn:
+        arn_partition, arn_account = parse_role_arn(role_arn, where + ".role_arn")
+        if account_id and account_id != arn_account:
+            raise ConfigError(
+                where,
+                f"id {account_id} does not match the account in role_arn ({arn_account})",
+                "fix one of them or drop id",
+            )
+        account_id = arn_account
+        role_arn = role_arn.strip()
+    elif account_id is None:
+        raise ConfigError(where, "no account id", 'add id: "123456789012" or role_arn: arn:aws:iam::...:role/NAME')
+    else:
+        _check_role_name(role_name, where + ".role_name")
+        name = role_name or default_role
+        if not name:
+            raise ConfigError(
+                where,
+                f"no role to assume in account {account_id}",
+                "set role_name on this account or at the top level, or give role_arn",
+            )
+        role_arn = f"arn:{partition}:iam::{account_id}:role/{name}"
+    friendly = entry.get("name")
+    if friendly is not None and not isinstance(friendly, (str, int)):
+        raise ConfigError(where + ".name", f"expected a string, got {_type_name(friendly)}", "write a short name")
+    external_id = _string(entry, "external_id", where=where + ".")
+    _check_external_id(external_id, where + ".external_id")
+    regions = None
+    if "regions" in entry:
+        regions = _string_list(entry, "regions", where=where + ".")
+        _check_regions(regions, where + ".regions", known_regions)
+    return Account(
+        id=account_id,
+        role_arn=role_arn,
+        name=str(friendly) if friendly is not None else None,
+        external_id=external_id if external_id is not None else default_external_id,
+        regions=regions if regions else None,
+        source=source,
+    )
+
+
+def merge_accounts(*sources: Iterable[Account]) -> tuple[Account, ...]:
+    """Combine account sources, earlier sources taking precedence per field.
+
+    Call as ``merge_accounts(explicit, from_file, from_organization)``: an explicit entry
+    overrides the role, regions, external id and name discovered elsewhere, and an account
+    found in several sources is scanned once.
+    """
+    merged: dict[str, Account] = {}
+    for source in sources:
+        for account in source:
+            have = merged.get(account.id)
+            if have is None:
+                merged[account.id] = account
+                continue
+            merged[account.id] = Account(
+                id=have.id,
+                role_arn=have.role_arn,
+                name=have.name if have.name is not None else account.name,
+                external_id=have.external_id if have.external_id is not None else account.external_id,
+                regions=have.regions if have.regions is not None else account.regions,
+                source=have.source,
+            )
+    return tuple(sorted(merged.values(), key=lambda a: a.id))
+
+
+# ---------------------------------------------------------------------------------------------
+# sharding
+
+
+def parse_shard(value: Any) -> tuple[int, int] | None:
+    if value in (None, ""):
+        return None
+    m = SHARD_RE.match(str(value))
+    if not m:
+        raise ConfigError("shard", f"{value!r} is not of the form k/n", 'write e.g. shard: "1/4" (this is part 1 of 4)')
+    k, n = int(m.group(1)), int(m.group(2))
+    if not (1 <= n <= 10000 and 1 <= k <= n):
+        raise ConfigError("shard", f"{value!r} is out of range", "write k/n with 1 <= k <= n <= 10000")
+    return k, n
+
+
+def shard_of(account_id: str, n: int) -> int:
+    """The 1-based shard of an account: a stable hash, the same on every controller and run."""
+    digest = hashlib.sha256(account_id.encode("ascii")).digest()
+    return int.from_bytes(digest[:8], "big") % n + 1
+
+
+def select_shard(accounts: Iterable[Account], shard: tuple[int, int] | None) -> tuple[Account, ...]:
+    if shard is None:
+        return tuple(accounts)
+    k, n = shard
+    return tuple(a for a in accounts if shard_of(a.id, n) == k)
+
+
+# ---------------------------------------------------------------------------------------------
+# the whole configuration
+
+
+def parse_filters(value: Any) -> tuple[tuple[str, tuple[str, ...]], ...]:
+    if value is None:
+        value = {}
+    if not isinstance(value, Mapping):
+        raise ConfigError(
+            "filters",
+            f"expected a mapping, got {_type_name(value)}",
+            "write filters as name: value pairs, e.g. filters: {tag:Environment: prod}",
+        )
+    out = []
+    for name, values in value.items():
+        if not isinstance(name, str) or not name:
+            raise ConfigError(
+                "filters", f"filter name {name!r} is not a string", "write a DescribeInstances filter name"
+            )
+        if isinstance(values, (str, int, float)) and not isinstance(values, bool):
+            values = [values]
+        if not isinstance(values, list) or not values:
+            raise ConfigError(
+                f"filters.{name}",
+                f"expected a value or a list of values, got {_type_name(values)}",
+                f"write e.g. {name}: [value1, value2]",
+            )
+        out.append((name, tuple(str(v) for v in values)))
+    if not any(name == "instance-state-name" for name, _ in out):
+        out.append(("instance-state-name", DEFAULT_STATES))
+    return tuple(out)
+
+
+def parse_hostnames(value: Any) -> tuple[str, ...]:
+    if value is None:
+        return ("instance-id",)
+    if isinstance(value, str):
+        value = [value]
+    if not isinstance(value, list) or not value:
+        raise ConfigError(
+            "hostnames", f"expected a list, got {_type_name(value)}", "write e.g. hostnames: [tag:Name, instance-id]"
+        )
+    for i, item in enumerate(value):
+        if not isinstance(item, str) or not (item in HOSTNAME_SOURCES or (item.startswith("tag:") and len(item) > 4)):
+            hint = _suggest(str(item), list(HOSTNAME_SOURCES) + ["tag:Name"])
+            raise ConfigError(
+                f"hostnames[{i}]",
+                f"unknown hostname source {item!r}",
+                (hint + " " if hint else "") + "use one of " + ", ".join(HOSTNAME_SOURCES) + " or tag:KEY",
+            )
+    return tuple(value)
+
+
+def parse_organization(value: Any, known: Iterable[str] = ORGANIZATION_KEYS) -> OrganizationSettings | None:
+    if value is None or value is False:
+        return None
+    if value is True:
+        value = {}
+    if not isinstance(value, Mapping):
+        raise ConfigError(
+            "organization",
+            f"expected a mapping, got {_type_name(value)}",
+            "write organization: {} to list every account, or give role_arn/include_ous",
+        )
+    check_unknown_keys(value, known, where="organization.")
+    role_arn = _string(value, "role_arn", where="organization.")
+    if role_arn:
+        parse_role_arn(role_arn, "organization.role_arn")
+    external_id = _string(value, "external_id", where="organization.")
+    _check_external_id(external_id, "organization.external_id")
+    ous = {}
+    for key in ("include_ous", "exclude_ous"):
+        ous[key] = _string_list(value, key, where="organization.")
+        for i, ou in enumerate(ous[key]):
+            if not OU_RE.match(ou):
+                raise ConfigError(
+                    f"organization.{key}[{i}]",
+                    f"{ou!r} is not an OU or root id",
+                    "write an id such as ou-ab12-cdefgh34 or r-ab12",
+                )
+    excluded = value.get("exclude_accounts") or []
+    if not isinstance(excluded, list):
+        raise ConfigError("organization.exclude_accounts", "expected a list", 'write e.g. ["123456789012"]')
+    exclude_accounts = tuple(parse_account_id(v, f"organization.exclude_accounts[{i}]") for i, v in enumerate(excluded))
+    return OrganizationSettings(
+        role_arn=role_arn,
+        external_id=external_id,
+        include_ous=ous["include_ous"],
+        exclude_ous=ous["exclude_ous"],
+        exclude_accounts=exclude_accounts,
+    )
+
+
+def parse_attributes(value: Any, known_attributes: frozenset[str] | None) -> tuple[str, ...] | None:
+    if value is None:
+        return None
+    if not isinstance(value, list):
+        raise ConfigError(
+            "attributes",
+            f"expected a list, got {_type_name(value)}",
+            "write e.g. attributes: [instance_type, private_ip_address, state]",
+        )
+    for i, item in enumerate(value):
+        if not isinstance(item, str) or (known_attributes and item not in known_attributes):
+            hint = _suggest(str(item), known_attributes or ())
+            raise ConfigError(
+                f"attributes[{i}]",
+                f"unknown instance attribute {item!r}",
+                (hint + " " if hint else "") + "use snake_case DescribeInstances names, e.g. instance_type",
+            )
+    return tuple(value)
+
+
+SECRET_KEYS = (
+    "aws_access_key_id",
+    "aws_secret_access_key",
+    "aws_session_token",
+    "access_key",
+    "secret_key",
+    "session_token",
+    "aws_access_key",
+    "aws_secret_key",
+    "security_token",
+    "secret_access_key",
+)
+
+
+def refuse_secrets(raw: Mapping[str, Any]) -> None:
+    for key in raw:
+        if str(key).lower() in SECRET_KEYS:
+            raise ConfigError(
+                str(key),
+                "secret keys are not accepted in an inventory file",
+                "remove it and use a profile (profile: NAME), environment variables, SSO or an instance role instead",
+            )
+
+
+def parse_settings(
+    raw: Mapping[str, Any],
+    *,
+    known_keys: Iterable[str],
+    known_regions: frozenset[str] | None = None,
+    known_attributes: frozenset[str] | None = None,
+    file_accounts: Any = None,
+    accounts_file_key: str = "accounts_file",
+) -> Settings:
+    """Validate ``raw`` (the YAML mapping of the inventory file) into ``Settings``.
+
+    ``file_accounts`` is the already loaded content of ``accounts_file`` (or None).
+    Organization accounts are resolved later, by the engine, because they need AWS calls.
+    """
+    if not isinstance(raw, Mapping):
+        raise ConfigError(
+            "(file)",
+            f"expected a mapping of options, got {_type_name(raw)}",
+            "start the file with plugin: crossaccount.aws.ec2",
+        )
+    refuse_secrets(raw)
+    check_unknown_keys(raw, known_keys)
+
+    role_name = _string(raw, "role_name")
+    _check_role_name(role_name, "role_name")
+    external_id = _string(raw, "external_id")
+    _check_external_id(external_id, "external_id")
+    partition = _string(raw, "partition", "aws")
+    session_name = _string(raw, "role_session_name", "crossaccount-inventory")
+    if not SESSION_NAME_RE.match(session_name):
+        raise ConfigError(
+            "role_session_name",
+            f"{session_name!r} is not a valid role session name",
+            "use 2-64 letters, digits or +=,.@_-",
+        )
+
+    explicit = parse_accounts(
+        raw.get("accounts"),
+        key="accounts",
+        default_role=role_name,
+        default_external_id=external_id,
+        partition=partition,
+        known_regions=known_regions,
+    )
+    from_file = parse_accounts(
+        file_accounts,
+        key=accounts_file_key,
+        default_role=role_name,
+        default_external_id=external_id,
+        partition=partition,
+        known_regions=known_regions,
+        source="accounts_file",
+    )
+    organization = parse_organization(raw.get("organization"))
+    if organization is not None and not role_name:
+        raise ConfigError(
+            "role_name",
+            "organization discovery needs a default role to assume in each account",
+            "set role_name: the discovery role that exists in every member account",
+        )
+    if not explicit and not from_file and organization is None:
+        if "accounts" in raw and raw.get("accounts") is not None:
+            raise ConfigError(
+                "accounts", "the account list is empty", 'list at least one account id, e.g. accounts: ["111111111111"]'
+            )
+        raise ConfigError(
+            "accounts", "no accounts to scan", "list account ids under accounts, or set accounts_file or organization"
+        )
+
+    regions = _string_list(raw, "regions")
+    _check_regions(regions, "regions", known_regions)
+    exclude_regions = _string_list(raw, "exclude_regions")
+    _check_regions(exclude_regions, "exclude_regions", known_regions)
+    sts_region = _string(raw, "sts_region")
+    if sts_region:
+        _check_regions([sts_region], "sts_region", known_regions)
+
+    retry_mode = _string(raw, "retry_mode", "standard")
+    if retry_mode not in RETRY_MODES:
+        raise ConfigError("retry_mode", f"unknown retry mode {retry_mode!r}", "use standard or adaptive")
+
+    return Settings(
+        accounts=merge_accounts(explicit, from_file),
+        role_name=role_name,
+        external_id=external_id,
+        partition=partition,
+        role_session_name=session_name,
+        accounts_file=_string(raw, "accounts_file"),
+        organization=organization,
+        regions=regions,
+        exclude_regions=exclude_regions,
+        filters=parse_filters(raw.get("filters")),
+        hostnames=parse_hostnames(raw.get("hostnames")),
+        attributes=parse_attributes(raw.get("attributes"), known_attributes),
+        max_workers=_int(raw, "max_workers", 16, MAX_WORKERS_RANGE),
+        strict_errors=_bool(raw, "strict_errors", False),
+        retry_mode=retry_mode,
+        max_attempts=_int(raw, "max_attempts", 10, MAX_ATTEMPTS_RANGE),
+        duration_seconds=_int(raw, "duration_seconds", 3600, DURATION_RANGE),
+        connect_timeout=_int(raw, "connect_timeout", 10, (1, 600)),
+        read_timeout=_int(raw, "read_timeout", 60, (1, 3600)),
+        sts_region=sts_region,
+        profile=_string(raw, "profile"),
+        shard=parse_shard(raw.get("shard")),
+    )

@@ -1,0 +1,189 @@
+# Copyright: crossaccount.aws contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Credentials and clients: one shared botocore session, refreshable role credentials per account.
+
+* Source credentials come from botocore's standard chain (environment, profile, SSO, instance
+  profile); ``AWS_PROFILE``, ``AWS_CONFIG_FILE``, ``AWS_ENDPOINT_URL`` and ``AWS_CA_BUNDLE`` are
+  honoured because botocore reads them itself.
+* Each account gets botocore ``DeferredRefreshableCredentials`` fed by an
+  ``AssumeRoleCredentialFetcher``: the role is assumed once, on first use, and again only when
+  the credentials near expiry. The fetcher's cache is an in-memory dict: nothing reaches disk.
+* STS is called on a regional endpoint (``sts_region``, or the partition's default region).
+* Clients for an account are created from a shallow copy of the shared session whose
+  ``get_credentials`` returns the account's credentials, so the loaded service models, the
+  endpoint data and the parsers are shared by every client.
+"""
+
+from __future__ import annotations
+
+import copy
+import functools
+import threading
+from typing import Any
+
+from ansible_collections.crossaccount.aws.plugins.module_utils.errors import MissingDependencyError
+
+try:
+    import botocore
+    import botocore.config
+    import botocore.credentials
+    import botocore.session
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    HAS_BOTOCORE = True
+    BOTOCORE_IMPORT_ERROR = None
+except ImportError as _exc:  # pragma: no cover - exercised by ansible-test's import sanity test
+    HAS_BOTOCORE = False
+    BOTOCORE_IMPORT_ERROR = _exc
+    BotoCoreError = ClientError = Exception  # type: ignore[assignment,misc]
+
+# The region where STS and DescribeRegions are called when nothing else says so.
+PARTITION_HOME = {
+    "aws": "us-east-1",
+    "aws-cn": "cn-north-1",
+    "aws-us-gov": "us-gov-west-1",
+    "aws-iso": "us-iso-east-1",
+    "aws-iso-b": "us-isob-east-1",
+}
+
+USER_AGENT = "crossaccount.aws"
+
+
+def require_botocore() -> None:
+    if not HAS_BOTOCORE:
+        raise MissingDependencyError(
+            "crossaccount.aws.ec2 needs the botocore and boto3 Python packages on the controller "
+            f"({BOTOCORE_IMPORT_ERROR}); install them with: pip install boto3"
+        )
+
+
+def _keep_timestamps_as_text(value: str) -> str:
+    """botocore's timestamp parser replacement: ISO strings stay strings.
+
+    Parsing every LaunchTime/AttachTime with dateutil costs about a third of the CPU time of a
+    DescribeInstances page, and host variables want JSON-friendly strings anyway."""
+    return value
+
+
+class AwsContext:
+    """The shared session, client configuration and per-account credentials of one run."""
+
+    def __init__(
+        self,
+        *,
+        profile: str | None = None,
+        sts_region: str | None = None,
+        retry_mode: str = "standard",
+        max_attempts: int = 10,
+        max_pool_connections: int = 16,
+        connect_timeout: int = 10,
+        read_timeout: int = 60,
+        duration_seconds: int = 3600,
+        role_session_name: str = "crossaccount-inventory",
+    ) -> None:
+        require_botocore()
+        self.session = botocore.session.Session(profile=profile)
+        self.session.user_agent_extra = USER_AGENT
+        self.session.get_component("response_parser_factory").set_parser_defaults(
+            timestamp_parser=_keep_timestamps_as_text
+        )
+        self.client_config = botocore.config.Config(
+            retries={"mode": retry_mode, "total_max_attempts": max_attempts},
+            max_pool_connections=max_pool_connections,
+            connect_timeout=connect_timeout,
+            read_timeout=read_timeout,
+            user_agent_extra=USER_AGENT,
+        )
+        self._sts_region = sts_region
+        self.duration_seconds = duration_seconds
+        self.role_session_name = role_session_name
+        self._lock = threading.Lock()
+        self._source_credentials = None
+        self._principal: str | None = None
+        self._principal_known = False
+
+    # -- source credentials ---------------------------------------------------------------------
+
+    def source_credentials(self):
+        """The controller's own credentials (never printed, never cached to disk)."""
+        with self._lock:
+            if self._source_credentials is None:
+                creds = self.session.get_credentials()
+                if creds is None:
+                    raise MissingDependencyError(
+                        "no AWS credentials found for the controller: use an instance role, SSO, "
+                        "AWS_PROFILE/profile or environment variables (never the inventory file)"
+                    )
+                self._source_credentials = creds
+            return self._source_credentials
+
+    def sts_region(self, partition: str = "aws") -> str:
+        return (
+            self._sts_region or self.session.get_config_variable("region") or PARTITION_HOME.get(partition, "us-east-1")
+        )
+
+    def home_region(self, partition: str) -> str:
+        """Where account-level calls (DescribeRegions) go for this partition."""
+        configured = self._sts_region or self.session.get_config_variable("region")
+        if configured and self.partition_of_region(configured) == partition:
+            return configured
+        return PARTITION_HOME.get(partition, "us-east-1")
+
+    def partition_of_region(self, region: str) -> str | None:
+        for partition in self.session.get_available_partitions():
+            if region in self.session.get_available_regions("ec2", partition_name=partition):
+                return partition
+        return None
+
+    def principal(self) -> str | None:
+        """ARN of the controller's identity, for error hints. Called only after a failure."""
+        with self._lock:
+            if self._principal_known:
+                return self._principal
+        try:
+            arn = self.create_client("sts", self.sts_region(), self.source_credentials()).get_caller_identity()["Arn"]
+        except Exception:  # noqa: BLE001 - a hint is best effort
+            arn = None
+        with self._lock:
+            self._principal, self._principal_known = arn, True
+        return arn
+
+    # -- clients --------------------------------------------------------------------------------
+
+    def create_client(self, service: str, region: str, credentials=None):
+        """A client on the shared session; ``credentials`` default to the source credentials.
+
+        Client creation is serialised: botocore sessions lazily build shared components and are
+        not safe to use for creating clients from several threads at once."""
+        with self._lock:
+            if credentials is None:
+                return self.session.create_client(service, region_name=region, config=self.client_config)
+            child = copy.copy(self.session)
+            child.get_credentials = lambda: credentials
+            return child.create_client(service, region_name=region, config=self.client_config)
+
+    def role_credentials(self, role_arn: str, external_id: str | None = None, partition: str = "aws"):
+        """Refreshable credentials of ``role_arn``: AssumeRole happens on first use and again
+        before expiry (botocore refreshes 15 minutes ahead, mandatory at 10 minutes)."""
+        source = self.source_credentials()
+        extra: dict[str, Any] = {
+            "RoleSessionName": self.role_session_name,
+            "DurationSeconds": self.duration_seconds,
+        }
+        if external_id:
+            extra["ExternalId"] = external_id
+        sts_region = self.sts_region(partition)
+        creator = functools.partial(self._sts_client_with_keys, sts_region)
+        fetcher = botocore.credentials.AssumeRoleCredentialFetcher(
+            client_creator=creator,
+            source_credentials=source,
+            role_arn=role_arn,
+            extra_args=extra,
+        )
+        return botocore.credentials.DeferredRefreshableCredentials(
+            refresh_using=fetcher.fetch_credentials, method="assume-role"
+        )
+
+    def _sts_client_with_keys(self, region: str, service: str, **kwargs):
+        with self._lock:
+            return self.session.create_client(service, region_name=region, config=self.client_config, **kwargs)

@@ -1,0 +1,83 @@
+# Copyright: crossaccount.aws contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Which regions to scan in an account: pure selection logic plus the DescribeRegions call."""
+
+from __future__ import annotations
+
+import re
+from typing import Any, Iterable, Mapping, Sequence
+
+# Checked in order: the narrower patterns first.
+_PARTITION_PATTERNS = (
+    ("aws-us-gov", re.compile(r"^us-gov-\w+-\d+$")),
+    ("aws-iso-b", re.compile(r"^us-isob-\w+-\d+$")),
+    ("aws-iso-f", re.compile(r"^us-isof-\w+-\d+$")),
+    ("aws-iso-e", re.compile(r"^eu-isoe-\w+-\d+$")),
+    ("aws-iso", re.compile(r"^us-iso-\w+-\d+$")),
+    ("aws-eusc", re.compile(r"^eusc-\w+-\d+$")),
+    ("aws-cn", re.compile(r"^cn-\w+-\d+$")),
+    ("aws", re.compile(r"^(us|eu|ap|sa|ca|me|af|il|mx)-\w+-\d+$")),
+)
+
+ENABLED_OPT_IN = frozenset({"opt-in-not-required", "opted-in"})
+
+
+def partition_of(region: str) -> str | None:
+    for partition, pattern in _PARTITION_PATTERNS:
+        if pattern.match(region):
+            return partition
+    return None
+
+
+def enabled_regions(describe_regions_response: Mapping[str, Any], partition: str) -> list[str]:
+    """Regions of ``partition`` that the account may use, from a DescribeRegions answer.
+
+    AWS already omits disabled opt-in regions when AllRegions is false; the checks repeat it
+    (and drop other partitions' regions) so a stand-in that lists everything behaves the same.
+    """
+    out = []
+    for region in describe_regions_response.get("Regions", []):
+        name = region.get("RegionName")
+        if not name or partition_of(name) != partition:
+            continue
+        if region.get("OptInStatus", "opt-in-not-required") not in ENABLED_OPT_IN:
+            continue
+        out.append(name)
+    return sorted(set(out))
+
+
+def select_regions(
+    available: Sequence[str] | None,
+    *,
+    account_regions: Iterable[str] | None,
+    global_regions: Iterable[str],
+    exclude: Iterable[str],
+) -> list[str]:
+    """The regions to scan: per-account list, else global list, else every enabled region;
+    minus ``exclude``. ``available`` is None when no DescribeRegions was needed."""
+    exclude = set(exclude)
+    if account_regions:
+        chosen = list(account_regions)
+    elif global_regions:
+        chosen = list(global_regions)
+    else:
+        chosen = list(available or ())
+    seen = set()
+    out = []
+    for region in chosen:
+        if region not in exclude and region not in seen:
+            seen.add(region)
+            out.append(region)
+    return out
+
+
+def needs_discovery(account_regions: Iterable[str] | None, global_regions: Iterable[str]) -> bool:
+    return not account_regions and not list(global_regions)
+
+
+def describe_enabled_regions(client, partition: str) -> list[str]:
+    response = client.describe_regions(
+        AllRegions=False,
+        Filters=[{"Name": "opt-in-status", "Values": sorted(ENABLED_OPT_IN)}],
+    )
+    return enabled_regions(response, partition)

@@ -1,0 +1,195 @@
+# Copyright: crossaccount.aws contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The scan: (account, region) tasks on one bounded thread pool.
+
+Per account: assume the role once (the credentials then refresh themselves) and, unless the
+regions are configured, call DescribeRegions once with the account's own credentials. Per
+account-region: page through DescribeInstances (1000 per page). A failure is captured as a
+``ScanFailure`` for that account or account-region; nothing else is dropped. A region whose
+pagination fails half way contributes no partial list: it is reported as failed instead.
+"""
+
+from __future__ import annotations
+
+import time
+from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any, Callable, Iterable
+
+from ansible_collections.crossaccount.aws.plugins.module_utils.config import Account, Settings
+from ansible_collections.crossaccount.aws.plugins.module_utils.errors import ScanFailure, describe_failure
+from ansible_collections.crossaccount.aws.plugins.module_utils.hosts import instance_record
+from ansible_collections.crossaccount.aws.plugins.module_utils.regions import (
+    describe_enabled_regions,
+    needs_discovery,
+    select_regions,
+)
+
+
+def utc_now() -> str:
+    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+@dataclass
+class RegionResult:
+    account: Account
+    region: str
+    records: list[dict[str, Any]]
+    scanned_at: str
+
+
+@dataclass
+class Progress:
+    accounts_total: int = 0
+    accounts_assumed: int = 0
+    accounts_failed: int = 0
+    tasks_total: int = 0
+    tasks_done: int = 0
+    tasks_failed: int = 0
+    instances: int = 0
+    started: float = field(default_factory=time.monotonic)
+
+    @property
+    def elapsed(self) -> float:
+        return time.monotonic() - self.started
+
+    def line(self) -> str:
+        return (
+            f"accounts assumed {self.accounts_assumed}/{self.accounts_total}"
+            + (f" ({self.accounts_failed} failed)" if self.accounts_failed else "")
+            + f", account-regions done {self.tasks_done}/{self.tasks_total}"
+            + (f" ({self.tasks_failed} failed)" if self.tasks_failed else "")
+            + f", instances {self.instances}, elapsed {self.elapsed:.1f}s"
+        )
+
+
+@dataclass
+class ScanResult:
+    regions: list[RegionResult]
+    failures: list[ScanFailure]
+    progress: Progress
+    # account id -> regions that were planned (empty when the account failed before planning)
+    planned: dict[str, list[str]] = field(default_factory=dict)
+
+    def failed_accounts(self) -> set[str]:
+        return {f.account_id for f in self.failures if f.region is None}
+
+    def failed_regions(self) -> set[tuple[str, str]]:
+        return {(f.account_id, f.region) for f in self.failures if f.region is not None}
+
+
+class _AccountPlan:
+    __slots__ = ("account", "credentials", "regions")
+
+    def __init__(self, account: Account, credentials: Any, regions: list[str]) -> None:
+        self.account = account
+        self.credentials = credentials
+        self.regions = regions
+
+
+def _fail(ctx, exc, account: Account, region: str | None, operation: str) -> ScanFailure:
+    principal = ctx.principal() if operation == "AssumeRole" else None
+    return describe_failure(
+        exc,
+        account_id=account.id,
+        account_name=account.name,
+        region=region,
+        operation=operation,
+        principal=principal,
+        role_arn=account.role_arn,
+        external_id=bool(account.external_id),
+    )
+
+
+def prepare_account(ctx, settings: Settings, account: Account) -> _AccountPlan | ScanFailure:
+    """AssumeRole (and DescribeRegions when needed) for one account."""
+    try:
+        credentials = ctx.role_credentials(account.role_arn, account.external_id, account.partition)
+        credentials.get_frozen_credentials()  # assume the role now, so a denial is one account-level failure
+    except Exception as exc:  # noqa: BLE001 - every failure is reported, none aborts the scan
+        return _fail(ctx, exc, account, None, "AssumeRole")
+    available = None
+    if needs_discovery(account.regions, settings.regions):
+        try:
+            client = ctx.create_client("ec2", ctx.home_region(account.partition), credentials)
+            available = describe_enabled_regions(client, account.partition)
+        except Exception as exc:  # noqa: BLE001
+            return _fail(ctx, exc, account, None, "DescribeRegions")
+    regions = select_regions(
+        available, account_regions=account.regions, global_regions=settings.regions, exclude=settings.exclude_regions
+    )
+    return _AccountPlan(account, credentials, regions)
+
+
+def scan_region(ctx, settings: Settings, plan: _AccountPlan, region: str) -> RegionResult | ScanFailure:
+    """Every instance of one account-region, or a failure (never a partial list)."""
+    account = plan.account
+    try:
+        client = ctx.create_client("ec2", region, plan.credentials)
+        paginator = client.get_paginator("describe_instances")
+        records: list[dict[str, Any]] = []
+        seen: set[str] = set()
+        pages = paginator.paginate(Filters=settings.describe_filters(), PaginationConfig={"PageSize": 1000})
+        for page in pages:
+            for reservation in page.get("Reservations", []):
+                for instance in reservation.get("Instances", []):
+                    iid = instance.get("InstanceId")
+                    if not iid or iid in seen:
+                        continue
+                    seen.add(iid)
+                    records.append(
+                        instance_record(
+                            instance,
+                            reservation=reservation,
+                            account_id=account.id,
+                            account_name=account.name,
+                            region=region,
+                            attributes=settings.attributes,
+                        )
+                    )
+    except Exception as exc:  # noqa: BLE001
+        return _fail(ctx, exc, account, region, "DescribeInstances")
+    return RegionResult(account=account, region=region, records=records, scanned_at=utc_now())
+
+
+def scan(
+    ctx,
+    settings: Settings,
+    accounts: Iterable[Account],
+    on_progress: Callable[[Progress], None] | None = None,
+) -> ScanResult:
+    """Scan every account and region on one pool of ``settings.max_workers`` threads."""
+    accounts = list(accounts)
+    progress = Progress(accounts_total=len(accounts))
+    result = ScanResult(regions=[], failures=[], progress=progress)
+    with ThreadPoolExecutor(max_workers=settings.max_workers, thread_name_prefix="crossaccount") as pool:
+        pending = {pool.submit(prepare_account, ctx, settings, a): None for a in accounts}
+        while pending:
+            done, _ = wait(pending, return_when=FIRST_COMPLETED)
+            for future in done:
+                plan = pending.pop(future)
+                outcome = future.result()
+                if plan is None:  # an account finished its preparation
+                    if isinstance(outcome, ScanFailure):
+                        result.failures.append(outcome)
+                        progress.accounts_failed += 1
+                        continue
+                    progress.accounts_assumed += 1
+                    result.planned[outcome.account.id] = list(outcome.regions)
+                    progress.tasks_total += len(outcome.regions)
+                    for region in outcome.regions:
+                        pending[pool.submit(scan_region, ctx, settings, outcome, region)] = outcome
+                else:
+                    progress.tasks_done += 1
+                    if isinstance(outcome, ScanFailure):
+                        result.failures.append(outcome)
+                        progress.tasks_failed += 1
+                    else:
+                        result.regions.append(outcome)
+                        progress.instances += len(outcome.records)
+                if on_progress is not None:
+                    on_progress(progress)
+    result.failures.sort(key=lambda f: (f.account_id, f.region or ""))
+    result.regions.sort(key=lambda r: (r.account.id, r.region))
+    return result

@@ -1,0 +1,96 @@
+# Copyright: crossaccount.aws contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The snapshot: what one scan found, in a plain JSON-friendly form.
+
+The snapshot is what goes into Ansible's inventory cache and what the inventory is built from.
+It holds instance data and failures only, never credentials. ``build_snapshot`` implements
+stale-if-error: the hosts of an account or account-region that failed now are carried over
+from the previous snapshot, marked stale with the time of that data.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Any, Iterable, Mapping
+
+FORMAT = 1
+
+
+def fingerprint(**parts: Any) -> str:
+    """A digest of the settings that shape the data (attributes, filters): a cached snapshot
+    made with other settings is not reused."""
+    blob = json.dumps(parts, sort_keys=True, default=list)
+    return hashlib.sha256(blob.encode("utf-8")).hexdigest()[:16]
+
+
+def _key(account_id: str, region: str) -> str:
+    return f"{account_id}/{region}"
+
+
+def build_snapshot(
+    scan_result,
+    *,
+    fingerprint_value: str,
+    scanned_at: str,
+    previous: Mapping[str, Any] | None = None,
+    extra_failures: Iterable[Mapping[str, Any]] = (),
+) -> dict[str, Any]:
+    entries: dict[str, dict[str, Any]] = {}
+    for region_result in scan_result.regions:
+        account = region_result.account
+        entries[_key(account.id, region_result.region)] = {
+            "account_id": account.id,
+            "account_name": account.name,
+            "region": region_result.region,
+            "scanned_at": region_result.scanned_at,
+            "stale": False,
+            "records": region_result.records,
+        }
+    errors = [f.as_var() for f in scan_result.failures] + [dict(f) for f in extra_failures]
+    if previous_usable(previous, fingerprint_value):
+        failed_accounts = {e["account_id"] for e in errors if e.get("region") is None}
+        failed_regions = {(e["account_id"], e["region"]) for e in errors if e.get("region") is not None}
+        for key, entry in previous["entries"].items():
+            if key in entries:
+                continue
+            if entry["account_id"] in failed_accounts or (entry["account_id"], entry["region"]) in failed_regions:
+                carried = dict(entry)
+                carried["stale"] = True
+                entries[key] = carried
+    return {
+        "format": FORMAT,
+        "fingerprint": fingerprint_value,
+        "scanned_at": scanned_at,
+        "entries": dict(sorted(entries.items())),
+        "errors": errors,
+    }
+
+
+def previous_usable(previous: Any, fingerprint_value: str) -> bool:
+    return (
+        isinstance(previous, Mapping)
+        and previous.get("format") == FORMAT
+        and previous.get("fingerprint") == fingerprint_value
+        and isinstance(previous.get("entries"), Mapping)
+    )
+
+
+def stale_summary(snapshot: Mapping[str, Any]) -> list[tuple[str, str, int, str]]:
+    """(account_id, region, host count, scanned_at) of every stale entry."""
+    return [
+        (e["account_id"], e["region"], len(e["records"]), e["scanned_at"])
+        for e in snapshot["entries"].values()
+        if e.get("stale")
+    ]
+
+
+def iter_records(snapshot: Mapping[str, Any]):
+    """Every host record with ``crossaccount_stale`` and ``crossaccount_scanned_at`` added."""
+    for entry in snapshot["entries"].values():
+        stale = bool(entry.get("stale"))
+        for record in entry["records"]:
+            out = dict(record)
+            out["crossaccount_stale"] = stale
+            out["crossaccount_scanned_at"] = entry["scanned_at"]
+            yield out

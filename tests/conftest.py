@@ -1,0 +1,20 @@
+"""Make ``ansible_collections.crossaccount.aws`` importable from this checkout.
+
+``make collection-link`` (a prerequisite of ``make test``) creates
+.tmp/collections/ansible_collections/crossaccount/aws -> the repository root; the same path is
+given to ansible-inventory and ansible-playbook as ANSIBLE_COLLECTIONS_PATH.
+"""
+
+import os
+import sys
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+COLLECTIONS = os.path.join(ROOT, ".tmp", "collections")
+LINK = os.path.join(COLLECTIONS, "ansible_collections", "crossaccount", "aws")
+
+if not os.path.exists(LINK):
+    os.makedirs(os.path.dirname(LINK), exist_ok=True)
+    os.symlink(os.path.relpath(ROOT, os.path.dirname(LINK)), LINK)
+for path in (COLLECTIONS, ROOT):
+    if path not in sys.path:
+        sys.path.insert(0, path)

@@ -1,0 +1,170 @@
+"""The Example Corp fleet, seeded into a moto stand-in by assuming a role in each account.
+
+moto maps the credentials of ``arn:aws:iam::<account>:role/X`` to that account (the role need
+not exist), so one AssumeRole per account and ``run_instances`` builds a multi-account fleet.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from dataclasses import dataclass, field
+
+ACCOUNTS = {
+    "111111111111": "payer",
+    "222222222222": "development",
+    "333333333333": "testing",
+    "444444444444": "production",
+}
+SEED_ROLE = "FleetSeeder"
+
+# A tag value that must never be templated (it would run `id` on the controller).
+EVIL_TAG = "{{ lookup('pipe', 'id') }}"
+
+
+@dataclass
+class Planned:
+    account: str
+    region: str
+    name: str | None
+    tags: dict = field(default_factory=dict)
+    instance_type: str = "t3.micro"
+    state: str = "running"
+
+
+def example_corp() -> list[Planned]:
+    """Several regions, Name tags, some Names shared across accounts and regions, one untagged
+    instance, one stopped instance and one instance whose tag holds a template."""
+    p = []
+    p.append(Planned("111111111111", "us-east-1", "billing-exporter", {"Environment": "shared"}))
+    p.append(Planned("111111111111", "us-east-1", "bastion", {"Environment": "shared"}))
+    p.append(Planned("222222222222", "us-east-1", "web", {"Environment": "dev"}))
+    p.append(Planned("222222222222", "us-east-1", "web", {"Environment": "dev"}))
+    p.append(Planned("222222222222", "eu-west-1", "db", {"Environment": "dev", "Notes": EVIL_TAG}))
+    p.append(Planned("333333333333", "eu-west-1", "web", {"Environment": "test"}))
+    p.append(Planned("333333333333", "eu-west-1", "ci-runner", {"Environment": "test"}, state="stopped"))
+    p.append(Planned("444444444444", "us-east-1", "web", {"Environment": "prod"}, instance_type="m5.large"))
+    p.append(Planned("444444444444", "us-east-1", "web", {"Environment": "prod"}, instance_type="m5.large"))
+    p.append(Planned("444444444444", "eu-west-1", "web", {"Environment": "prod"}, instance_type="m5.large"))
+    p.append(Planned("444444444444", "ap-southeast-2", "api", {"Environment": "prod"}))
+    p.append(Planned("444444444444", "ap-southeast-2", "api", {"Environment": "prod"}))
+    p.append(Planned("444444444444", "ap-southeast-2", None, {}))
+    return p
+
+
+def _clients(endpoint: str, account: str, region: str):
+    import boto3
+
+    session = boto3.session.Session(
+        aws_access_key_id="AKIAIOSFODNN7EXAMPLE",
+        aws_secret_access_key="wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
+        region_name=region,
+    )
+    sts = session.client("sts", endpoint_url=endpoint)
+    creds = sts.assume_role(RoleArn=f"arn:aws:iam::{account}:role/{SEED_ROLE}", RoleSessionName="seed")["Credentials"]
+    return session, creds
+
+
+def seed(endpoint: str, plan: list[Planned] | None = None) -> list[dict]:
+    """Create the planned instances; returns one dict per instance created:
+    {account, region, instance_id, name, state, instance_type}."""
+    import boto3
+
+    plan = example_corp() if plan is None else plan
+    created = []
+    groups: dict[tuple[str, str], list[Planned]] = {}
+    for item in plan:
+        groups.setdefault((item.account, item.region), []).append(item)
+    for (account, region), items in sorted(groups.items()):
+        _, creds = _clients(endpoint, account, region)
+        ec2 = boto3.client(
+            "ec2",
+            region_name=region,
+            endpoint_url=endpoint,
+            aws_access_key_id=creds["AccessKeyId"],
+            aws_secret_access_key=creds["SecretAccessKey"],
+            aws_session_token=creds["SessionToken"],
+        )
+        image = ec2.describe_images(Owners=["amazon"], MaxResults=5)["Images"][0]["ImageId"]
+        for item in items:
+            tags = dict(item.tags)
+            if item.name is not None:
+                tags["Name"] = item.name
+            kwargs = dict(ImageId=image, MinCount=1, MaxCount=1, InstanceType=item.instance_type)
+            if tags:
+                kwargs["TagSpecifications"] = [
+                    {"ResourceType": "instance", "Tags": [{"Key": k, "Value": v} for k, v in tags.items()]}
+                ]
+            instance = ec2.run_instances(**kwargs)["Instances"][0]
+            iid = instance["InstanceId"]
+            if item.state == "stopped":
+                ec2.stop_instances(InstanceIds=[iid])
+            created.append(
+                {
+                    "account": account,
+                    "region": region,
+                    "instance_id": iid,
+                    "name": item.name,
+                    "state": item.state,
+                    "instance_type": item.instance_type,
+                    "private_ip_address": instance.get("PrivateIpAddress"),
+                }
+            )
+    return created
+
+
+def seed_bulk(
+    endpoint: str, accounts: list[str], regions: list[str], per_region: int, instance_type: str = "t3.micro"
+) -> int:
+    """A large synthetic fleet: ``per_region`` instances in each account-region (one
+    run_instances call each). Returns the number created."""
+    import boto3
+
+    total = 0
+    for account in accounts:
+        for region in regions:
+            _, creds = _clients(endpoint, account, region)
+            ec2 = boto3.client(
+                "ec2",
+                region_name=region,
+                endpoint_url=endpoint,
+                aws_access_key_id=creds["AccessKeyId"],
+                aws_secret_access_key=creds["SecretAccessKey"],
+                aws_session_token=creds["SessionToken"],
+            )
+            image = ec2.describe_images(Owners=["amazon"], MaxResults=5)["Images"][0]["ImageId"]
+            ec2.run_instances(
+                ImageId=image,
+                MinCount=per_region,
+                MaxCount=per_region,
+                InstanceType=instance_type,
+                TagSpecifications=[
+                    {
+                        "ResourceType": "instance",
+                        "Tags": [
+                            {"Key": "Name", "Value": f"node-{account[-3:]}-{region}"},
+                            {"Key": "Environment", "Value": "bench"},
+                        ],
+                    }
+                ],
+            )
+            total += per_region
+    return total
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description="Seed the Example Corp fleet into a stand-in")
+    parser.add_argument("--endpoint", required=True)
+    parser.add_argument("--out", help="write the created instances as JSON here")
+    args = parser.parse_args(argv)
+    created = seed(args.endpoint)
+    if args.out:
+        with open(args.out, "w") as fh:
+            json.dump(created, fh, indent=1)
+    print(f"seeded {len(created)} instances in {len({c['account'] for c in created})} accounts", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
