@@ -14,7 +14,7 @@ _PARTITION_PATTERNS = (
     ("aws-iso-f", re.compile(r"^us-isof-\w+-\d+$")),
     ("aws-iso-e", re.compile(r"^eu-isoe-\w+-\d+$")),
     ("aws-iso", re.compile(r"^us-iso-\w+-\d+$")),
-    ("aws-eusc", re.compile(r"^eusc-\w+-\d+$")),
+    ("aws-eusc", re.compile(r"^eusc-(\w+-)+\d+$")),
     ("aws-cn", re.compile(r"^cn-\w+-\d+$")),
     ("aws", re.compile(r"^(us|eu|ap|sa|ca|me|af|il|mx)-\w+-\d+$")),
 )
