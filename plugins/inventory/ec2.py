@@ -298,7 +298,7 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
         try:
             self._parse(path, cache)
         except ConfigError as exc:
-            raise AnsibleParserError(f"crossaccount.aws.ec2 configuration error in {path}: {exc}") from None
+            raise _OneLineParserError(f"crossaccount.aws.ec2 configuration error in {path}: {exc}") from None
         except StrictErrorsFailure as exc:
             raise AnsibleParserError(str(exc)) from None
         except CrossAccountError as exc:
@@ -317,7 +317,13 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
             return self.loader.load_from_file(path, cache="none")
         except Exception as exc:  # noqa: BLE001 - broken YAML becomes one line
             first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-            raise ConfigError(what, f"cannot read {path} as YAML ({first})", "fix the YAML syntax") from None
+            origin = getattr(exc, "obj", None)  # ansible-core's YAML errors carry an Origin with the position
+            where = f" at line {origin.line_num}" if getattr(origin, "line_num", None) else ""
+            where += f", column {origin.col_num}" if where and getattr(origin, "col_num", None) else ""
+            subject = "not valid YAML" if what == "(file)" else f"{path} is not valid YAML"
+            raise ConfigError(
+                what, f"{subject}{where} ({first})", "fix the YAML syntax there (indentation, quotes, colons)"
+            ) from None
 
     def _settings(self, path: str):
         import os
@@ -476,6 +482,18 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
                 self._add_host_to_keyed_groups(keyed_groups, record, name, strict=strict)
         inventory.set_variable("all", "crossaccount_errors", list(snapshot["errors"]))
         inventory.set_variable("all", "crossaccount_scanned_at", snapshot["scanned_at"])
+
+
+class _OneLineParserError(AnsibleParserError):
+    """A configuration error shown as one line.
+
+    ansible-core 2.19 attaches an "Origin: <inventory plugin ...>" context to a plugin's error,
+    which stops it from folding our message into its "Failed to parse ... plugin" warning: the
+    message would be printed twice. Our message already names the file, the key and the fix."""
+
+    @property
+    def _formatted_source_context(self) -> None:
+        return None
 
 
 class _ProgressReporter:

@@ -37,6 +37,7 @@ HOSTNAME_SOURCES = {
     "private-dns-name": "private_dns_name",
 }
 RETRY_MODES = ("standard", "adaptive", "legacy")
+PARTITIONS = ("aws", "aws-cn", "aws-us-gov", "aws-iso", "aws-iso-b")
 DEFAULT_STATES = ("pending", "running", "stopping", "stopped")
 MAX_WORKERS_RANGE = (1, 256)
 MAX_ATTEMPTS_RANGE = (1, 20)
@@ -128,14 +129,22 @@ def _type_name(value: Any) -> str:
     }.get(type(value), type(value).__name__)
 
 
+DOC_POINTER = "ansible-doc -t inventory crossaccount.aws.ec2 lists every option"
+
+
 def check_unknown_keys(raw: Mapping[str, Any], known: Iterable[str], where: str = "") -> None:
+    """Refuse keys that are not options; a close match is suggested (``acounts`` -> ``accounts``)."""
     known = list(known)
     for key in raw:
         if key not in known:
-            hint = _suggest(key, known)
-            fix = hint + " " if hint else ""
-            fix += "remove it or use one of: " + ", ".join(sorted(known))
             name = f"{where}{key}" if where else str(key)
+            close = difflib.get_close_matches(str(key), known, n=1, cutoff=0.6)
+            if close:
+                fix = f"did you mean '{close[0]}'? write {where}{close[0]} instead"
+            elif len(known) <= 12:
+                fix = "remove it or use one of: " + ", ".join(sorted(known))
+            else:
+                fix = "remove it; " + DOC_POINTER
             raise ConfigError(name, "unknown key", fix)
 
 
@@ -144,11 +153,13 @@ def _string(raw: Mapping[str, Any], key: str, default: str | None = None, *, whe
     if value is None:
         return default
     if not isinstance(value, str):
-        raise ConfigError(
-            where + key,
-            f"expected a string, got {_type_name(value)} ({value!r})",
-            f'write it quoted, e.g. {key}: "{value}"',
-        )
+        if isinstance(value, (int, float, bool)):
+            fix = f'write it quoted, e.g. {key}: "{value}"'
+            got = f"{_type_name(value)} ({value!r})"
+        else:
+            fix = f"write {key} as a single quoted string"
+            got = _type_name(value)
+        raise ConfigError(where + key, f"expected a string, got {got}", fix)
     return value
 
 
@@ -316,7 +327,7 @@ def _parse_account(entry, where, default_role, default_external_id, partition, k
     check_unknown_keys(entry, ACCOUNT_KEYS, where=where + ".")
     role_name = _string(entry, "role_name", where=where + ".")
     role_arn = _string(entry, "role_arn", where=where + ".")
-    if role_name and role_arn:
+    if role_name is not None and role_arn is not None:
         raise ConfigError(
             where,
             "both role_name and role_arn are set",
@@ -325,7 +336,7 @@ def _parse_account(entry, where, default_role, default_external_id, partition, k
     account_id = None
     if "id" in entry:
         account_id = parse_account_id(entry["id"], where + ".id")
-    if role_arn:
+    if role_arn is not None:
         arn_partition, arn_account = parse_role_arn(role_arn, where + ".role_arn")
         if account_id and account_id != arn_account:
             raise ConfigError(
@@ -431,7 +442,7 @@ def parse_filters(value: Any) -> tuple[tuple[str, tuple[str, ...]], ...]:
         raise ConfigError(
             "filters",
             f"expected a mapping, got {_type_name(value)}",
-            "write filters as name: value pairs, e.g. filters: {tag:Environment: prod}",
+            'write filters as name: value pairs, e.g. filters: {"tag:Environment": prod}',
         )
     out = []
     for name, values in value.items():
@@ -439,15 +450,27 @@ def parse_filters(value: Any) -> tuple[tuple[str, tuple[str, ...]], ...]:
             raise ConfigError(
                 "filters", f"filter name {name!r} is not a string", "write a DescribeInstances filter name"
             )
-        if isinstance(values, (str, int, float)) and not isinstance(values, bool):
+        if not isinstance(values, list):
             values = [values]
-        if not isinstance(values, list) or not values:
-            raise ConfigError(
-                f"filters.{name}",
-                f"expected a value or a list of values, got {_type_name(values)}",
-                f"write e.g. {name}: [value1, value2]",
-            )
-        out.append((name, tuple(str(v) for v in values)))
+        if not values:
+            raise ConfigError(f"filters.{name}", "the list of values is empty", f"write e.g. {name}: [value1, value2]")
+        for i, item in enumerate(values):
+            where = f"filters.{name}" + (f"[{i}]" if len(values) > 1 else "")
+            if isinstance(item, (bool, int, float)):
+                # YAML turns 0755 into 493, 1.10 into 1.1 and yes into true: filtering on such a value
+                # would silently select other instances.
+                raise ConfigError(
+                    where,
+                    f"{item!r} was read by YAML as {_type_name(item)}, which may not be what you wrote",
+                    f'write the value in quotes, e.g. {name}: "{item}"',
+                )
+            if not isinstance(item, str):
+                raise ConfigError(
+                    where,
+                    f"expected a value or a list of values, got {_type_name(item)}",
+                    f"write e.g. {name}: [value1, value2]",
+                )
+        out.append((name, tuple(values)))
     if not any(name == "instance-state-name" for name, _ in out):
         out.append(("instance-state-name", DEFAULT_STATES))
     return tuple(out)
@@ -547,14 +570,41 @@ SECRET_KEYS = (
 )
 
 
-def refuse_secrets(raw: Mapping[str, Any]) -> None:
+_SECRET_KEY_RE = re.compile(r"(secret|session_?token|security_?token|access_?key|password)", re.IGNORECASE)
+
+
+def _is_secret_key(key: Any) -> bool:
+    name = str(key).lower().replace("-", "_")
+    return name in SECRET_KEYS or bool(_SECRET_KEY_RE.search(name))
+
+
+def _refuse_secret_keys(raw: Any, where: str) -> None:
+    if not isinstance(raw, Mapping):
+        return
     for key in raw:
-        if str(key).lower() in SECRET_KEYS:
+        if _is_secret_key(key):
             raise ConfigError(
-                str(key),
+                f"{where}{key}",
                 "secret keys are not accepted in an inventory file",
-                "remove it and use a profile (profile: NAME), environment variables, SSO or an instance role instead",
+                "delete it (and rotate the key if the file was shared); give the controller credentials with "
+                "a profile (profile: NAME or AWS_PROFILE), SSO, environment variables or an instance role",
             )
+
+
+def refuse_secrets(raw: Mapping[str, Any], file_accounts: Any = None, accounts_file_key: str = "accounts_file") -> None:
+    """Refuse credentials in the configuration: top-level keys, account entries (also those of the
+    accounts file) and organization.
+
+    Keys the user names freely (compose, groups, filters) are not looked at. The message names
+    the key, never the value."""
+    _refuse_secret_keys(raw, "")
+    if not isinstance(raw, Mapping):
+        return
+    for key, entries in (("accounts", raw.get("accounts")), (accounts_file_key, file_accounts)):
+        if isinstance(entries, list):
+            for i, entry in enumerate(entries):
+                _refuse_secret_keys(entry, f"{key}[{i}].")
+    _refuse_secret_keys(raw.get("organization"), "organization.")
 
 
 def parse_settings(
@@ -577,7 +627,7 @@ def parse_settings(
             f"expected a mapping of options, got {_type_name(raw)}",
             "start the file with plugin: crossaccount.aws.ec2",
         )
-    refuse_secrets(raw)
+    refuse_secrets(raw, file_accounts, accounts_file_key)
     check_unknown_keys(raw, known_keys)
 
     role_name = _string(raw, "role_name")
@@ -585,6 +635,10 @@ def parse_settings(
     external_id = _string(raw, "external_id")
     _check_external_id(external_id, "external_id")
     partition = _string(raw, "partition", "aws")
+    if partition not in PARTITIONS:
+        hint = _suggest(partition, PARTITIONS)
+        fix = (hint + " " if hint else "") + "use one of " + ", ".join(PARTITIONS)
+        raise ConfigError("partition", f"unknown partition {partition!r}", fix)
     session_name = _string(raw, "role_session_name", "crossaccount-inventory")
     if not SESSION_NAME_RE.match(session_name):
         raise ConfigError(
@@ -636,7 +690,7 @@ def parse_settings(
 
     retry_mode = _string(raw, "retry_mode", "standard")
     if retry_mode not in RETRY_MODES:
-        raise ConfigError("retry_mode", f"unknown retry mode {retry_mode!r}", "use standard or adaptive")
+        raise ConfigError("retry_mode", f"unknown retry mode {retry_mode!r}", "use " + ", ".join(RETRY_MODES))
 
     return Settings(
         accounts=merge_accounts(explicit, from_file),
