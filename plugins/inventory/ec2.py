@@ -9,7 +9,7 @@ name: ec2
 short_description: EC2 instances of many AWS accounts and all their regions, in one inventory
 version_added: "1.0.0"
 author:
-  - crossaccount.aws contributors
+  - crossaccount.aws contributors (@crossaccount)
 description:
   - Assumes a discovery role in every listed account, lists the instances of every enabled region
     (or of the regions you name) and builds one inventory of all of them.
@@ -444,8 +444,8 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
                 if a == error["account_id"] and (error["region"] is None or r == error["region"])
             ]
             if kept:
-                hosts = sum(c for _, c, _ in kept)
-                since = min(t for _, _, t in kept)
+                hosts = sum(count for _region, count, _when in kept)
+                since = min(when for _region, _count, when in kept)
                 line += f" (kept {hosts} host(s) from the scan of {since}, marked crossaccount_stale)"
             display.warning(f"crossaccount.aws.ec2: {line}")
 

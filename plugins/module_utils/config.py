@@ -471,7 +471,7 @@ def parse_filters(value: Any) -> tuple[tuple[str, tuple[str, ...]], ...]:
                     f"write e.g. {name}: [value1, value2]",
                 )
         out.append((name, tuple(values)))
-    if not any(name == "instance-state-name" for name, _ in out):
+    if not any(name == "instance-state-name" for name, _values in out):
         out.append(("instance-state-name", DEFAULT_STATES))
     return tuple(out)
 

@@ -28,14 +28,12 @@ try:
     import botocore.config
     import botocore.credentials
     import botocore.session
-    from botocore.exceptions import BotoCoreError, ClientError
 
     HAS_BOTOCORE = True
     BOTOCORE_IMPORT_ERROR = None
 except ImportError as _exc:  # pragma: no cover - exercised by ansible-test's import sanity test
     HAS_BOTOCORE = False
     BOTOCORE_IMPORT_ERROR = _exc
-    BotoCoreError = ClientError = Exception  # type: ignore[assignment,misc]
 
 # The region where STS and DescribeRegions are called when nothing else says so.
 PARTITION_HOME = {

@@ -166,7 +166,7 @@ def scan(
     with ThreadPoolExecutor(max_workers=settings.max_workers, thread_name_prefix="crossaccount") as pool:
         pending = {pool.submit(prepare_account, ctx, settings, a): None for a in accounts}
         while pending:
-            done, _ = wait(pending, return_when=FIRST_COMPLETED)
+            done, _not_done = wait(pending, return_when=FIRST_COMPLETED)
             for future in done:
                 plan = pending.pop(future)
                 outcome = future.result()

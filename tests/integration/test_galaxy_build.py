@@ -1,0 +1,116 @@
+"""The collection as users get it: `ansible-galaxy collection build` holds only the collection, and the
+tarball installed offline into a fresh path serves the inventory through the real ansible-inventory CLI."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import tarfile
+
+import pytest
+
+from tests.support import cli
+from tests.support.fleet import ACCOUNTS
+
+# Everything a built collection may hold at its top level. Anything else (tests, bench, demo, venvs,
+# caches, .tmp, Makefile, tooling files) must stay out of the tarball.
+ALLOWED_TOP = {
+    "MANIFEST.json",
+    "FILES.json",
+    "README.md",
+    "LICENSE",
+    "CHANGELOG.rst",
+    "requirements.txt",
+    "bindep.txt",
+    "changelogs",
+    "docs",
+    "examples",
+    "meta",
+    "plugins",
+}
+REQUIRED = {
+    "MANIFEST.json",
+    "FILES.json",
+    "LICENSE",
+    "requirements.txt",
+    "bindep.txt",
+    "meta/runtime.yml",
+    "meta/execution-environment.yml",
+    "plugins/inventory/ec2.py",
+    "plugins/module_utils/config.py",
+    "plugins/module_utils/credentials.py",
+}
+
+CONFIG = """
+plugin: crossaccount.aws.ec2
+role_name: CMDBDiscovery
+accounts: [{accounts}]
+regions: [us-east-1, eu-west-1, ap-southeast-2]
+"""
+
+
+def _run(cmd: list[str], cwd: str, env: dict | None = None) -> subprocess.CompletedProcess:
+    proc = subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, f"{cmd[0]} failed:\n{proc.stdout}\n{proc.stderr}"
+    return proc
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory):
+    out = tmp_path_factory.mktemp("galaxy-build")
+    _run(
+        [os.path.join(cli.BIN, "ansible-galaxy"), "collection", "build", "--output-path", str(out), cli.ROOT], cli.ROOT
+    )
+    tarballs = list(out.glob("crossaccount-aws-*.tar.gz"))
+    assert len(tarballs) == 1, tarballs
+    return tarballs[0]
+
+
+def test_tarball_holds_only_the_collection(built):
+    with tarfile.open(built) as tar:
+        names = [m.name for m in tar.getmembers()]
+        manifest = json.load(tar.extractfile("MANIFEST.json"))
+    top = {n.split("/", 1)[0] for n in names}
+    assert top <= ALLOWED_TOP, f"unexpected entries in the tarball: {sorted(top - ALLOWED_TOP)}"
+    assert REQUIRED <= set(names), f"missing from the tarball: {sorted(REQUIRED - set(names))}"
+    for name in names:
+        parts = name.split("/")
+        assert "__pycache__" not in parts and not name.endswith((".pyc", ".tar.gz")), name
+        assert not any(p.startswith(".") for p in parts), f"hidden file or directory in the tarball: {name}"
+    info = manifest["collection_info"]
+    assert (info["namespace"], info["name"]) == ("crossaccount", "aws")
+    assert built.name == f"crossaccount-aws-{info['version']}.tar.gz"
+
+
+def test_installed_offline_it_serves_the_inventory(built, stand_in, fleet, tmp_path):
+    target = tmp_path / "collections"
+    _run(
+        [os.path.join(cli.BIN, "ansible-galaxy"), "collection", "install", "--offline", "-p", str(target), str(built)],
+        str(tmp_path),
+        env=cli.ansible_env(stand_in.endpoint, collections=str(target)),
+    )
+    installed = target / "ansible_collections" / "crossaccount" / "aws"
+    assert (installed / "plugins" / "inventory" / "ec2.py").is_file()
+    assert not (installed / "tests").exists() and not os.path.islink(installed)
+
+    # ansible-doc proves which copy of the plugin is found: the installed one, not the checkout
+    doc = cli.run(
+        [os.path.join(cli.BIN, "ansible-doc"), "-t", "inventory", "--json", "crossaccount.aws.ec2"],
+        stand_in.endpoint,
+        cwd=str(tmp_path),
+        collections=str(target),
+    )
+    assert doc.rc == 0, doc.stderr
+    filename = json.loads(doc.stdout)["crossaccount.aws.ec2"]["doc"]["filename"]
+    assert os.path.realpath(filename).startswith(os.path.realpath(installed)), filename
+
+    path = tmp_path / "installed.ec2.yml"
+    path.write_text(CONFIG.format(accounts=", ".join(f'"{a}"' for a in ACCOUNTS)))
+    result = cli.inventory(str(path), stand_in.endpoint, "--list", cwd=str(tmp_path), collections=str(target))
+    assert result.rc == 0, result.stderr
+    listed = sorted(hv["instance_id"] for hv in result.hostvars.values())
+    assert listed == sorted(i["instance_id"] for i in fleet)
+    assert result.all_vars["crossaccount_errors"] == []
+    for account in ACCOUNTS:
+        assert f"account_{account}" in result.data["all"]["children"]
