@@ -1,0 +1,469 @@
+"""Unit tests for config.py: the validation of the raw inventory configuration.
+
+Every refusal must be a ConfigError naming the key and a fix; every accepted form must come out
+as the typed value the engine works from."""
+
+from __future__ import annotations
+
+import hashlib
+
+import pytest
+import yaml
+
+from ansible_collections.crossaccount.aws.plugins.module_utils import config as cfg
+from ansible_collections.crossaccount.aws.plugins.module_utils.config import (
+    Account,
+    merge_accounts,
+    parse_accounts,
+    parse_attributes,
+    parse_filters,
+    parse_hostnames,
+    parse_settings,
+    parse_shard,
+    select_shard,
+    shard_of,
+)
+from ansible_collections.crossaccount.aws.plugins.module_utils.errors import ConfigError
+
+KNOWN_KEYS = (
+    "plugin accounts accounts_file organization role_name external_id role_session_name duration_seconds "
+    "partition profile sts_region regions exclude_regions filters hostnames attributes max_workers "
+    "strict_errors retry_mode max_attempts connect_timeout read_timeout shard compose groups keyed_groups "
+    "strict cache cache_plugin cache_timeout cache_connection"
+).split()
+KNOWN_REGIONS = frozenset({"us-east-1", "us-east-2", "eu-west-1", "ap-southeast-2", "cn-north-1"})
+KNOWN_ATTRIBUTES = frozenset({"instance_type", "private_ip_address", "state", "launch_time"})
+
+
+def settings(text: str, **kw):
+    """parse_settings on YAML text, the way the plugin hands it over."""
+    return parse_settings(
+        yaml.safe_load(text),
+        known_keys=KNOWN_KEYS,
+        known_regions=KNOWN_REGIONS,
+        known_attributes=KNOWN_ATTRIBUTES,
+        **kw,
+    )
+
+
+def refused(text: str, **kw) -> ConfigError:
+    with pytest.raises(ConfigError) as info:
+        settings(text, **kw)
+    err = info.value
+    assert "\n" not in str(err), "one line"
+    assert err.fix, "every refusal says what to write instead"
+    return err
+
+
+BASE = 'plugin: crossaccount.aws.ec2\nrole_name: CMDBDiscovery\naccounts: ["111111111111"]\n'
+
+
+# ---------------------------------------------------------------------------------------------
+# accepted forms
+
+
+def test_defaults():
+    s = settings(BASE)
+    assert s.accounts == (
+        Account(id="111111111111", role_arn="arn:aws:iam::111111111111:role/CMDBDiscovery", source="accounts"),
+    )
+    assert s.regions == () and s.exclude_regions == ()
+    assert s.hostnames == ("instance-id",)
+    assert s.attributes is None
+    assert s.max_workers == 16 and s.max_attempts == 10 and s.retry_mode == "standard"
+    assert s.duration_seconds == 3600 and s.strict_errors is False and s.shard is None
+    assert s.filters == (("instance-state-name", cfg.DEFAULT_STATES),)
+    assert s.describe_filters() == [{"Name": "instance-state-name", "Values": list(cfg.DEFAULT_STATES)}]
+
+
+def test_every_account_form():
+    s = settings(
+        """
+role_name: CMDBDiscovery
+external_id: top-level-id
+partition: aws
+accounts:
+  - "111111111111"
+  - id: "222222222222"
+    name: development
+  - id: "333333333333"
+    name: testing
+    role_name: OtherRole
+    external_id: example-external-id
+    regions: [us-east-1, eu-west-1]
+  - role_arn: arn:aws:iam::444444444444:role/path/CMDBDiscovery
+  - id: " 555555555555 "
+    role_arn: arn:aws:iam::555555555555:role/X
+"""
+    )
+    by_id = {a.id: a for a in s.accounts}
+    assert list(by_id) == ["111111111111", "222222222222", "333333333333", "444444444444", "555555555555"]
+    assert by_id["111111111111"].external_id == "top-level-id" and by_id["111111111111"].name is None
+    assert by_id["222222222222"].name == "development"
+    third = by_id["333333333333"]
+    assert third.role_arn == "arn:aws:iam::333333333333:role/OtherRole"
+    assert third.external_id == "example-external-id"
+    assert third.regions == ("us-east-1", "eu-west-1")
+    assert by_id["444444444444"].role_arn == "arn:aws:iam::444444444444:role/path/CMDBDiscovery"
+    assert by_id["444444444444"].partition == "aws"
+    assert by_id["555555555555"].role_arn == "arn:aws:iam::555555555555:role/X"
+
+
+def test_options_are_typed():
+    s = settings(
+        BASE
+        + """
+regions: [us-east-1, eu-west-1]
+exclude_regions: [us-east-2]
+sts_region: eu-west-1
+max_workers: "32"
+max_attempts: 3
+retry_mode: adaptive
+strict_errors: "yes"
+duration_seconds: 900
+shard: " 2 / 4 "
+profile: cmdb
+hostnames: tag:Name
+attributes: [instance_type, state]
+"""
+    )
+    assert s.regions == ("us-east-1", "eu-west-1") and s.exclude_regions == ("us-east-2",)
+    assert s.sts_region == "eu-west-1"
+    assert (s.max_workers, s.max_attempts, s.retry_mode, s.strict_errors) == (32, 3, "adaptive", True)
+    assert s.duration_seconds == 900 and s.shard == (2, 4) and s.profile == "cmdb"
+    assert s.hostnames == ("tag:Name",) and s.attributes == ("instance_type", "state")
+
+
+def test_partition_builds_role_arns():
+    s = settings(BASE + "partition: aws-cn\nregions: [cn-north-1]\n")
+    assert s.accounts[0].role_arn == "arn:aws-cn:iam::111111111111:role/CMDBDiscovery"
+    assert s.accounts[0].partition == "aws-cn"
+    assert s.role_arn_for("222222222222") == "arn:aws-cn:iam::222222222222:role/CMDBDiscovery"
+    assert s.role_arn_for("222222222222", "Other") == "arn:aws-cn:iam::222222222222:role/Other"
+
+
+def test_accounts_file_is_merged_and_explicit_entries_win():
+    s = settings(
+        BASE.replace('["111111111111"]', '[{id: "111111111111", name: explicit}]'),
+        file_accounts=[{"id": "111111111111", "name": "from-file", "regions": ["eu-west-1"]}, "222222222222"],
+    )
+    assert [a.id for a in s.accounts] == ["111111111111", "222222222222"]
+    first = s.accounts[0]
+    assert first.name == "explicit" and first.source == "accounts"
+    assert first.regions == ("eu-west-1",), "fields the explicit entry leaves open come from the file"
+    assert s.accounts[1].source == "accounts_file"
+
+
+def test_organization_only_needs_no_account_list():
+    s = settings(
+        """
+role_name: CMDBDiscovery
+organization:
+  role_arn: arn:aws:iam::111111111111:role/OrgLister
+  include_ous: [r-ab12]
+  exclude_ous: [ou-ab12-cdefgh34]
+  exclude_accounts: ["999999999999"]
+"""
+    )
+    assert s.accounts == ()
+    assert s.organization.role_arn == "arn:aws:iam::111111111111:role/OrgLister"
+    assert s.organization.include_ous == ("r-ab12",) and s.organization.exclude_ous == ("ou-ab12-cdefgh34",)
+    assert s.organization.exclude_accounts == ("999999999999",)
+    assert settings("role_name: R\norganization: true\n").organization == cfg.OrganizationSettings()
+
+
+# ---------------------------------------------------------------------------------------------
+# refusals: (yaml text, key named, words of the fix)
+
+REFUSED = [
+    pytest.param("role_name: R\naccounts: [012345670123]", "accounts[0]", "in quotes", id="octal-id-misread-by-yaml"),
+    pytest.param("role_name: R\naccounts: [123456789012]", "accounts[0]", "in quotes", id="unquoted-id"),
+    pytest.param("role_name: R\naccounts: [1234_5678_9012]", "accounts[0]", "in quotes", id="underscored-id"),
+    pytest.param('role_name: R\naccounts: ["12345"]', "accounts[0]", "exactly 12 digits", id="short-id"),
+    pytest.param('role_name: R\naccounts: ["1234567890123"]', "accounts[0]", "exactly 12 digits", id="long-id"),
+    pytest.param('role_name: R\naccounts: ["12345678901a"]', "accounts[0]", "exactly 12 digits", id="letters"),
+    pytest.param("role_name: R\naccounts: [{id: 111111111111}]", "accounts[0].id", "in quotes", id="map-id-number"),
+    pytest.param("role_name: R\naccounts: [[1]]", "accounts[0]", "12-digit", id="nested-list"),
+    pytest.param(
+        "accounts: [{role_arn: 'arn:aws:iam::1111:role/X'}]", "accounts[0].role_arn", "arn:aws:iam::", id="short-arn"
+    ),
+    pytest.param(
+        "accounts: [{role_arn: 'arn:aws:iam::111111111111:user/X'}]",
+        "accounts[0].role_arn",
+        ":role/",
+        id="user-arn",
+    ),
+    pytest.param("accounts: [{role_arn: 'CMDBDiscovery'}]", "accounts[0].role_arn", "arn:aws:iam::", id="name-as-arn"),
+    pytest.param(
+        "accounts: [{id: '111111111111', role_name: R, role_arn: 'arn:aws:iam::111111111111:role/R'}]",
+        "accounts[0]",
+        "keep one",
+        id="role-name-and-arn",
+    ),
+    pytest.param(
+        "accounts: [{id: '111111111111', role_arn: 'arn:aws:iam::222222222222:role/R'}]",
+        "accounts[0]",
+        "fix one of them",
+        id="id-arn-mismatch",
+    ),
+    pytest.param('accounts: ["111111111111"]', "accounts[0]", "set role_name", id="no-role-plain"),
+    pytest.param("accounts: [{id: '111111111111'}]", "accounts[0]", "set role_name", id="no-role-map"),
+    pytest.param("role_name: R\naccounts: [{name: x}]", "accounts[0]", "add id", id="no-id"),
+    pytest.param(
+        "role_name: R\naccounts: [{id: '111111111111', role_name: 'a b'}]",
+        "accounts[0].role_name",
+        "role name only",
+        id="bad-role-name",
+    ),
+    pytest.param("role_name: 'arn:aws:iam::1:role/R'\naccounts: ['111111111111']", "role_name", "role name only"),
+    pytest.param(
+        "role_name: R\nacounts: ['111111111111']", "acounts", "did you mean 'accounts'? write accounts", id="typo-top"
+    ),
+    pytest.param(
+        "role_nmae: R\naccounts: ['111111111111']", "role_nmae", "did you mean 'role_name'", id="typo-role-name"
+    ),
+    pytest.param(
+        "role_name: R\naccounts: [{id: '111111111111', role_nmae: X}]",
+        "accounts[0].role_nmae",
+        "write accounts[0].role_name instead",
+        id="typo-in-entry",
+    ),
+    pytest.param("role_name: R\naccounts: ['111111111111']\nzzz: 1", "zzz", "ansible-doc", id="unknown-no-hint"),
+    pytest.param(
+        "role_name: R\naccounts: [{id: '111111111111', zzz: 1}]", "accounts[0].zzz", "one of: external_id, id"
+    ),
+    pytest.param(
+        "role_name: R\naccounts: ['111111111111', {id: '111111111111'}]",
+        "accounts[1]",
+        "one entry per account",
+        id="duplicate",
+    ),
+    pytest.param(
+        "accounts: ['111111111111', {role_arn: 'arn:aws:iam::111111111111:role/R'}]\nrole_name: R",
+        "accounts[1]",
+        "one entry per account",
+        id="duplicate-via-arn",
+    ),
+    pytest.param("role_name: R\naccounts: []", "accounts", "at least one account", id="empty-list"),
+    pytest.param("role_name: R", "accounts", "accounts_file or organization", id="no-accounts"),
+    pytest.param("role_name: R\naccounts: '111111111111'", "accounts", "one entry per line", id="accounts-string"),
+    pytest.param("organization: {}", "role_name", "set role_name", id="org-without-role"),
+    pytest.param("role_name: R\norganization: {include_ous: [ou-1]}", "organization.include_ous[0]", "ou-ab12"),
+    pytest.param(
+        "role_name: R\norganization: {exclude_accounts: [111111111111]}",
+        "organization.exclude_accounts[0]",
+        "in quotes",
+    ),
+    pytest.param("role_name: R\norganization: {role_arn: nope}", "organization.role_arn", "arn:aws:iam::"),
+    pytest.param("role_name: R\norganization: {rolearn: x}", "organization.rolearn", "role_arn"),
+    pytest.param("role_name: R\norganization: [a]", "organization", "organization: {}"),
+    pytest.param(BASE + "regions: [eu-wset-1]", "regions[0]", "did you mean 'eu-west-1'", id="unknown-region"),
+    pytest.param(BASE + "regions: [US-EAST-1]", "regions[0]", "such as us-east-1", id="upper-region"),
+    pytest.param(BASE + "regions: us-east-1", "regions", "regions: [us-east-1]", id="regions-string"),
+    pytest.param(BASE + "exclude_regions: [mars-north-1]", "exclude_regions[0]", "such as us-east-1"),
+    pytest.param(BASE + "sts_region: eu-west-9", "sts_region[0]", "eu-west-1"),
+    pytest.param(
+        "role_name: R\naccounts: [{id: '111111111111', regions: [eu-wets-1]}]",
+        "accounts[0].regions[0]",
+        "eu-west-1",
+        id="entry-region",
+    ),
+    pytest.param(BASE + "max_workers: 0", "max_workers", "from 1 to 256", id="workers-zero"),
+    pytest.param(BASE + "max_workers: 1000", "max_workers", "from 1 to 256", id="workers-high"),
+    pytest.param(BASE + "max_workers: many", "max_workers", "from 1 to 256", id="workers-text"),
+    pytest.param(BASE + "max_workers: 2.5", "max_workers", "from 1 to 256", id="workers-float"),
+    pytest.param(BASE + "max_workers: true", "max_workers", "from 1 to 256", id="workers-bool"),
+    pytest.param(BASE + "max_attempts: 0", "max_attempts", "from 1 to 20"),
+    pytest.param(BASE + "duration_seconds: 60", "duration_seconds", "from 900 to 43200"),
+    pytest.param(BASE + "filters: [a, b]", "filters", "name: value pairs", id="filters-list"),
+    pytest.param(BASE + "filters: 'tag:Env=prod'", "filters", "name: value pairs", id="filters-string"),
+    pytest.param(BASE + "filters: {tag:Code: 0755}", "filters.tag:Code", '"493"', id="filter-octal"),
+    pytest.param(BASE + "filters: {tag:Version: 1.10}", "filters.tag:Version", "in quotes", id="filter-float"),
+    pytest.param(BASE + "filters: {tag:Enabled: yes}", "filters.tag:Enabled", '"True"', id="filter-bool"),
+    pytest.param(BASE + "filters: {tag:Env: [prod, 1]}", "filters.tag:Env[1]", "in quotes", id="filter-list-int"),
+    pytest.param(BASE + "filters: {tag:Env: []}", "filters.tag:Env", "value1", id="filter-empty"),
+    pytest.param(BASE + "filters: {tag:Env: {a: b}}", "filters.tag:Env", "value1", id="filter-mapping"),
+    pytest.param(BASE + "filters: {tag:Env: null}", "filters.tag:Env", "value1", id="filter-null"),
+    pytest.param(BASE + "hostnames: [tag-name]", "hostnames[0]", "tag:KEY", id="hostname"),
+    pytest.param(BASE + "hostnames: [instance_id]", "hostnames[0]", "did you mean 'instance-id'"),
+    pytest.param(BASE + "hostnames: []", "hostnames", "hostnames: [tag:Name, instance-id]"),
+    pytest.param(BASE + "attributes: [instance_typ]", "attributes[0]", "did you mean 'instance_type'"),
+    pytest.param(BASE + "attributes: instance_type", "attributes", "attributes: [instance_type"),
+    pytest.param(BASE + "retry_mode: fast", "retry_mode", "standard, adaptive, legacy"),
+    pytest.param(BASE + "strict_errors: maybe", "strict_errors", "strict_errors: true"),
+    pytest.param(BASE + "shard: 5/4", "shard", "1 <= k <= n"),
+    pytest.param(BASE + "shard: half", "shard", '"1/4"'),
+    pytest.param(BASE + "partition: aws-us-gwo", "partition", "did you mean 'aws-us-gov'"),
+    pytest.param(BASE + "role_session_name: 'a b'", "role_session_name", "2-64"),
+    pytest.param(BASE + "external_id: 'a'", "external_id", "trust policy"),
+    pytest.param(BASE + "profile: 12", "profile", 'profile: "12"'),
+    pytest.param(BASE + "profile: {a: b}", "profile", "single quoted string"),
+    pytest.param("- a\n- b", "(file)", "plugin: crossaccount.aws.ec2", id="not-a-mapping"),
+]
+
+
+@pytest.mark.parametrize(("text", "key", "fix"), REFUSED)
+def test_refused(text, key, fix):
+    err = refused(text)
+    assert err.key == key, str(err)
+    assert fix in err.fix, str(err)
+    assert str(err).startswith(f"{key}: "), "the line starts with the key"
+    assert len(str(err)) < 300, "compact"
+
+
+SECRETS = [
+    ("aws_secret_access_key: {v}\n" + BASE, "aws_secret_access_key"),
+    ("aws_access_key_id: {v}\n" + BASE, "aws_access_key_id"),
+    ("AWS_SESSION_TOKEN: {v}\n" + BASE, "AWS_SESSION_TOKEN"),
+    ("secret_key: {v}\n" + BASE, "secret_key"),
+    (
+        "role_name: R\naccounts: [{{id: '111111111111', aws_secret_access_key: {v}}}]",
+        "accounts[0].aws_secret_access_key",
+    ),
+    ("role_name: R\norganization: {{session_token: {v}}}", "organization.session_token"),
+]
+
+
+@pytest.mark.parametrize(("text", "key"), SECRETS)
+def test_secret_keys_are_refused_and_never_echoed(text, key):
+    value = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYzzSECRETzz"
+    err = refused(text.format(v=value))
+    assert err.key == key
+    assert "not accepted in an inventory file" in err.problem
+    assert "profile" in err.fix and "instance role" in err.fix
+    assert value not in str(err)
+
+
+def test_secret_keys_in_accounts_file_are_refused():
+    err = refused(BASE, file_accounts=[{"id": "222222222222", "aws_session_token": "tok"}])
+    assert err.key == "accounts_file[0].aws_session_token"
+
+
+def test_secret_check_leaves_user_named_keys_alone():
+    s = settings(BASE + 'compose: {secret_key_hint: "1"}\nfilters: {"tag:access_key_owner": alice}\n')
+    assert ("tag:access_key_owner", ("alice",)) in s.filters
+
+
+def test_secret_check_comes_before_unknown_keys():
+    # the pointer to profiles is more useful than "unknown key"
+    err = refused("aws_access_key: AKIAEXAMPLE\n" + BASE)
+    assert "not accepted" in err.problem
+
+
+# ---------------------------------------------------------------------------------------------
+# parse_accounts / merge_accounts
+
+
+def _accounts(entries, **kw):
+    base = dict(key="accounts", default_role="R", default_external_id=None, partition="aws")
+    base.update(kw)
+    return parse_accounts(entries, **base)
+
+
+def test_parse_accounts_none_and_source():
+    assert _accounts(None) == ()
+    (acct,) = _accounts(["111111111111"], source="accounts_file", default_external_id="ext")
+    assert acct.source == "accounts_file" and acct.external_id == "ext"
+    assert acct.role_arn == "arn:aws:iam::111111111111:role/R"
+
+
+def test_parse_accounts_names_the_key_of_the_source():
+    with pytest.raises(ConfigError) as info:
+        _accounts(["111111111111", 5], key="accounts_file")
+    assert info.value.key == "accounts_file[1]"
+
+
+def test_parse_accounts_without_known_regions_checks_the_shape_only():
+    (acct,) = _accounts([{"id": "111111111111", "regions": ["xx-new-7"]}], known_regions=None)
+    assert acct.regions == ("xx-new-7",)
+    with pytest.raises(ConfigError):
+        _accounts([{"id": "111111111111", "regions": ["not a region"]}], known_regions=None)
+
+
+def test_empty_regions_list_means_the_global_setting():
+    (acct,) = _accounts([{"id": "111111111111", "regions": []}])
+    assert acct.regions is None
+
+
+def test_merge_accounts_precedence_and_order():
+    explicit = (Account(id="222222222222", role_arn="arn:aws:iam::222222222222:role/Explicit", name=None),)
+    from_file = (
+        Account(id="222222222222", role_arn="arn:aws:iam::222222222222:role/File", name="dev", external_id="x"),
+        Account(id="111111111111", role_arn="arn:aws:iam::111111111111:role/File", source="accounts_file"),
+    )
+    discovered = (
+        Account(id="222222222222", role_arn="arn:aws:iam::222222222222:role/Org", name="org-name", regions=("a",)),
+        Account(id="333333333333", role_arn="arn:aws:iam::333333333333:role/Org", source="organization"),
+    )
+    merged = merge_accounts(explicit, from_file, discovered)
+    assert [a.id for a in merged] == ["111111111111", "222222222222", "333333333333"]
+    dev = merged[1]
+    assert dev.role_arn.endswith("role/Explicit"), "the first source's role wins"
+    assert dev.name == "dev" and dev.external_id == "x" and dev.regions == ("a",), "open fields are filled in order"
+    assert dev.source == "accounts"
+    assert merge_accounts() == ()
+
+
+# ---------------------------------------------------------------------------------------------
+# shard, filters, hostnames, attributes
+
+
+@pytest.mark.parametrize(("value", "expected"), [(None, None), ("", None), ("1/1", (1, 1)), (" 3 / 10 ", (3, 10))])
+def test_parse_shard(value, expected):
+    assert parse_shard(value) == expected
+
+
+@pytest.mark.parametrize("value", ["0/4", "5/4", "1/0", "1/10001", "1", "a/b", "1/2/3", 3])
+def test_parse_shard_refused(value):
+    with pytest.raises(ConfigError) as info:
+        parse_shard(value)
+    assert info.value.key == "shard"
+
+
+def test_shard_of_is_stable_and_in_range():
+    # a stable hash (SHA-256 of the id), never Python's per-process hash()
+    for account in ("000000000001", "999999999999"):
+        expected = int.from_bytes(hashlib.sha256(account.encode()).digest()[:8], "big") % 7 + 1
+        assert shard_of(account, 7) == expected
+        assert 1 <= shard_of(account, 7) <= 7
+    accounts = [Account(id=f"{n:012d}", role_arn="r") for n in range(50)]
+    parts = [select_shard(accounts, (k, 3)) for k in (1, 2, 3)]
+    assert sorted(a.id for p in parts for a in p) == sorted(a.id for a in accounts)
+    assert select_shard(accounts, None) == tuple(accounts)
+
+
+def test_filters():
+    assert parse_filters(None) == (("instance-state-name", cfg.DEFAULT_STATES),)
+    f = parse_filters({"tag:Environment": "prod", "instance-type": ["t3.micro", "m5.large"]})
+    assert f == (
+        ("tag:Environment", ("prod",)),
+        ("instance-type", ("t3.micro", "m5.large")),
+        ("instance-state-name", cfg.DEFAULT_STATES),
+    )
+    assert parse_filters({"instance-state-name": "running"}) == (("instance-state-name", ("running",)),)
+    with pytest.raises(ConfigError) as info:
+        parse_filters({5: "x"})
+    assert info.value.key == "filters"
+
+
+def test_hostnames():
+    assert parse_hostnames(None) == ("instance-id",)
+    assert parse_hostnames("dns-name") == ("dns-name",)
+    assert parse_hostnames(["tag:Name", "private-ip-address", "instance-id"]) == (
+        "tag:Name",
+        "private-ip-address",
+        "instance-id",
+    )
+    for bad in (["tag:"], [5], {"a": 1}):
+        with pytest.raises(ConfigError):
+            parse_hostnames(bad)
+
+
+def test_attributes():
+    assert parse_attributes(None, KNOWN_ATTRIBUTES) is None
+    assert parse_attributes([], KNOWN_ATTRIBUTES) == ()
+    assert parse_attributes(["state"], KNOWN_ATTRIBUTES) == ("state",)
+    assert parse_attributes(["anything"], None) == ("anything",), "without a model the names are not checked"
+    with pytest.raises(ConfigError) as info:
+        parse_attributes(["state", 5], KNOWN_ATTRIBUTES)
+    assert info.value.key == "attributes[1]"
