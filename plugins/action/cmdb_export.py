@@ -1,0 +1,153 @@
+# Copyright: crossaccount.aws contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Action plugin crossaccount.aws.cmdb_export: write the CMDB export on the controller.
+
+Runs entirely on the controller and reads the inventory's host variables straight from the
+in-memory inventory: no module is shipped, no host variable is templated (EC2 data stays
+untrusted text) and 10,000 hosts are not serialised into module arguments.
+"""
+
+from __future__ import annotations
+
+import os
+
+from ansible.errors import AnsibleActionFail
+from ansible.plugins.action import ActionBase
+
+from ansible_collections.crossaccount.aws.plugins.module_utils import export
+
+ARGS = {
+    "dest": {"type": "path", "required": True},
+    "name": {"type": "str", "default": "cmdb"},
+    "tag_columns": {"type": "list", "elements": "str", "default": []},
+    "fail_on_errors": {"type": "bool", "default": False},
+    "mode": {"type": "raw", "default": "0644"},
+}
+NAME_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-.")
+
+NOT_LOADED = (
+    "the crossaccount.aws.ec2 inventory did not load (group all has no crossaccount_scanned_at): "
+    "refusing to write an export that would read as 'every instance was deleted'. Read the inventory "
+    "warnings above, and run with ANSIBLE_INVENTORY_ANY_UNPARSED_IS_FAILED=true so such a run fails early"
+)
+
+
+class ActionModule(ActionBase):
+    TRANSFERS_FILES = False
+    _requires_connection = False
+
+    def run(self, tmp=None, task_vars=None):
+        result = super().run(tmp, task_vars)
+        del tmp
+        _, args = self.validate_argument_spec(argument_spec=ARGS)
+        name = args["name"]
+        if not name or not set(name) <= NAME_CHARS or name.startswith("."):
+            raise AnsibleActionFail(f"name: {name!r} is not a plain file name; write letters, digits, '_', '-', '.'")
+        try:
+            tag_columns = export.check_tag_columns(args["tag_columns"])
+        except ValueError as exc:
+            raise AnsibleActionFail(str(exc)) from None
+        mode = _mode(args["mode"])
+        dest = os.path.abspath(os.path.expanduser(args["dest"]))
+        if not os.path.isdir(dest):
+            raise AnsibleActionFail(f"dest: {dest} is not a directory; create it or point dest at one")
+
+        inventory = _inventory(task_vars or {})
+        all_vars = inventory.groups["all"].get_vars() if "all" in inventory.groups else {}
+        if "crossaccount_scanned_at" not in all_vars:
+            raise AnsibleActionFail(NOT_LOADED)
+        hosts = (host.vars for host in inventory.hosts.values())
+        document = export.build_export(
+            hosts,
+            errors=all_vars.get("crossaccount_errors") or [],
+            scanned_at=all_vars.get("crossaccount_scanned_at"),
+            tag_columns=tag_columns,
+        )
+        paths = {
+            "csv": os.path.join(dest, f"{name}.csv"),
+            "json": os.path.join(dest, f"{name}.json"),
+            "errors_csv": os.path.join(dest, f"{name}-errors.csv"),
+        }
+        counts = document["counts"]
+        result.update(
+            {
+                "paths": paths,
+                "instances": counts["instances"],
+                "stale_instances": counts["stale_instances"],
+                "accounts": counts["accounts"],
+                "scan_errors": document["errors"],
+                "complete": document["complete"],
+                "scanned_at": document["scanned_at"],
+            }
+        )
+        if self._task.check_mode:
+            result["changed"] = True
+            return self._finish(result, args)
+        # the errors first, the instances last: a reader that sees the new CSV also sees its errors
+        files = {
+            paths["errors_csv"]: export.render_errors_csv(document),
+            paths["json"]: export.render_json(document),
+            paths["csv"]: export.render_csv(document),
+        }
+        try:
+            with export.export_lock(dest, name):
+                export.remove_leftovers(paths["csv"])
+                export.remove_leftovers(paths["json"])
+                export.remove_leftovers(paths["errors_csv"])
+                changed = export.write_atomically(files, mode)
+        except export.ExportBusy as exc:
+            raise AnsibleActionFail(str(exc)) from None
+        except OSError as exc:
+            raise AnsibleActionFail(
+                f"could not write the export in {dest} ({exc.strerror or exc}); the previous export is left as it was"
+            ) from None
+        result["changed"] = bool(changed)
+        return self._finish(result, args)
+
+    def _finish(self, result, args):
+        errors = result["scan_errors"]
+        if errors:
+            lines = [
+                f"{e['account_id']}{' ' + e['region'] if e['region'] else ''}: {e['code']}"
+                + (f" ({e['stale_hosts']} host(s) kept stale since {e['stale_since']})" if e["stale_hosts"] else "")
+                for e in errors
+            ]
+            message = f"{len(errors)} account(s)/region(s) failed and are listed with the export: " + "; ".join(lines)
+            if args["fail_on_errors"]:
+                result["failed"] = True
+                result["msg"] = message + " (fail_on_errors is on; the export was written)"
+            else:
+                result.setdefault("warnings", []).append(message)
+        if not result.get("failed"):
+            result["msg"] = (
+                f"exported {result['instances']} instance(s) of {result['accounts']} account(s)"
+                + (f", {result['stale_instances']} stale" if result["stale_instances"] else "")
+                + (f", {len(errors)} failure(s) listed" if errors else "")
+            )
+        return result
+
+
+def _inventory(task_vars):
+    """The in-memory inventory (ansible-core's InventoryManager) behind ``hostvars``."""
+    hostvars = task_vars.get("hostvars")
+    inventory = getattr(hostvars, "_inventory", None)
+    if inventory is None or not hasattr(inventory, "hosts") or not hasattr(inventory, "groups"):
+        raise AnsibleActionFail(
+            "cannot reach the inventory from this task; run crossaccount.aws.cmdb_export as a task of a play "
+            "(the crossaccount.aws.cmdb_export playbook does)"
+        )
+    return inventory
+
+
+def _mode(value) -> int:
+    if isinstance(value, int) and not isinstance(value, bool):
+        mode = value
+    else:
+        text = str(value).strip()
+        try:
+            mode = int(text, 8)
+        except ValueError:
+            raise AnsibleActionFail(f"mode: {value!r} is not an octal file mode; write it quoted: '0640'") from None
+    if not 0 <= mode <= 0o777:
+        raise AnsibleActionFail(f"mode: {value!r} is out of range; write e.g. '0640'")
+    return mode

@@ -1,0 +1,346 @@
+# Copyright: crossaccount.aws contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The CMDB export: pure functions from host variables to rows, CSV and JSON, and the atomic write.
+
+No Ansible import: the action plugin ``crossaccount.aws.cmdb_export`` reads the inventory and
+hands plain host variables to ``build_export``; ``render_*`` produce the bytes and
+``write_atomically`` replaces each file with a temporary file of the same directory and
+``os.replace``, so a reader sees the old file or the new one, never half of one.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import fcntl
+import io
+import json
+import os
+import re
+import tempfile
+from typing import Any, Iterable, Iterator, Mapping
+
+FORMAT = 1
+
+COLUMNS = (
+    "account_id",
+    "account_name",
+    "region",
+    "instance_id",
+    "name",
+    "state",
+    "instance_type",
+    "private_ip_address",
+    "public_ip_address",
+    "availability_zone",
+    "vpc_id",
+    "launch_time",
+    "stale",
+    "scanned_at",
+)
+
+ERROR_COLUMNS = (
+    "account_id",
+    "account_name",
+    "region",
+    "code",
+    "message",
+    "hint",
+    "stale_hosts",
+    "stale_since",
+)
+
+# Spreadsheet formula injection: a cell from an EC2 tag that starts with one of these is
+# prefixed with a single quote in the CSV (the JSON keeps the value as it is).
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+_TEXT_COLUMNS = frozenset({"account_name", "name"})
+_TAG_COLUMN_RE = re.compile(r"^[^\x00-\x1f]{1,128}$")
+
+
+def plain(value: Any) -> Any:
+    """A copy made of builtin types only (str, int, float, bool, None, list, dict).
+
+    ansible-core 2.19 hands out tagged subclasses of str/dict/list; the export writes plain values."""
+    if value is None or isinstance(value, bool):
+        return value
+    if isinstance(value, str):
+        return str.__str__(value)
+    if isinstance(value, int):
+        return int(value)
+    if isinstance(value, float):
+        return float(value)
+    if isinstance(value, Mapping):
+        return {str.__str__(str(k)): plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple, set, frozenset)):
+        return [plain(v) for v in value]
+    return str(value)
+
+
+def _text(value: Any) -> str:
+    if value is None:
+        return ""
+    return str.__str__(str(value))
+
+
+def _state(value: Any) -> str:
+    if isinstance(value, Mapping):
+        return _text(value.get("name"))
+    return _text(value)
+
+
+def is_export_host(hostvars: Mapping[str, Any]) -> bool:
+    """True for the hosts the crossaccount.aws.ec2 inventory made (not localhost or other sources)."""
+    return "instance_id" in hostvars and "account_id" in hostvars and "crossaccount_scanned_at" in hostvars
+
+
+def instance_row(hostvars: Mapping[str, Any], tag_columns: Iterable[str] = ()) -> dict[str, Any]:
+    """One export row (plain values) from one host's variables."""
+    tags = hostvars.get("ec2_tags") or {}
+    if not isinstance(tags, Mapping):
+        tags = {}
+    placement = hostvars.get("placement")
+    row: dict[str, Any] = {
+        "account_id": _text(hostvars.get("account_id")),
+        "account_name": _text(hostvars.get("account_name")),
+        "region": _text(hostvars.get("region")),
+        "instance_id": _text(hostvars.get("instance_id")),
+        "name": _text(tags.get("Name")),
+        "state": _state(hostvars.get("state")),
+        "instance_type": _text(hostvars.get("instance_type")),
+        "private_ip_address": _text(hostvars.get("private_ip_address")),
+        "public_ip_address": _text(hostvars.get("public_ip_address")),
+        "availability_zone": _text(placement.get("availability_zone")) if isinstance(placement, Mapping) else "",
+        "vpc_id": _text(hostvars.get("vpc_id")),
+        "launch_time": _text(hostvars.get("launch_time")),
+        "stale": bool(hostvars.get("crossaccount_stale")),
+        "scanned_at": _text(hostvars.get("crossaccount_scanned_at")),
+    }
+    for key in tag_columns:
+        row["tag_" + key] = _text(tags.get(key))
+    row["tags"] = plain(dict(tags))
+    return row
+
+
+def sort_key(row: Mapping[str, Any]) -> tuple[str, str, str]:
+    return (row["account_id"], row["region"], row["instance_id"])
+
+
+def _error_entries(errors: Iterable[Mapping[str, Any]], rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Each failure with the number of hosts kept stale for it, and the age of that data."""
+    stale_by_account: dict[str, list[dict[str, Any]]] = {}
+    for row in rows:
+        if row["stale"]:
+            stale_by_account.setdefault(row["account_id"], []).append(row)
+    out = []
+    for error in errors:
+        account_id = _text(error.get("account_id"))
+        region = error.get("region")
+        kept = [r for r in stale_by_account.get(account_id, ()) if region is None or r["region"] == region]
+        out.append(
+            {
+                "account_id": account_id,
+                "account_name": _text(error.get("account_name")),
+                "region": _text(region) if region is not None else "",
+                "code": _text(error.get("code")),
+                "message": _text(error.get("message")),
+                "hint": _text(error.get("hint")),
+                "stale_hosts": len(kept),
+                "stale_since": min((r["scanned_at"] for r in kept), default=""),
+            }
+        )
+    out.sort(key=lambda e: (e["account_id"], e["region"], e["code"]))
+    return out
+
+
+def build_export(
+    hosts: Iterable[Mapping[str, Any]],
+    *,
+    errors: Iterable[Mapping[str, Any]] | None,
+    scanned_at: Any,
+    tag_columns: Iterable[str] = (),
+) -> dict[str, Any]:
+    """The whole export as one plain document: sorted instance rows, failures, counts."""
+    tag_columns = tuple(tag_columns)
+    rows = sorted((instance_row(h, tag_columns) for h in hosts if is_export_host(h)), key=sort_key)
+    error_entries = _error_entries(errors or (), rows)
+    stale = sum(1 for r in rows if r["stale"])
+    return {
+        "format": FORMAT,
+        "scanned_at": _text(scanned_at),
+        "complete": not error_entries,
+        "counts": {
+            "instances": len(rows),
+            "stale_instances": stale,
+            "accounts": len({r["account_id"] for r in rows}),
+            "errors": len(error_entries),
+        },
+        "columns": list(COLUMNS) + ["tag_" + k for k in tag_columns],
+        "errors": error_entries,
+        "instances": rows,
+    }
+
+
+def check_tag_columns(value: Any) -> list[str]:
+    """Validate the ``tag_columns`` option: a list of tag keys. Raises ValueError with the fix."""
+    if value is None:
+        return []
+    if isinstance(value, str) or not isinstance(value, (list, tuple)):
+        raise ValueError("tag_columns: expected a list of tag keys; write e.g. tag_columns: [Environment, Owner]")
+    out = []
+    for i, key in enumerate(value):
+        if not isinstance(key, str) or not _TAG_COLUMN_RE.match(key):
+            raise ValueError(f"tag_columns[{i}]: {key!r} is not a tag key; write a tag key such as Environment")
+        out.append(key)
+    return out
+
+
+# ---------------------------------------------------------------------------------------------
+# rendering
+
+
+def _csv_cell(column: str, value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    text = _text(value)
+    if (column in _TEXT_COLUMNS or column.startswith("tag_")) and text.startswith(_FORMULA_START):
+        return "'" + text
+    return text
+
+
+def render_csv(document: Mapping[str, Any]) -> bytes:
+    """The instances as CSV (header row first, rows in document order, \\r\\n line ends, UTF-8)."""
+    columns = document["columns"]
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\r\n")
+    writer.writerow(columns)
+    for row in document["instances"]:
+        writer.writerow([_csv_cell(c, row.get(c)) for c in columns])
+    return buf.getvalue().encode("utf-8")
+
+
+def render_errors_csv(document: Mapping[str, Any]) -> bytes:
+    """The failed accounts/regions (with the hosts kept stale for them) as CSV."""
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\r\n")
+    writer.writerow(ERROR_COLUMNS)
+    for error in document["errors"]:
+        writer.writerow([_text(error.get(c)) for c in ERROR_COLUMNS])
+    return buf.getvalue().encode("utf-8")
+
+
+def render_json(document: Mapping[str, Any]) -> bytes:
+    return (json.dumps(document, indent=1, sort_keys=False, ensure_ascii=False) + "\n").encode("utf-8")
+
+
+# ---------------------------------------------------------------------------------------------
+# writing
+
+
+def temp_prefix(path: str) -> str:
+    """Temporary files of ``path`` are ``.<file name>.<random>.tmp`` in the same directory."""
+    return "." + os.path.basename(path) + "."
+
+
+def remove_leftovers(path: str) -> list[str]:
+    """Remove temporary files an earlier, killed run of this export left next to ``path``.
+
+    Call it only while holding the export lock (two exports into one directory never run at once)."""
+    directory = os.path.dirname(os.path.abspath(path))
+    prefix = temp_prefix(path)
+    removed = []
+    for entry in os.listdir(directory):
+        if entry.startswith(prefix) and entry.endswith(".tmp"):
+            try:
+                os.unlink(os.path.join(directory, entry))
+                removed.append(entry)
+            except FileNotFoundError:
+                pass
+    return removed
+
+
+class ExportBusy(Exception):
+    """Another export into the same directory holds the lock."""
+
+
+@contextlib.contextmanager
+def export_lock(directory: str, name: str) -> Iterator[None]:
+    """An exclusive, non-blocking lock (``.<name>.lock`` in ``directory``) held for one export."""
+    path = os.path.join(directory, f".{name}.lock")
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise ExportBusy(f"another export into {directory} is running (it holds {path})") from None
+        yield
+    finally:
+        os.close(fd)
+
+
+def _same_content(path: str, data: bytes) -> bool:
+    try:
+        with open(path, "rb") as fh:
+            return fh.read(len(data) + 1) == data
+    except FileNotFoundError:
+        return False
+
+
+def _write_temp(path: str, data: bytes, mode: int) -> str:
+    directory = os.path.dirname(os.path.abspath(path))
+    fd, tmp = tempfile.mkstemp(prefix=temp_prefix(path), suffix=".tmp", dir=directory)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            view = memoryview(data)
+            step = 1 << 20
+            for start in range(0, len(view), step):
+                fh.write(view[start : start + step])
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.chmod(tmp, mode)
+    except BaseException:
+        _unlink(tmp)
+        raise
+    return tmp
+
+
+def _unlink(path: str) -> None:
+    try:
+        os.unlink(path)
+    except FileNotFoundError:
+        pass
+
+
+def _fsync_dir(directory: str) -> None:
+    try:
+        dir_fd = os.open(directory, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(dir_fd)
+    except OSError:
+        pass
+    finally:
+        os.close(dir_fd)
+
+
+def write_atomically(files: Mapping[str, bytes], mode: int = 0o644) -> list[str]:
+    """Replace each file of ``files`` (path -> bytes) atomically; returns the paths that changed.
+
+    Every new file is first written in full to a temporary file beside its target and fsynced;
+    only when all are written are they renamed over the targets with ``os.replace``, one after
+    the other. On any error before the renames every temporary file is removed and every
+    target is left as it was. Files that already hold exactly the new bytes are not touched."""
+    todo = {path: data for path, data in files.items() if not _same_content(path, data)}
+    temps: dict[str, str] = {}
+    try:
+        for path, data in todo.items():
+            temps[path] = _write_temp(path, data, mode)
+    except BaseException:
+        for tmp in temps.values():
+            _unlink(tmp)
+        raise
+    for path, tmp in temps.items():
+        os.replace(tmp, path)
+    for directory in {os.path.dirname(os.path.abspath(p)) for p in temps}:
+        _fsync_dir(directory)
+    return list(temps)
