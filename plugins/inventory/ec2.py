@@ -252,7 +252,10 @@ from ansible.plugins.inventory import BaseInventoryPlugin, Cacheable, Constructa
 from ansible.utils.display import Display  # noqa: E402
 
 from ansible_collections.crossaccount.aws.plugins.module_utils import config as cfg  # noqa: E402
-from ansible_collections.crossaccount.aws.plugins.module_utils.accounts import resolve_accounts  # noqa: E402
+from ansible_collections.crossaccount.aws.plugins.module_utils.accounts import (  # noqa: E402
+    resolve_accounts,
+    undiscovered_accounts,
+)
 from ansible_collections.crossaccount.aws.plugins.module_utils.errors import (  # noqa: E402
     ConfigError,
     CrossAccountError,
@@ -421,6 +424,8 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
         if _effective_attributes(settings) != settings.attributes:
             settings = _replace(settings, attributes=_effective_attributes(settings))
         accounts, account_failures = resolve_accounts(ctx, settings, log=display.v)
+        # a failed Organizations discovery: the accounts only it knew stay stale from the cache
+        account_failures += undiscovered_accounts(previous, accounts, account_failures, settings.shard)
         reporter = _ProgressReporter()
         result = scan(ctx, settings, accounts, on_progress=reporter)
         reporter.done(result.progress)
