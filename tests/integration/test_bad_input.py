@@ -1,0 +1,174 @@
+"""Bad input through the real ansible-inventory CLI: one table, one run per malformed configuration.
+
+Each run asserts: one line naming the key and the fix, folded into ansible-core's own
+"Failed to parse ... with 'auto' plugin" warning and printed once; no traceback; a non-zero exit
+with ANSIBLE_INVENTORY_ANY_UNPARSED_IS_FAILED=true; and no AWS call at all (the fault layer in
+front of the stand-in counts every request), so a misread account is never queried.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+import pytest
+
+from tests.support import cli
+
+OUR_PREFIX = "crossaccount.aws.ec2 configuration error in "
+OK = 'plugin: crossaccount.aws.ec2\nrole_name: CMDBDiscovery\naccounts: ["111111111111"]\nregions: [us-east-1]\n'
+
+
+@dataclass(frozen=True)
+class Case:
+    config: str
+    key: str  # the key the line names
+    fix: str  # words of what to write instead
+    also: str = ""  # more text the line must hold
+    accounts_file: str | None = None  # written next to the inventory file as accounts.yml
+    only_our_plugin: bool = False  # ANSIBLE_INVENTORY_ENABLED=crossaccount.aws.ec2 (the documented quiet setting)
+
+
+CASES = {
+    # YAML 1.1 reads 012345670123 as octal 1402433619: the account must not be queried, not even the good one
+    "octal-account-id": Case(
+        'plugin: crossaccount.aws.ec2\nrole_name: CMDBDiscovery\naccounts: ["111111111111", 012345670123]\n',
+        "accounts[1]",
+        'write the 12-digit id in quotes, e.g. "012345678901"',
+        also="1402433619 is an unquoted number",
+    ),
+    "id-not-12-digits": Case(OK.replace('"111111111111"', '"11111111111"'), "accounts[0]", "exactly 12 digits"),
+    "role-arn-malformed": Case(
+        OK.replace('"111111111111"', '{role_arn: "arn:aws:iam::4444:role/CMDBDiscovery"}'),
+        "accounts[0].role_arn",
+        "write arn:aws:iam::<12-digit account id>:role/<role name>",
+    ),
+    "role-name-and-role-arn": Case(
+        OK.replace(
+            '"111111111111"', '{id: "111111111111", role_name: A, role_arn: "arn:aws:iam::111111111111:role/B"}'
+        ),
+        "accounts[0]",
+        "keep one: role_arn for a full ARN, role_name for a role in this account",
+    ),
+    "no-role": Case(
+        OK.replace("role_name: CMDBDiscovery\n", ""), "accounts[0]", "set role_name at the top level", also="no role"
+    ),
+    "typo-acounts": Case(
+        OK.replace("accounts:", "acounts:"), "acounts", "did you mean 'accounts'? write accounts instead"
+    ),
+    "typo-role_nmae": Case(
+        OK.replace('"111111111111"', '{id: "111111111111", role_nmae: Other}'),
+        "accounts[0].role_nmae",
+        "did you mean 'role_name'?",
+    ),
+    "duplicate-account": Case(
+        OK.replace('"111111111111"', '"111111111111", {role_arn: "arn:aws:iam::111111111111:role/Other"}'),
+        "accounts[1]",
+        "keep one entry per account",
+        also="listed twice",
+    ),
+    "empty-account-list": Case(OK.replace('["111111111111"]', "[]"), "accounts", "list at least one account id"),
+    "unknown-region": Case(
+        OK.replace("[us-east-1]", "[us-east-1, eu-wset-1]"), "regions[1]", "did you mean 'eu-west-1'?"
+    ),
+    "max-workers-out-of-range": Case(OK + "max_workers: 0\n", "max_workers", "write a number from 1 to 256"),
+    "filters-not-a-mapping": Case(
+        OK + "filters: [tag:Environment=prod]\n", "filters", "write filters as name: value pairs"
+    ),
+    "filter-value-read-as-octal": Case(OK + "filters:\n  tag:Code: 0755\n", "filters.tag:Code", 'tag:Code: "493"'),
+    "accounts-file-unquoted-id": Case(
+        OK.replace('accounts: ["111111111111"]', "accounts_file: accounts.yml"),
+        "accounts_file[0]",
+        "in quotes",
+        accounts_file="- 222222222222\n",
+    ),
+    "accounts-file-broken-yaml": Case(
+        OK.replace('accounts: ["111111111111"]', "accounts_file: accounts.yml"),
+        "accounts_file",
+        "fix the YAML syntax there",
+        also="is not valid YAML at line 2",
+        accounts_file='- "111111111111"\n  - "222222222222"\n',
+    ),
+    "broken-yaml": Case(
+        "plugin: crossaccount.aws.ec2\nrole_name: CMDBDiscovery\naccounts:\n  - '111111111111'\n   - '222222222222'\n",
+        "(file)",
+        "fix the YAML syntax there",
+        also="not valid YAML at line 5, column 4",
+        only_our_plugin=True,
+    ),
+}
+
+
+@pytest.mark.parametrize("name", list(CASES))
+def test_bad_input_gets_one_clear_line(name, stand_in, faults, tmp_path):
+    case = CASES[name]
+    path = tmp_path / "bad.ec2.yml"
+    path.write_text(case.config)
+    if case.accounts_file is not None:
+        (tmp_path / "accounts.yml").write_text(case.accounts_file)
+    env = {"ANSIBLE_INVENTORY_ANY_UNPARSED_IS_FAILED": "true"}
+    if case.only_our_plugin:
+        env["ANSIBLE_INVENTORY_ENABLED"] = "crossaccount.aws.ec2"
+
+    result = cli.inventory(str(path), stand_in.endpoint, "--list", extra_env=env)
+    output = result.stdout + result.stderr
+
+    assert result.rc != 0, "ANSIBLE_INVENTORY_ANY_UNPARSED_IS_FAILED=true must fail the run"
+    assert "Traceback" not in output
+    assert f"Completely failed to parse inventory source {path}" in result.stderr
+
+    ours = [line for line in result.stderr.splitlines() if OUR_PREFIX in line]
+    assert len(ours) == 1, f"our line once, got:\n{result.stderr}"
+    line = ours[0]
+    plugin = "crossaccount.aws.ec2" if case.only_our_plugin else "auto"
+    assert line.startswith("[WARNING]: Failed to parse inventory with "), line
+    assert f"'{plugin}'" in line or plugin == "crossaccount.aws.ec2", line
+    message = line.split(f"{OUR_PREFIX}{path}: ", 1)[1]
+    assert message.startswith(f"{case.key}: "), f"names the key first: {message}"
+    assert case.fix in message, message
+    assert case.also in message, message
+    size = len(message.replace(str(tmp_path), "DIR"))  # paths aside
+    assert size < 240, f"compact ({size} characters): {message}"
+    # ansible-core 2.19 would repeat a plugin error in a "<<< caused by >>>" block with an Origin:
+    # the one-line error class stops that, so the message text appears exactly once in all output
+    assert output.count(message) == 1
+
+    noise = [ln for ln in result.stderr.splitlines() if ln.startswith("[WARNING]: Failed to parse inventory with")]
+    if case.only_our_plugin:
+        assert noise == [line], "with enable_plugins limited to this plugin there is no yaml/ini noise"
+    else:
+        # ansible-core also tries its yaml and ini plugins on the file; their lines name themselves
+        assert {ln.split(" plugin")[0] for ln in noise} <= {
+            "[WARNING]: Failed to parse inventory with 'auto'",
+            "[WARNING]: Failed to parse inventory with 'yaml'",
+            "[WARNING]: Failed to parse inventory with 'ini'",
+        }
+
+    assert sum(faults.calls.values()) == 0, f"no AWS call for a bad configuration: {dict(faults.calls)}"
+
+
+def test_quoted_id_queries_exactly_that_account(stand_in, faults, tmp_path):
+    """The control for the octal row: quoted, 012345670123 is scanned, and no other account is."""
+    path = tmp_path / "good.ec2.yml"
+    path.write_text(OK.replace('"111111111111"', '"012345670123"'))
+    result = cli.inventory(str(path), stand_in.endpoint, "--list", "--export")
+    assert result.rc == 0, result.stderr
+    assert "Traceback" not in result.stderr
+    accounts = {account for (_, account, _) in faults.calls}
+    assert accounts == {"012345670123"}, dict(faults.calls)
+    assert faults.calls[("AssumeRole", "012345670123", "us-east-1")] == 1
+    assert result.all_vars["crossaccount_errors"] == []
+
+
+def test_default_exit_code_is_zero_unless_told(stand_in, faults, tmp_path):
+    """ansible-core turns a plugin error into warnings and exits 0 unless
+    ANSIBLE_INVENTORY_ANY_UNPARSED_IS_FAILED is set: docs/bad-input.md says to set it for unattended jobs."""
+    path = tmp_path / "bad.ec2.yml"
+    path.write_text(OK.replace("accounts:", "acounts:"))
+    result = cli.inventory(str(path), stand_in.endpoint, "--list")
+    assert result.rc == 0
+    assert result.data["_meta"]["hostvars"] == {}
+    assert [line for line in result.stderr.splitlines() if OUR_PREFIX in line]
+    assert "Unable to parse" in result.stderr
+    assert sum(faults.calls.values()) == 0
+    assert os.path.basename(str(path)) in result.stderr
