@@ -7,7 +7,8 @@
   honoured because botocore reads them itself.
 * Each account gets botocore ``DeferredRefreshableCredentials`` fed by an
   ``AssumeRoleCredentialFetcher``: the role is assumed once, on first use, and again only when
-  the credentials near expiry. The fetcher's cache is an in-memory dict: nothing reaches disk.
+  the credentials near expiry (``refresh_windows``). The fetcher keeps no cache: the keys live
+  only in that credentials object, never on disk.
 * STS is called on a regional endpoint (``sts_region``, or the partition's default region).
 * Clients for an account are created from a shallow copy of the shared session whose
   ``get_credentials`` returns the account's credentials, so the loaded service models, the
@@ -17,9 +18,10 @@
 from __future__ import annotations
 
 import copy
+import datetime
 import functools
 import threading
-from typing import Any
+from typing import Any, Callable
 
 from ansible_collections.crossaccount.aws.plugins.module_utils.errors import MissingDependencyError
 
@@ -61,6 +63,25 @@ def _keep_timestamps_as_text(value: str) -> str:
     Parsing every LaunchTime/AttachTime with dateutil costs about a third of the CPU time of a
     DescribeInstances page, and host variables want JSON-friendly strings anyway."""
     return value
+
+
+def refresh_windows(duration_seconds: int) -> tuple[int, int]:
+    """(advisory, mandatory) seconds before expiry at which role credentials are refreshed.
+
+    botocore's defaults (15 and 10 minutes) suit sessions of an hour or more; for a 15-minute
+    session they would call AssumeRole before every request. A third and a sixth of the session,
+    capped at botocore's defaults, keep one AssumeRole per session for any duration_seconds."""
+    return min(900, duration_seconds // 3), min(600, duration_seconds // 6)
+
+
+class _NoCache(dict):
+    """A credential cache that keeps nothing (see ``AwsContext.role_credentials``)."""
+
+    def __contains__(self, key: object) -> bool:
+        return False
+
+    def __setitem__(self, key: Any, value: Any) -> None:
+        return None
 
 
 class AwsContext:
@@ -160,9 +181,16 @@ class AwsContext:
             child.get_credentials = lambda: credentials
             return child.create_client(service, region_name=region, config=self.client_config)
 
-    def role_credentials(self, role_arn: str, external_id: str | None = None, partition: str = "aws"):
+    def role_credentials(
+        self,
+        role_arn: str,
+        external_id: str | None = None,
+        partition: str = "aws",
+        *,
+        time_fetcher: Callable[[], datetime.datetime] | None = None,
+    ):
         """Refreshable credentials of ``role_arn``: AssumeRole happens on first use and again
-        before expiry (botocore refreshes 15 minutes ahead, mandatory at 10 minutes)."""
+        before expiry (see ``refresh_windows``); ``time_fetcher`` is botocore's clock (tests)."""
         source = self.source_credentials()
         extra: dict[str, Any] = {
             "RoleSessionName": self.role_session_name,
@@ -172,15 +200,23 @@ class AwsContext:
             extra["ExternalId"] = external_id
         sts_region = self.sts_region(partition)
         creator = functools.partial(self._sts_client_with_keys, sts_region)
+        advisory, mandatory = refresh_windows(self.duration_seconds)
         fetcher = botocore.credentials.AssumeRoleCredentialFetcher(
             client_creator=creator,
             source_credentials=source,
             role_arn=role_arn,
             extra_args=extra,
+            # The refreshable credentials below are the only holder of the role's keys: a refresh
+            # always calls AssumeRole, never hands back a cached copy of the keys being replaced.
+            cache=_NoCache(),
         )
-        return botocore.credentials.DeferredRefreshableCredentials(
-            refresh_using=fetcher.fetch_credentials, method="assume-role"
+        kwargs = {} if time_fetcher is None else {"time_fetcher": time_fetcher}
+        credentials = botocore.credentials.DeferredRefreshableCredentials(
+            refresh_using=fetcher.fetch_credentials, method="assume-role", **kwargs
         )
+        credentials._advisory_refresh_timeout = advisory
+        credentials._mandatory_refresh_timeout = mandatory
+        return credentials
 
     def _sts_client_with_keys(self, region: str, service: str, **kwargs):
         with self._lock:

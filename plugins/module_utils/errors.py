@@ -93,6 +93,10 @@ THROTTLING_CODES = frozenset(
     }
 )
 
+NETWORK_CODES = frozenset(
+    {"ReadTimeout", "ConnectTimeout", "EndpointConnectionError", "ConnectionClosed", "ProxyConnectionError"}
+)
+
 _HINTS = {
     "AuthFailure": "the credentials were refused in this region: is the region enabled for the account (opt-in)?",
     "OptInRequired": "the region is not enabled for this account; enable it or list it in exclude_regions",
@@ -100,7 +104,22 @@ _HINTS = {
     "InvalidClientTokenId": "the credentials are not valid in this partition or region (opt-in region not enabled?)",
     "ExpiredToken": "the role session expired and could not be refreshed; check duration_seconds",
     "RegionDisabledException": "STS is disabled in this region for the source account; set sts_region",
+    "SSLError": "TLS to the endpoint failed; check AWS_CA_BUNDLE and any proxy in between",
 }
+
+# Hints that depend on the call that failed: (operation, code) wins over code alone.
+_OPERATION_HINTS = {
+    ("DescribeRegions", "UnauthorizedOperation"): (
+        "the discovery role lacks ec2:DescribeRegions (or an SCP denies it); grant it, "
+        "or name the account's regions (regions option) so no discovery is needed"
+    ),
+    ("DescribeRegions", "AuthFailure"): (
+        "the role's credentials were refused in the account's home region; check sts_region and that the "
+        "region is enabled, or name the account's regions (regions option) so no discovery is needed"
+    ),
+}
+
+_ASSUME_ROLE_DENIALS = frozenset({"AccessDenied", "AccessDeniedException", "InvalidClientTokenId"})
 
 
 def _assume_role_hint(principal: str | None, role_arn: str | None, external_id: bool) -> str:
@@ -110,6 +129,13 @@ def _assume_role_hint(principal: str | None, role_arn: str | None, external_id: 
         checks += " and the same external id"
     checks += ", and that the caller may call sts:AssumeRole on it"
     return f"{tried}; {checks}"
+
+
+def failed_operation(exc: BaseException, default: str) -> str:
+    """The AWS operation that really failed: a ClientError knows it (an AssumeRole made by a
+    credential refresh in the middle of DescribeInstances is an AssumeRole failure)."""
+    name = getattr(exc, "operation_name", None)
+    return name if isinstance(name, str) and name else default
 
 
 def describe_failure(
@@ -123,15 +149,20 @@ def describe_failure(
     role_arn: str | None = None,
     external_id: bool = False,
 ) -> ScanFailure:
-    """Turn an exception into a ScanFailure. ``operation`` is e.g. ``AssumeRole``."""
+    """Turn an exception into a ScanFailure. ``operation`` is the call being made (e.g.
+    ``AssumeRole``); the exception's own operation name wins when it has one."""
     code, message = error_code_and_message(exc)
-    hint = _HINTS.get(code, "")
-    if operation == "AssumeRole" and code in ("AccessDenied", "AccessDeniedException", "InvalidClientTokenId"):
+    operation = failed_operation(exc, operation)
+    hint = _OPERATION_HINTS.get((operation, code)) or _HINTS.get(code, "")
+    if operation == "AssumeRole" and code in _ASSUME_ROLE_DENIALS:
         hint = _assume_role_hint(principal, role_arn, external_id)
     elif code in THROTTLING_CODES:
         hint = "still throttled after every retry; raise max_attempts, use retry_mode adaptive or lower max_workers"
-    elif code in ("ReadTimeout", "ConnectTimeout", "EndpointConnectionError", "ConnectionClosed"):
-        hint = "network trouble after every retry; check connectivity to the endpoint or raise read_timeout"
+    elif code in NETWORK_CODES:
+        hint = (
+            "network trouble after every retry; check connectivity to the endpoint, "
+            "raise read_timeout/connect_timeout or max_attempts"
+        )
     if operation and operation not in message:
         message = f"{operation}: {message}"
     return ScanFailure(
@@ -158,6 +189,8 @@ def error_code_and_message(exc: BaseException) -> tuple[str, str]:
         "ConnectTimeoutError": "ConnectTimeout",
         "EndpointConnectionError": "EndpointConnectionError",
         "ConnectionClosedError": "ConnectionClosed",
+        "ProxyConnectionError": "ProxyConnectionError",
+        "SSLError": "SSLError",
         "NoCredentialsError": "NoCredentials",
         "PartialCredentialsError": "PartialCredentials",
         "CredentialRetrievalError": "CredentialRetrieval",

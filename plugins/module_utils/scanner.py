@@ -18,7 +18,11 @@ from datetime import datetime, timezone
 from typing import Any, Callable, Iterable
 
 from ansible_collections.crossaccount.aws.plugins.module_utils.config import Account, Settings
-from ansible_collections.crossaccount.aws.plugins.module_utils.errors import ScanFailure, describe_failure
+from ansible_collections.crossaccount.aws.plugins.module_utils.errors import (
+    ScanFailure,
+    describe_failure,
+    failed_operation,
+)
 from ansible_collections.crossaccount.aws.plugins.module_utils.hosts import instance_record
 from ansible_collections.crossaccount.aws.plugins.module_utils.regions import (
     describe_enabled_regions,
@@ -89,7 +93,8 @@ class _AccountPlan:
 
 
 def _fail(ctx, exc, account: Account, region: str | None, operation: str) -> ScanFailure:
-    principal = ctx.principal() if operation == "AssumeRole" else None
+    # A role refresh in the middle of a region's scan fails as an AssumeRole: name the principal then too.
+    principal = ctx.principal() if failed_operation(exc, operation) == "AssumeRole" else None
     return describe_failure(
         exc,
         account_id=account.id,

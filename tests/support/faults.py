@@ -6,7 +6,10 @@ EC2 and STS), the caller's account (from the access key, via moto's own mapping)
 
 * sleeps ``latency_ms`` (every call, like the round trip to AWS);
 * answers with an AWS error when a ``Fault`` rule matches (per action, account, region, with a
-  rate for throttling-like faults and an optional count), or delays the answer (timeouts);
+  rate for throttling-like faults and an optional count), delays the answer (timeouts) or closes
+  the connection without an answer (``drop``: a connection error);
+* optionally rewrites the Expiration of AssumeRole answers (``sts_expiration``), so a test can
+  give role sessions a short life on a clock it controls;
 * answers DescribeRegions like AWS does (``aws_like_regions``): the enabled regions of the
   caller's partition only, where moto lists all regions of every partition;
 * counts calls per (action, account, region) so tests can assert how often AWS was called.
@@ -16,11 +19,13 @@ from __future__ import annotations
 
 import random
 import re
+import socket
 import threading
 import time
 import uuid
 from collections import Counter
 from dataclasses import dataclass
+from datetime import datetime, timezone
 from typing import Callable, Iterable
 from urllib.parse import parse_qs
 
@@ -66,6 +71,7 @@ class Fault:
     count: int | None = None  # fail at most this many times, then pass
     delay_s: float = 0.0  # sleep before answering (a read timeout when above the client's)
     hang_only: bool = False  # with delay_s: delay, then answer normally (a slow call, not an error)
+    drop: bool = False  # close the connection without an answer (the client sees a connection error)
 
     def matches(self, action: str, account: str | None, region: str | None) -> bool:
         return (
@@ -121,6 +127,7 @@ class FaultLayer:
         aws_like_regions: bool = False,
         faults: Iterable[Fault] = (),
         seed: int | None = 1234,
+        sts_expiration: Callable[[], datetime] | None = None,
     ) -> None:
         self.app = app
         self.latency_ms = latency_ms
@@ -129,6 +136,8 @@ class FaultLayer:
         self.calls: Counter = Counter()  # (action, account, region) -> count
         self.injected: Counter = Counter()  # (code, action, account, region) -> count
         self.secrets_seen: set[str] = set()  # access keys and tokens moto handed out
+        # when set, AssumeRole answers expire at the time this returns (moto uses now + duration)
+        self.sts_expiration = sts_expiration
         self._lock = threading.Lock()
         self._random = random.Random(seed)
 
@@ -186,6 +195,8 @@ class FaultLayer:
         if fault is not None:
             if fault.delay_s:
                 time.sleep(fault.delay_s)
+            if fault.drop:
+                return self._drop(environ, start_response)
             if not fault.hang_only:
                 status = f"{fault.status} Injected"
                 start_response(status, [("Content-Type", "text/xml")])
@@ -199,16 +210,37 @@ class FaultLayer:
             return self._record_secrets(environ, start_response)
         return self.app(environ, start_response)
 
+    @staticmethod
+    def _drop(environ, start_response):
+        """Close the client's connection with no answer: botocore raises ConnectionClosedError."""
+        sock = environ.get("werkzeug.socket")
+        if sock is not None:
+            try:
+                sock.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+        start_response("500 Dropped", [("Content-Type", "text/plain")])
+        return [b""]
+
     def _record_secrets(self, environ, start_response):
         captured = {}
 
         def capture(status, headers, exc_info=None):
-            captured["status"], captured["headers"] = status, headers
-            return start_response(status, headers, exc_info) if exc_info else start_response(status, headers)
+            captured["status"], captured["headers"], captured["exc_info"] = status, headers, exc_info
+            return lambda data: None
 
-        chunks = list(self.app(environ, capture))
-        text = b"".join(chunks).decode("utf-8", "replace")
+        body = b"".join(self.app(environ, capture))
+        text = body.decode("utf-8", "replace")
         for tag in ("AccessKeyId", "SecretAccessKey", "SessionToken"):
             for value in re.findall(rf"<{tag}>([^<]+)</{tag}>", text):
                 self.secrets_seen.add(value)
-        return chunks
+        if self.sts_expiration is not None and "<Expiration>" in text:
+            expires = self.sts_expiration().astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.000Z")
+            body = re.sub(r"<Expiration>[^<]+</Expiration>", f"<Expiration>{expires}</Expiration>", text).encode()
+        headers = [(k, v) for k, v in captured["headers"] if k.lower() != "content-length"]
+        headers.append(("Content-Length", str(len(body))))
+        if captured.get("exc_info"):
+            start_response(captured["status"], headers, captured["exc_info"])
+        else:
+            start_response(captured["status"], headers)
+        return [body]

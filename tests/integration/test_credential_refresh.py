@@ -1,0 +1,109 @@
+"""Role credentials refresh themselves before expiry, against the stand-in, on a controlled clock.
+
+The fault layer rewrites the Expiration of every AssumeRole answer to ``clock + 900 s`` and
+botocore's refreshable credentials read the same clock (``time_fetcher``), so a run "longer than
+the role session" takes milliseconds. The layer counts the AssumeRole calls per account and region.
+"""
+
+from __future__ import annotations
+
+import os
+from datetime import datetime, timedelta, timezone
+
+import pytest
+
+from ansible_collections.crossaccount.aws.plugins.module_utils.credentials import AwsContext, refresh_windows
+from tests.support.stand_in import aws_env
+
+ACCOUNT = "444444444444"
+ROLE = f"arn:aws:iam::{ACCOUNT}:role/CMDBDiscovery"
+STS_REGION = "eu-west-1"
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = datetime.now(timezone.utc)
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += timedelta(seconds=seconds)
+
+
+@pytest.fixture
+def aws_environment(stand_in, monkeypatch):
+    for key in list(os.environ):
+        if key.startswith("AWS_"):
+            monkeypatch.delenv(key)
+    for key, value in aws_env(stand_in.endpoint, base={}).items():
+        monkeypatch.setenv(key, value)
+
+
+def test_refresh_windows_keep_botocore_defaults_for_long_sessions():
+    assert refresh_windows(3600) == (900, 600)
+    assert refresh_windows(43200) == (900, 600)
+    advisory, mandatory = refresh_windows(900)
+    assert 0 < mandatory < advisory < 900
+
+
+def test_assumed_role_refreshes_before_expiry_and_keeps_working(stand_in, fleet, faults, aws_environment):
+    clock = Clock()
+    faults.sts_expiration = lambda: clock() + timedelta(seconds=900)
+    try:
+        ctx = AwsContext(duration_seconds=900, sts_region=STS_REGION)
+        credentials = ctx.role_credentials(ROLE, time_fetcher=clock)
+        client = ctx.create_client("ec2", "us-east-1", credentials)
+        expected = {i["instance_id"] for i in fleet if i["account"] == ACCOUNT and i["region"] == "us-east-1"}
+
+        def listed() -> set[str]:
+            pages = client.get_paginator("describe_instances").paginate()
+            return {i["InstanceId"] for p in pages for r in p["Reservations"] for i in r["Instances"]}
+
+        def assumed() -> int:
+            return sum(n for (action, _, _), n in faults.calls.items() if action == "AssumeRole")
+
+        # a normal run: one AssumeRole, however many calls
+        for _ in range(3):
+            assert listed() == expected
+        assert assumed() == 1
+        first_key = credentials.get_frozen_credentials().access_key
+
+        advisory, mandatory = refresh_windows(900)
+        clock.advance(900 - advisory - 30)  # close to expiry, outside the refresh window
+        assert listed() == expected
+        assert assumed() == 1
+
+        clock.advance(advisory - mandatory + 60)  # inside the mandatory window: refresh before the call
+        assert listed() == expected
+        assert assumed() == 2
+        second_key = credentials.get_frozen_credentials().access_key
+        assert second_key != first_key
+        for _ in range(3):
+            assert listed() == expected
+        assert assumed() == 2
+
+        clock.advance(900)  # far past the first session's end: the run goes on
+        assert listed() == expected
+        assert assumed() == 3
+        assert credentials.get_frozen_credentials().access_key not in (first_key, second_key)
+
+        # every AssumeRole went to the regional STS endpoint of sts_region
+        regions = {region for (action, _, region) in faults.calls if action == "AssumeRole"}
+        assert regions == {STS_REGION}
+    finally:
+        faults.sts_expiration = None
+
+
+def test_sts_client_uses_the_regional_endpoint(monkeypatch):
+    for key in list(os.environ):
+        if key.startswith("AWS_"):
+            monkeypatch.delenv(key)
+    monkeypatch.setenv("AWS_CONFIG_FILE", os.devnull)
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", os.devnull)
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+    ctx = AwsContext(sts_region="ap-southeast-2")
+    client = ctx._sts_client_with_keys(
+        ctx.sts_region(), "sts", aws_access_key_id="AKIDEXAMPLE", aws_secret_access_key="not-a-secret"
+    )
+    assert client.meta.endpoint_url == "https://sts.ap-southeast-2.amazonaws.com"
