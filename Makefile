@@ -13,6 +13,9 @@ help:
 	@echo "make test   - lint and the whole test suite (unit + integration through the real CLIs)"
 	@echo "make bench  - the benchmark (not part of make test); writes docs/benchmarks.md"
 	@echo "make build  - build the collection tarball with ansible-galaxy"
+	@echo "make sanity - ansible-test sanity on the built collection (temporary ansible_collections tree)"
+	@echo "make test-newest - the whole suite on the newest ansible-core (Python 3.13, .venv-newest)"
+	@echo "make release-check - lint changelog fragments, check CHANGELOG.rst is current, build"
 
 $(STAMP): requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -49,6 +52,43 @@ test: venv collection-link lint
 build: venv
 	mkdir -p build
 	$(BIN)/ansible-galaxy collection build --force --output-path build .
+
+# -- the collection as the ecosystem sees it (issue 5) ------------------------------------------
+# ansible-test sanity on the built collection, in a temporary ansible_collections/ tree (.ci/sanity.sh)
+.PHONY: sanity test-newest venv-newest changelog release-check
+sanity: venv
+	.ci/sanity.sh
+
+# Version matrix: `make test` is the oldest supported ansible-core (requirements-dev.txt, Python 3.11);
+# `make test-newest` is the newest (requirements-newest.txt) on Python 3.13 in .venv-newest.
+NEWEST_PYTHON ?= $(firstword $(wildcard $(HOME)/.pyenv/versions/3.13*/bin/python) $(shell command -v python3.13))
+NEWEST_VENV ?= .venv-newest
+NEWEST_STAMP := $(NEWEST_VENV)/.installed
+
+$(NEWEST_STAMP): requirements-newest.txt
+	@if [ -z "$(NEWEST_PYTHON)" ] || [ ! -x "$(NEWEST_PYTHON)" ]; then \
+		echo "make test-newest: no Python 3.13 found (looked in ~/.pyenv/versions/3.13*/bin/python and on PATH);" \
+			"install it (pyenv install 3.13) or run make test-newest NEWEST_PYTHON=/path/to/python3.13" >&2; exit 2; fi
+	$(NEWEST_PYTHON) -m venv $(NEWEST_VENV)
+	$(NEWEST_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(NEWEST_VENV)/bin/python -m pip install --quiet -r requirements-newest.txt
+	touch $@
+
+venv-newest: $(NEWEST_STAMP)
+
+test-newest: venv-newest collection-link
+	$(NEWEST_VENV)/bin/python -m pytest -q -n $(PYTEST_WORKERS) tests
+
+# CHANGELOG.rst from changelogs/changelog.yaml and changelogs/fragments/ (antsibull-changelog)
+changelog: venv
+	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/antsibull-changelog generate
+
+# Before tagging a release: fragments and changelog.yaml lint clean, CHANGELOG.rst is current, it builds.
+release-check: venv
+	$(BIN)/antsibull-changelog lint
+	$(BIN)/antsibull-changelog lint-changelog-yaml changelogs/changelog.yaml
+	$(BIN)/python .ci/changelog_current.py
+	$(MAKE) build
 
 clean:
 	rm -rf .tmp build .pytest_cache .ruff_cache

@@ -33,7 +33,7 @@ description:
     instance profile). The inventory file never holds secret keys; a file that does is refused.
     AWS_ENDPOINT_URL, AWS_CONFIG_FILE and AWS_CA_BUNDLE are honoured.
 requirements:
-  - python >= 3.10
+  - python >= 3.11 (ansible-core 2.19 and later need it on the controller)
   - boto3 >= 1.34.0
   - botocore >= 1.34.0
 extends_documentation_fragment:
@@ -45,6 +45,7 @@ options:
     required: true
     type: str
     choices: ["crossaccount.aws.ec2"]
+    version_added: "1.0.0"
   accounts:
     description:
       - The accounts to scan. Each entry is a quoted 12-digit account id (the default O(role_name)

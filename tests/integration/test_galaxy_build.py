@@ -28,6 +28,8 @@ ALLOWED_TOP = {
     "examples",
     "meta",
     "plugins",
+    "playbooks",
+    "roles",
 }
 REQUIRED = {
     "MANIFEST.json",

@@ -1,0 +1,113 @@
+"""`ansible-doc -t inventory crossaccount.aws.ec2` renders every option of the plugin (description, type,
+default, version_added) and the EXAMPLES, and the documented defaults are the ones the code applies."""
+
+from __future__ import annotations
+
+import ast
+import json
+import os
+import re
+
+import pytest
+import yaml
+
+from ansible_collections.crossaccount.aws.plugins.module_utils.config import parse_settings
+from tests.support import cli
+
+PLUGIN = os.path.join(cli.ROOT, "plugins", "inventory", "ec2.py")
+NAME = "crossaccount.aws.ec2"
+
+
+def _plugin_strings() -> dict[str, str]:
+    """DOCUMENTATION and EXAMPLES as written in the plugin file (read, not imported)."""
+    with open(PLUGIN) as f:
+        tree = ast.parse(f.read())
+    out = {}
+    for node in tree.body:
+        if isinstance(node, ast.Assign) and isinstance(node.targets[0], ast.Name):
+            if node.targets[0].id in ("DOCUMENTATION", "EXAMPLES"):
+                out[node.targets[0].id] = node.value.value
+    return out
+
+
+@pytest.fixture(scope="module")
+def written():
+    strings = _plugin_strings()
+    return yaml.safe_load(strings["DOCUMENTATION"]), strings["EXAMPLES"]
+
+
+@pytest.fixture(scope="module")
+def rendered(stand_in):
+    doc = os.path.join(cli.BIN, "ansible-doc")
+    as_json = cli.run([doc, "-t", "inventory", "--json", NAME], stand_in.endpoint)
+    assert as_json.rc == 0, as_json.stderr
+    as_text = cli.run([doc, "-t", "inventory", NAME], stand_in.endpoint)
+    assert as_text.rc == 0, as_text.stderr
+    return json.loads(as_json.stdout)[NAME], as_text.stdout
+
+
+def test_every_option_is_fully_documented(written, rendered):
+    documentation, _examples = written
+    data, _text = rendered
+    options = data["doc"]["options"]
+    own = documentation["options"]
+    assert len(own) >= 20
+    for name, spec in own.items():
+        shown = options.get(name)
+        assert shown is not None, f"option {name} missing from ansible-doc"
+        description = shown.get("description")
+        description = [description] if isinstance(description, str) else description
+        assert description and all(isinstance(d, str) and d.strip() for d in description), name
+        assert shown.get("type") in {"str", "int", "bool", "list", "dict", "path", "raw"}, name
+        assert shown.get("version_added") == "1.0.0", f"{name}: version_added"
+        assert shown.get("version_added_collection") == "crossaccount.aws", name
+        if shown["type"] == "list":
+            assert shown.get("elements"), f"{name}: list without elements"
+        assert shown.get("default") == spec.get("default"), f"{name}: default shown differs from DOCUMENTATION"
+    # the constructed and inventory_cache fragments are merged in
+    for name in ("compose", "keyed_groups", "groups", "cache", "cache_plugin", "cache_timeout", "cache_connection"):
+        assert name in options, name
+    assert data["doc"]["version_added"] == "1.0.0"
+    assert data["doc"]["author"] and "(@" in data["doc"]["author"][0]
+    assert any(r.startswith("boto3") for r in data["doc"]["requirements"])
+
+
+def test_documented_defaults_are_what_the_code_applies(written):
+    """Each documented default equals what parse_settings gives when the option is left out."""
+    documentation, _examples = written
+    own = documentation["options"]
+    raw = {"plugin": NAME, "accounts": ["111111111111"], "role_name": "R"}
+    settings = parse_settings(raw, known_keys=list(own))
+    # options given above, and filters, whose Settings value is derived (the default state filter added)
+    derived = set(raw) | {"filters"}
+    checked = 0
+    for name, spec in own.items():
+        if name in derived:
+            continue
+        value = getattr(settings, name)
+        if isinstance(value, tuple):
+            value = list(value)
+        assert value == spec.get("default"), f"{name}: documented default {spec.get('default')!r}, code uses {value!r}"
+        checked += 1
+    assert checked >= 15
+    assert settings.filters == (("instance-state-name", ("pending", "running", "stopping", "stopped")),)
+    assert own["filters"]["default"] == {} and "terminated" in " ".join(own["filters"]["description"])
+
+
+def test_text_output_shows_options_defaults_and_examples(written, rendered):
+    documentation, examples = written
+    _data, text = rendered
+    text = re.sub(r"\x1b\[[0-9;]*m", "", text)  # in case a terminal setting brings colour back
+    assert text.startswith(f"> INVENTORY {NAME} (")
+    option_lines = {m.group(1) for m in re.finditer(r"^(?:[-=] | {3})(\w+) {2,}\S", text, re.M)}
+    missing = set(documentation["options"]) - option_lines
+    assert not missing, f"options not rendered: {sorted(missing)}"
+    assert "= plugin" in text, "the required option is marked"
+    assert "default: 16" in text and "default: crossaccount-inventory" in text
+    assert "EXAMPLES:" in text
+    shown_examples = text.split("EXAMPLES:", 1)[1]
+    for line in examples.strip().splitlines():
+        assert line.rstrip() in shown_examples, f"example line not rendered: {line!r}"
+    for block in examples.strip().split("\n\n"):
+        parsed = yaml.safe_load(block)
+        assert parsed["plugin"] == NAME, "every example is a complete configuration"
