@@ -1,0 +1,306 @@
+"""Accounts from AWS Organizations, an accounts_file and the explicit list, through the real
+ansible-inventory CLI against a stand-in holding an organization.
+
+The organization lives in its own management account (a random id, so it never meets another
+test's accounts: moto's backends are per process, shared by every stand-in of a worker):
+
+    root ── prod ── prod-eu      prod: prod-app, retired (SUSPENDED)   prod-eu: prod-eu-app
+         ├─ sandbox              sandbox: sandbox-1
+         └─ shared (account), and the management account itself ("master")
+
+plus two accounts outside the organization: one listed explicitly, one in the accounts file.
+"""
+
+from __future__ import annotations
+
+import io
+import random
+from collections import Counter
+from urllib.parse import parse_qs
+
+import boto3
+import pytest
+
+from tests.support import cli
+from tests.support.faults import FaultLayer
+from tests.support.fleet import Planned, seed
+from tests.support.stand_in import StandIn
+
+REGIONS = ("us-east-1", "eu-west-1")
+
+
+class RoleLog:
+    """WSGI layer that counts the role ARNs passed to AssumeRole."""
+
+    def __init__(self, app) -> None:
+        self.app = app
+        self.roles: Counter = Counter()
+
+    def __call__(self, environ, start_response):
+        length = int(environ.get("CONTENT_LENGTH") or 0)
+        body = environ["wsgi.input"].read(length) if length else b""
+        environ["wsgi.input"] = io.BytesIO(body)
+        params = parse_qs(body.decode("utf-8", "replace"))
+        if params.get("Action") == ["AssumeRole"]:
+            self.roles[params["RoleArn"][0]] += 1
+        return self.app(environ, start_response)
+
+
+def _random_account(rng: random.Random) -> str:
+    return str(rng.randrange(10**11, 10**12))
+
+
+def _client(endpoint: str, service: str, account: str):
+    base = boto3.session.Session(
+        aws_access_key_id="AKIAIOSFODNN7EXAMPLE",
+        aws_secret_access_key="wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
+        region_name="us-east-1",
+    )
+    creds = base.client("sts", endpoint_url=endpoint).assume_role(
+        RoleArn=f"arn:aws:iam::{account}:role/OrgSetup", RoleSessionName="org-setup"
+    )["Credentials"]
+    return boto3.client(
+        service,
+        region_name="us-east-1",
+        endpoint_url=endpoint,
+        aws_access_key_id=creds["AccessKeyId"],
+        aws_secret_access_key=creds["SecretAccessKey"],
+        aws_session_token=creds["SessionToken"],
+    )
+
+
+@pytest.fixture(scope="module")
+def org_stand_in():
+    holder = {}
+
+    def middleware(app):
+        holder["faults"] = FaultLayer(app)
+        holder["roles"] = RoleLog(holder["faults"])
+        return holder["roles"]
+
+    server = StandIn(middleware=middleware).start()
+    server.faults, server.role_log = holder["faults"], holder["roles"]
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="module")
+def org(org_stand_in):
+    """The organization and its seeded instances: {'ids': {label: id}, 'ous': {...}, 'instances': [...]}."""
+    rng = random.Random()
+    endpoint = org_stand_in.endpoint
+    mgmt = _random_account(rng)
+    client = _client(endpoint, "organizations", mgmt)
+    client.create_organization(FeatureSet="ALL")
+    root = client.list_roots()["Roots"][0]["Id"]
+
+    def ou(parent, name):
+        return client.create_organizational_unit(ParentId=parent, Name=name)["OrganizationalUnit"]["Id"]
+
+    ous = {"root": root}
+    ous["prod"] = ou(root, "prod")
+    ous["prod-eu"] = ou(ous["prod"], "prod-eu")
+    ous["sandbox"] = ou(root, "sandbox")
+    ids = {"master": mgmt}
+    placement = {
+        "prod-app": "prod",
+        "retired": "prod",
+        "prod-eu-app": "prod-eu",
+        "sandbox-1": "sandbox",
+        "shared": None,
+    }
+    for label, parent in placement.items():
+        status = client.create_account(AccountName=label, Email=f"{label}@example.com")["CreateAccountStatus"]
+        ids[label] = status["AccountId"]
+        if parent:
+            client.move_account(AccountId=ids[label], SourceParentId=root, DestinationParentId=ous[parent])
+    client.close_account(AccountId=ids["retired"])
+    ids["explicit"] = _random_account(rng)
+    ids["filed"] = _random_account(rng)
+    plan = [
+        Planned(ids["master"], "us-east-1", "org-tools"),
+        Planned(ids["prod-app"], "us-east-1", "prod-web"),
+        Planned(ids["prod-app"], "us-east-1", "prod-web"),
+        Planned(ids["prod-eu-app"], "eu-west-1", "prod-eu-db"),
+        Planned(ids["prod-eu-app"], "us-east-1", "prod-eu-stray"),
+        Planned(ids["sandbox-1"], "us-east-1", "sandbox-vm"),
+        Planned(ids["shared"], "eu-west-1", "shared-dns"),
+        Planned(ids["explicit"], "us-east-1", "explicit-host"),
+        Planned(ids["filed"], "eu-west-1", "filed-host"),
+    ]
+    instances = seed(endpoint, plan)
+    return {"ids": ids, "ous": ous, "instances": instances}
+
+
+def _ids_of(org, *labels):
+    return {i["instance_id"] for i in org["instances"] if i["account"] in {org["ids"][label] for label in labels}}
+
+
+def _by_instance(result):
+    out = {}
+    for hv in result.hostvars.values():
+        assert hv["instance_id"] not in out, f"{hv['instance_id']} listed twice"
+        out[hv["instance_id"]] = hv
+    return out
+
+
+def test_file_organization_and_explicit_list_combined(org_stand_in, org, tmp_path):
+    ids, ous = org["ids"], org["ous"]
+    (tmp_path / "accounts.yml").write_text(
+        f"""accounts:
+  - id: "{ids["filed"]}"
+    name: from-file
+  - id: "{ids["prod-app"]}"
+    name: prod-app-renamed
+    regions: [us-east-1]
+  - "{ids["shared"]}"
+"""
+    )
+    inventory = tmp_path / "combined.ec2.yml"
+    inventory.write_text(
+        f"""plugin: crossaccount.aws.ec2
+role_name: CMDBDiscovery
+regions: [{", ".join(REGIONS)}]
+accounts_file: accounts.yml
+accounts:
+  - id: "{ids["explicit"]}"
+    name: explicit-one
+  - id: "{ids["prod-eu-app"]}"
+    name: prod-eu-explicit
+    role_name: EuReader
+    regions: [eu-west-1]
+organization:
+  role_arn: arn:aws:iam::{ids["master"]}:role/OrgReader
+  exclude_ous: ["{ous["sandbox"]}"]
+"""
+    )
+    org_stand_in.faults.reset()
+    org_stand_in.role_log.roles.clear()
+    result = cli.inventory(str(inventory), org_stand_in.endpoint, "--list", "-v")
+    assert result.rc == 0, result.stderr
+    hosts = _by_instance(result)
+
+    # ACTIVE accounts of the organization minus the sandbox OU, plus the file and the explicit
+    # list; per-account regions of the explicit/file entries win over the global list
+    expected = _ids_of(org, "master", "shared", "explicit", "filed")
+    expected |= {i["instance_id"] for i in org["instances"] if i["name"] in ("prod-web", "prod-eu-db")}
+    assert set(hosts) == expected
+    assert not _ids_of(org, "retired", "sandbox-1") & set(hosts)
+
+    names = {hv["account_id"]: hv.get("account_name") for hv in hosts.values()}
+    assert names == {
+        ids["master"]: "master",  # from Organizations
+        ids["shared"]: "shared",  # bare id in the file: the Organizations name fills it
+        ids["prod-app"]: "prod-app-renamed",  # the file's name wins
+        ids["prod-eu-app"]: "prod-eu-explicit",  # the explicit name wins
+        ids["explicit"]: "explicit-one",
+        ids["filed"]: "from-file",
+    }
+    for hv in hosts.values():
+        assert hv["region"] in REGIONS
+        assert hv["crossaccount_stale"] is False
+
+    # every account scanned once, with the explicit role where one is given
+    assert org_stand_in.role_log.roles == Counter(
+        {
+            f"arn:aws:iam::{ids['master']}:role/OrgReader": 1,
+            f"arn:aws:iam::{ids['prod-eu-app']}:role/EuReader": 1,
+            **{
+                f"arn:aws:iam::{ids[label]}:role/CMDBDiscovery": 1
+                for label in ("master", "prod-app", "shared", "explicit", "filed")
+            },
+        }
+    )
+    described = Counter(
+        (account, region) for (action, account, region) in org_stand_in.faults.calls if action == "DescribeInstances"
+    )
+    assert described[(ids["prod-app"], "eu-west-1")] == 0 and described[(ids["prod-eu-app"], "us-east-1")] == 0
+    assert all(
+        count == 1 for (action, _, _), count in org_stand_in.faults.calls.items() if action == "DescribeInstances"
+    ), "each account-region scanned once"
+
+    # suspended and excluded accounts are said so at -v, and nothing failed
+    assert f"organization account {ids['retired']} (retired) skipped: it is SUSPENDED" in result.stdout
+    assert f"organization account {ids['sandbox-1']} (sandbox-1) skipped: in organization.exclude_ous" in result.stdout
+    assert result.all_vars["crossaccount_errors"] == []
+
+
+@pytest.mark.parametrize(
+    ("include", "exclude", "exclude_accounts", "labels"),
+    [
+        # recursive: prod-eu is below prod; the suspended account of prod is skipped
+        (["prod"], [], [], ("prod-app", "prod-eu-app")),
+        # the root minus the prod subtree, minus one account by id
+        (["root"], ["prod"], ["shared"], ("master", "sandbox-1")),
+    ],
+)
+def test_ou_filters(org_stand_in, org, tmp_path, include, exclude, exclude_accounts, labels):
+    ids, ous = org["ids"], org["ous"]
+    inventory = tmp_path / "ous.ec2.yml"
+    inventory.write_text(
+        f"""plugin: crossaccount.aws.ec2
+role_name: CMDBDiscovery
+regions: [{", ".join(REGIONS)}]
+organization:
+  role_arn: arn:aws:iam::{ids["master"]}:role/OrgReader
+  include_ous: {[ous[o] for o in include]}
+  exclude_ous: {[ous[o] for o in exclude]}
+  exclude_accounts: {[ids[a] for a in exclude_accounts]}
+"""
+    )
+    result = cli.inventory(str(inventory), org_stand_in.endpoint)
+    assert result.rc == 0, result.stderr
+    hosts = _by_instance(result)
+    assert set(hosts) == _ids_of(org, *labels)
+    assert {hv["account_name"] for hv in hosts.values()} == set(labels)
+
+
+def test_failed_discovery_is_reported_and_keeps_the_rest(org_stand_in, org, tmp_path):
+    """A failing Organizations call: the explicit account is scanned anyway, the failure is in
+    crossaccount_errors, and with the cache on the hosts of the accounts Organizations listed
+    last time are kept, marked stale, each account named in crossaccount_errors."""
+    ids, ous = org["ids"], org["ous"]
+    inventory = tmp_path / "failing.ec2.yml"
+    template = """plugin: crossaccount.aws.ec2
+role_name: CMDBDiscovery
+regions: [{regions}]
+accounts:
+  - id: "{explicit}"
+    name: explicit-one
+organization:
+  role_arn: arn:aws:iam::{master}:role/OrgReader
+  include_ous: ["{ou}"]
+cache: true
+cache_plugin: ansible.builtin.jsonfile
+cache_connection: {cache}
+"""
+    values = dict(regions=", ".join(REGIONS), explicit=ids["explicit"], master=ids["master"], cache=tmp_path / "c")
+    inventory.write_text(template.format(ou=ous["prod"], **values))
+    first = cli.inventory(str(inventory), org_stand_in.endpoint, "--list", "--flush-cache")
+    assert first.rc == 0, first.stderr
+    assert set(_by_instance(first)) == _ids_of(org, "prod-app", "prod-eu-app", "explicit")
+
+    inventory.write_text(template.format(ou="ou-zz99-nosuchou1", **values))
+    second = cli.inventory(str(inventory), org_stand_in.endpoint, "--list", "--flush-cache")
+    assert second.rc == 0, second.stderr
+    hosts = _by_instance(second)
+    assert set(hosts) == _ids_of(org, "prod-app", "prod-eu-app", "explicit")
+    for hv in hosts.values():
+        assert hv["crossaccount_stale"] is (hv["account_id"] != ids["explicit"])
+    errors = {e["account_id"]: e for e in second.all_vars["crossaccount_errors"]}
+    assert set(errors) == {"organization", ids["prod-app"], ids["prod-eu-app"]}
+    failure = errors["organization"]
+    assert failure["code"] == "ParentNotFoundException" and failure["region"] is None
+    assert "ListAccountsForParent" in failure["message"] and "include_ous" in failure["hint"]
+    assert errors[ids["prod-app"]]["code"] == "OrganizationDiscoveryFailed"
+    assert errors[ids["prod-app"]]["account_name"] == "prod-app"
+    assert "account organization: ParentNotFoundException" in second.stderr
+    assert "kept" in second.stderr and "marked crossaccount_stale" in second.stderr
+
+    # without a previous scan there is nothing to keep: only the explicit account, and the failure
+    uncached = tmp_path / "uncached.ec2.yml"
+    uncached.write_text(template.format(ou="ou-zz99-nosuchou1", **values).split("cache: true")[0])
+    third = cli.inventory(str(uncached), org_stand_in.endpoint)
+    assert third.rc == 0, third.stderr
+    assert set(_by_instance(third)) == _ids_of(org, "explicit")
+    assert [e["account_id"] for e in third.all_vars["crossaccount_errors"]] == ["organization"]
