@@ -401,9 +401,13 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
             if cache_on:
                 self.update_cache_if_changed()
             lines = [_failure_line(e) for e in snapshot["errors"]]
-            raise StrictErrorsFailure(
-                f"crossaccount.aws.ec2: strict_errors is on and {len(lines)} scan(s) failed: " + " | ".join(lines)
-            )
+            message = f"crossaccount.aws.ec2: strict_errors is on and {len(lines)} scan(s) failed: " + " | ".join(lines)
+            if not _any_unparsed_is_failed():
+                message += (
+                    " -- ansible-core drops this whole source and still exits 0 unless "
+                    "ANSIBLE_INVENTORY_ANY_UNPARSED_IS_FAILED=true ([inventory] any_unparsed_is_failed); set it"
+                )
+            raise StrictErrorsFailure(message)
 
     def _scan(self, settings, fp: str, previous):
         from ansible_collections.crossaccount.aws.plugins.module_utils.credentials import AwsContext
@@ -521,6 +525,12 @@ class _ProgressReporter:
     def done(self, progress) -> None:
         if display.verbosity >= 1:
             display.display(f"crossaccount.aws.ec2: scan finished: {progress.line()}", stderr=True)
+
+
+def _any_unparsed_is_failed() -> bool:
+    from ansible import constants as C
+
+    return bool(C.config.get_config_value("INVENTORY_ANY_UNPARSED_IS_FAILED"))
 
 
 def _failure_line(error) -> str:

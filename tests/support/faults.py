@@ -146,6 +146,7 @@ class FaultLayer:
             self.faults = []
             self.calls.clear()
             self.injected.clear()
+            self.sts_expiration = None
 
     def set_faults(self, faults: Iterable[Fault]) -> None:
         with self._lock:
