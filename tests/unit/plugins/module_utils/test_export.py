@@ -1,0 +1,215 @@
+"""Unit tests for plugins/module_utils/export.py: rows, CSV, JSON and the atomic write."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+
+import pytest
+
+from ansible_collections.crossaccount.aws.plugins.module_utils import export
+
+
+def host(account="111111111111", region="us-east-1", iid="i-1", **extra):
+    hv = {
+        "instance_id": iid,
+        "account_id": account,
+        "region": region,
+        "crossaccount_scanned_at": "2026-01-02T03:04:05Z",
+        "crossaccount_stale": False,
+        "ec2_tags": {"Name": f"name-{iid}", "Environment": "prod"},
+        "state": {"code": 16, "name": "running"},
+        "instance_type": "t3.micro",
+        "private_ip_address": "10.0.0.1",
+        "launch_time": "2026-01-01T00:00:00.000Z",
+        "placement": {"availability_zone": region + "a"},
+    }
+    hv.update(extra)
+    return hv
+
+
+class TaggedStr(str):
+    """Stands for ansible-core's tagged string subclasses."""
+
+
+class TaggedDict(dict):
+    pass
+
+
+def test_row_from_host_variables():
+    row = export.instance_row(host(account_name="prod", vpc_id="vpc-1"), tag_columns=["Environment", "Owner"])
+    assert row == {
+        "account_id": "111111111111",
+        "account_name": "prod",
+        "region": "us-east-1",
+        "instance_id": "i-1",
+        "name": "name-i-1",
+        "state": "running",
+        "instance_type": "t3.micro",
+        "private_ip_address": "10.0.0.1",
+        "public_ip_address": "",
+        "availability_zone": "us-east-1a",
+        "vpc_id": "vpc-1",
+        "launch_time": "2026-01-01T00:00:00.000Z",
+        "stale": False,
+        "scanned_at": "2026-01-02T03:04:05Z",
+        "tag_Environment": "prod",
+        "tag_Owner": "",
+        "tags": {"Name": "name-i-1", "Environment": "prod"},
+    }
+
+
+def test_row_with_lean_attributes_and_no_tags():
+    hv = {"instance_id": "i-2", "account_id": "1", "region": "r", "crossaccount_scanned_at": "t", "ec2_tags": {}}
+    row = export.instance_row(hv)
+    assert row["name"] == row["state"] == row["availability_zone"] == row["private_ip_address"] == ""
+    assert row["stale"] is False and row["tags"] == {}
+    assert export.instance_row({**hv, "state": "stopped"})["state"] == "stopped"
+
+
+def test_plain_strips_subclasses():
+    value = export.plain(TaggedDict({TaggedStr("k"): [TaggedStr("v"), 1, 2.5, None, True, ("t",)]}))
+    assert value == {"k": ["v", 1, 2.5, None, True, ["t"]]}
+    assert type(value) is dict and type(next(iter(value))) is str and type(value["k"][0]) is str
+    row = export.instance_row(host(instance_id=TaggedStr("i-9"), ec2_tags=TaggedDict(Name=TaggedStr("n"))))
+    assert type(row["instance_id"]) is str and type(row["name"]) is str and type(row["tags"]) is dict
+
+
+def test_export_is_sorted_counts_and_skips_other_hosts():
+    hosts = [
+        host("222222222222", "eu-west-1", "i-b"),
+        host("111111111111", "us-east-1", "i-c"),
+        host("111111111111", "eu-west-1", "i-z"),
+        host(
+            "111111111111", "us-east-1", "i-a", crossaccount_stale=True, crossaccount_scanned_at="2025-12-31T00:00:00Z"
+        ),
+        {"inventory_hostname": "localhost"},  # not an EC2 host of this inventory
+        {"instance_id": "i-x", "account_id": "3"},  # another inventory source, not ours
+    ]
+    doc = export.build_export(hosts, errors=[], scanned_at="2026-01-02T03:04:05Z")
+    keys = [(r["account_id"], r["region"], r["instance_id"]) for r in doc["instances"]]
+    assert keys == [
+        ("111111111111", "eu-west-1", "i-z"),
+        ("111111111111", "us-east-1", "i-a"),
+        ("111111111111", "us-east-1", "i-c"),
+        ("222222222222", "eu-west-1", "i-b"),
+    ]
+    assert doc["counts"] == {"instances": 4, "stale_instances": 1, "accounts": 2, "errors": 0}
+    assert doc["complete"] is True and doc["scanned_at"] == "2026-01-02T03:04:05Z"
+    assert doc["columns"][:4] == ["account_id", "account_name", "region", "instance_id"]
+
+
+def test_errors_list_the_hosts_kept_stale_for_them():
+    hosts = [
+        host(
+            "111111111111", "us-east-1", "i-1", crossaccount_stale=True, crossaccount_scanned_at="2026-01-01T00:00:02Z"
+        ),
+        host(
+            "111111111111", "eu-west-1", "i-2", crossaccount_stale=True, crossaccount_scanned_at="2026-01-01T00:00:01Z"
+        ),
+        host("222222222222", "eu-west-1", "i-3", crossaccount_stale=True),
+        host("222222222222", "us-east-1", "i-4"),
+    ]
+    errors = [
+        {"account_id": "222222222222", "account_name": None, "region": "eu-west-1", "code": "Denied", "message": "m"},
+        {"account_id": "111111111111", "account_name": "a", "region": None, "code": "AccessDenied", "message": "x"},
+        {"account_id": "organization", "account_name": None, "region": None, "code": "Boom", "message": "y"},
+    ]
+    doc = export.build_export(hosts, errors=errors, scanned_at="now")
+    assert doc["complete"] is False
+    assert [(e["account_id"], e["region"], e["stale_hosts"], e["stale_since"]) for e in doc["errors"]] == [
+        ("111111111111", "", 2, "2026-01-01T00:00:01Z"),
+        ("222222222222", "eu-west-1", 1, "2026-01-02T03:04:05Z"),
+        ("organization", "", 0, ""),
+    ]
+    text = export.render_errors_csv(doc).decode("utf-8")
+    rows = list(csv.DictReader(io.StringIO(text)))
+    assert [r["code"] for r in rows] == ["AccessDenied", "Denied", "Boom"]
+    assert list(rows[0]) == list(export.ERROR_COLUMNS)
+
+
+def test_csv_rendering_and_formula_guard():
+    hosts = [
+        host(iid="i-1", ec2_tags={"Name": '=HYPERLINK("http://x")', "Team": "@ops", "Note": 'a,"b"\nc'}),
+        host(iid="i-2", account_name="-1+1", crossaccount_stale=True),
+    ]
+    doc = export.build_export(hosts, errors=[], scanned_at="t", tag_columns=["Team", "Note"])
+    data = export.render_csv(doc)
+    rows = list(csv.DictReader(io.StringIO(data.decode("utf-8"), newline="")))
+    assert rows[0]["name"] == '\'=HYPERLINK("http://x")'
+    assert rows[0]["tag_Team"] == "'@ops"
+    assert rows[0]["tag_Note"] == 'a,"b"\nc'  # quoted, round-trips
+    assert rows[1]["account_name"] == "'-1+1"
+    assert [r["stale"] for r in rows] == ["false", "true"]
+    assert data.startswith(b"account_id,account_name,region,instance_id,name,state,instance_type,")
+    # the JSON keeps values as they are
+    doc_json = json.loads(export.render_json(doc))
+    assert doc_json["instances"][0]["name"] == '=HYPERLINK("http://x")'
+    assert doc_json["instances"][1]["stale"] is True
+
+
+@pytest.mark.parametrize(
+    "value, message",
+    [
+        ("Environment", "expected a list"),
+        ([1], "tag_columns[0]"),
+        (["ok", "bad\nkey"], "tag_columns[1]"),
+        (["x" * 129], "tag_columns[0]"),
+    ],
+)
+def test_tag_columns_are_checked(value, message):
+    with pytest.raises(ValueError, match=message.replace("[", r"\[").replace("]", r"\]")):
+        export.check_tag_columns(value)
+
+
+def test_tag_columns_accepted():
+    assert export.check_tag_columns(None) == []
+    assert export.check_tag_columns(["Environment", "aws:cloudformation:stack-name"]) == [
+        "Environment",
+        "aws:cloudformation:stack-name",
+    ]
+
+
+# ---------------------------------------------------------------------------------------------
+# writing
+
+
+def test_write_replaces_and_skips_identical_content(tmp_path):
+    a, b = str(tmp_path / "a.csv"), str(tmp_path / "b.json")
+    assert sorted(export.write_atomically({a: b"one", b: b"two"}, 0o640)) == [a, b]
+    assert open(a, "rb").read() == b"one" and oct(os.stat(a).st_mode & 0o777) == "0o640"
+    assert export.write_atomically({a: b"one", b: b"three"}) == [b]
+    assert open(b, "rb").read() == b"three"
+    assert export.write_atomically({a: b"one", b: b"three"}) == []
+    assert sorted(os.listdir(tmp_path)) == ["a.csv", "b.json"]
+
+
+def test_a_failed_write_leaves_every_old_file_and_no_temp_file(tmp_path):
+    a = str(tmp_path / "a.csv")
+    export.write_atomically({a: b"old"})
+    missing_dir = str(tmp_path / "missing" / "b.json")  # the second file cannot be written
+    with pytest.raises(FileNotFoundError):
+        export.write_atomically({a: b"new", missing_dir: b"x"})
+    assert open(a, "rb").read() == b"old"
+    assert os.listdir(tmp_path) == ["a.csv"]
+
+
+def test_leftovers_of_a_killed_run_are_removed(tmp_path):
+    target = str(tmp_path / "cmdb.csv")
+    for name in (".cmdb.csv.abc123.tmp", ".cmdb.csv.zz.tmp", ".cmdb.json.q.tmp", "cmdb.csv", "other.tmp"):
+        (tmp_path / name).write_text("x")
+    assert sorted(export.remove_leftovers(target)) == [".cmdb.csv.abc123.tmp", ".cmdb.csv.zz.tmp"]
+    assert sorted(os.listdir(tmp_path)) == [".cmdb.json.q.tmp", "cmdb.csv", "other.tmp"]
+
+
+def test_one_export_per_directory_at_a_time(tmp_path):
+    with export.export_lock(str(tmp_path), "cmdb"):
+        with pytest.raises(export.ExportBusy, match="another export"):
+            with export.export_lock(str(tmp_path), "cmdb"):
+                pass
+        with export.export_lock(str(tmp_path), "other"):  # another name is another export
+            pass
+    with export.export_lock(str(tmp_path), "cmdb"):  # released
+        pass
