@@ -371,7 +371,7 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
 
     def _parse(self, path: str, cache: bool) -> None:
         settings = self._settings(path)
-        fp = fingerprint(attributes=_effective_attributes(settings), filters=settings.filters)
+        fp = fingerprint(attributes=_effective_attributes(settings), filters=settings.filters, scope=_scope(settings))
 
         cache_key = self.get_cache_key(path)
         cache_on = bool(self.get_option("cache"))
@@ -540,6 +540,12 @@ def _failure_line(error) -> str:
     if error.get("hint"):
         line += f" -- {error['hint']}"
     return line
+
+
+def _scope(settings) -> str:
+    """What a run scans. Ansible's cache key is only the file path, so a snapshot cached before the
+    accounts, regions or shard of the file changed must not be served (nor kept as stale)."""
+    return repr((settings.accounts, settings.organization, settings.regions, settings.exclude_regions, settings.shard))
 
 
 def _effective_attributes(settings):
