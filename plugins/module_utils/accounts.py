@@ -5,7 +5,7 @@ combined (explicit entries win per field, each account scanned once), then shard
 
 from __future__ import annotations
 
-from typing import Any, Callable, Iterable, Mapping
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping
 
 from ansible_collections.crossaccount.aws.plugins.module_utils.config import (
     Account,
@@ -20,11 +20,14 @@ from ansible_collections.crossaccount.aws.plugins.module_utils.organizations imp
     discover_accounts,
 )
 
+if TYPE_CHECKING:  # annotations only: credentials imports botocore
+    from ansible_collections.crossaccount.aws.plugins.module_utils.credentials import AwsContext
+
 NOT_DISCOVERED_CODE = "OrganizationDiscoveryFailed"
 
 
 def resolve_accounts(
-    ctx,
+    ctx: AwsContext | None,
     settings: Settings,
     log: Callable[[str], None] = lambda msg: None,
 ) -> tuple[tuple[Account, ...], list[ScanFailure]]:

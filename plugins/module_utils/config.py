@@ -312,7 +312,15 @@ def parse_accounts(
     return tuple(out)
 
 
-def _parse_account(entry, where, default_role, default_external_id, partition, known_regions, source) -> Account:
+def _parse_account(
+    entry: Any,
+    where: str,
+    default_role: str | None,
+    default_external_id: str | None,
+    partition: str,
+    known_regions: frozenset[str] | None,
+    source: str,
+) -> Account:
     if not isinstance(entry, Mapping):
         account_id = parse_account_id(entry, where)
         role_arn = f"arn:{partition}:iam::{account_id}:role/{default_role}" if default_role else None

@@ -13,7 +13,7 @@ paginated. Discovery is all or nothing: a failed call gives one ``ScanFailure`` 
 from __future__ import annotations
 
 import dataclasses
-from typing import Any, Callable, Iterable, Mapping
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping
 
 from ansible_collections.crossaccount.aws.plugins.module_utils.config import (
     Account,
@@ -22,6 +22,9 @@ from ansible_collections.crossaccount.aws.plugins.module_utils.config import (
     parse_role_arn,
 )
 from ansible_collections.crossaccount.aws.plugins.module_utils.errors import ScanFailure, describe_failure
+
+if TYPE_CHECKING:  # annotations only: credentials imports botocore
+    from ansible_collections.crossaccount.aws.plugins.module_utils.credentials import AwsContext
 
 # The account id of failures of the discovery itself (no real account is 'organization').
 ORGANIZATION_FAILURE_ID = "organization"
@@ -119,11 +122,11 @@ def to_accounts(selected: Iterable[OrgAccount], settings: Settings) -> tuple[Acc
 class _Calls:
     """The Organizations calls, remembering the operation in progress for the failure report."""
 
-    def __init__(self, client) -> None:
+    def __init__(self, client: Any) -> None:
         self.client = client
         self.operation = "ListAccounts"
 
-    def _pages(self, operation: str, method: str, key: str, **kwargs) -> list[dict[str, Any]]:
+    def _pages(self, operation: str, method: str, key: str, **kwargs: Any) -> list[dict[str, Any]]:
         self.operation = operation
         out: list[dict[str, Any]] = []
         for page in self.client.get_paginator(method).paginate(**kwargs):
@@ -154,7 +157,7 @@ class _Calls:
         return out
 
 
-def _failure(ctx, exc: BaseException, org: OrganizationSettings, operation: str) -> ScanFailure:
+def _failure(ctx: AwsContext, exc: BaseException, org: OrganizationSettings, operation: str) -> ScanFailure:
     principal = ctx.principal() if operation == "AssumeRole" else None
     failure = describe_failure(
         exc,
@@ -175,7 +178,7 @@ def _failure(ctx, exc: BaseException, org: OrganizationSettings, operation: str)
 
 
 def discover_accounts(
-    ctx,
+    ctx: AwsContext,
     settings: Settings,
     log: Callable[[str], None] = lambda msg: None,
 ) -> tuple[tuple[Account, ...], list[ScanFailure]]:

@@ -75,7 +75,7 @@ def needs_discovery(account_regions: Iterable[str] | None, global_regions: Itera
     return not account_regions and not list(global_regions)
 
 
-def describe_enabled_regions(client, partition: str) -> list[str]:
+def describe_enabled_regions(client: Any, partition: str) -> list[str]:
     response = client.describe_regions(
         AllRegions=False,
         Filters=[{"Name": "opt-in-status", "Values": sorted(ENABLED_OPT_IN)}],

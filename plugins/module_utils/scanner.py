@@ -15,7 +15,7 @@ import time
 from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import Any, Callable, Iterable
+from typing import TYPE_CHECKING, Any, Callable, Iterable
 
 from ansible_collections.crossaccount.aws.plugins.module_utils.config import Account, Settings
 from ansible_collections.crossaccount.aws.plugins.module_utils.errors import (
@@ -24,6 +24,9 @@ from ansible_collections.crossaccount.aws.plugins.module_utils.errors import (
     failed_operation,
 )
 from ansible_collections.crossaccount.aws.plugins.module_utils.hosts import instance_record
+
+if TYPE_CHECKING:  # annotations only: credentials imports botocore
+    from ansible_collections.crossaccount.aws.plugins.module_utils.credentials import AwsContext
 from ansible_collections.crossaccount.aws.plugins.module_utils.regions import (
     describe_enabled_regions,
     needs_discovery,
@@ -92,7 +95,7 @@ class _AccountPlan:
         self.regions = regions
 
 
-def _fail(ctx, exc, account: Account, region: str | None, operation: str) -> ScanFailure:
+def _fail(ctx: AwsContext, exc: BaseException, account: Account, region: str | None, operation: str) -> ScanFailure:
     # A role refresh in the middle of a region's scan fails as an AssumeRole: name the principal then too.
     principal = ctx.principal() if failed_operation(exc, operation) == "AssumeRole" else None
     return describe_failure(
@@ -107,7 +110,7 @@ def _fail(ctx, exc, account: Account, region: str | None, operation: str) -> Sca
     )
 
 
-def prepare_account(ctx, settings: Settings, account: Account) -> _AccountPlan | ScanFailure:
+def prepare_account(ctx: AwsContext, settings: Settings, account: Account) -> _AccountPlan | ScanFailure:
     """AssumeRole (and DescribeRegions when needed) for one account."""
     try:
         credentials = ctx.role_credentials(account.role_arn, account.external_id, account.partition)
@@ -127,7 +130,7 @@ def prepare_account(ctx, settings: Settings, account: Account) -> _AccountPlan |
     return _AccountPlan(account, credentials, regions)
 
 
-def scan_region(ctx, settings: Settings, plan: _AccountPlan, region: str) -> RegionResult | ScanFailure:
+def scan_region(ctx: AwsContext, settings: Settings, plan: _AccountPlan, region: str) -> RegionResult | ScanFailure:
     """Every instance of one account-region, or a failure (never a partial list)."""
     account = plan.account
     try:
@@ -159,7 +162,7 @@ def scan_region(ctx, settings: Settings, plan: _AccountPlan, region: str) -> Reg
 
 
 def scan(
-    ctx,
+    ctx: AwsContext,
     settings: Settings,
     accounts: Iterable[Account],
     on_progress: Callable[[Progress], None] | None = None,

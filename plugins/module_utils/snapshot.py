@@ -12,7 +12,10 @@ from __future__ import annotations
 
 import hashlib
 import json
-from typing import Any, Iterable, Mapping
+from typing import TYPE_CHECKING, Any, Iterable, Iterator, Mapping
+
+if TYPE_CHECKING:  # annotations only
+    from ansible_collections.crossaccount.aws.plugins.module_utils.scanner import ScanResult
 
 FORMAT = 1
 
@@ -29,7 +32,7 @@ def _key(account_id: str, region: str) -> str:
 
 
 def build_snapshot(
-    scan_result,
+    scan_result: ScanResult,
     *,
     fingerprint_value: str,
     scanned_at: str,
@@ -67,12 +70,23 @@ def build_snapshot(
     }
 
 
+_ENTRY_KEYS = frozenset({"account_id", "region", "scanned_at", "records"})
+
+
 def previous_usable(previous: Any, fingerprint_value: str) -> bool:
+    """A cached snapshot of this format, made with the same settings, and well formed (a cache
+    file edited or cut short by hand is ignored, never a crash)."""
     return (
         isinstance(previous, Mapping)
         and previous.get("format") == FORMAT
         and previous.get("fingerprint") == fingerprint_value
         and isinstance(previous.get("entries"), Mapping)
+        and isinstance(previous.get("errors", []), list)
+        and isinstance(previous.get("scanned_at"), str)
+        and all(
+            isinstance(entry, Mapping) and _ENTRY_KEYS <= entry.keys() and isinstance(entry["records"], list)
+            for entry in previous["entries"].values()
+        )
     )
 
 
@@ -85,7 +99,7 @@ def stale_summary(snapshot: Mapping[str, Any]) -> list[tuple[str, str, int, str]
     ]
 
 
-def iter_records(snapshot: Mapping[str, Any]):
+def iter_records(snapshot: Mapping[str, Any]) -> Iterator[dict[str, Any]]:
     """Every host record with ``crossaccount_stale`` and ``crossaccount_scanned_at`` added."""
     for entry in snapshot["entries"].values():
         stale = bool(entry.get("stale"))
