@@ -81,7 +81,7 @@ def previous_usable(previous: Any, fingerprint_value: str) -> bool:
         and previous.get("format") == FORMAT
         and previous.get("fingerprint") == fingerprint_value
         and isinstance(previous.get("entries"), Mapping)
-        and isinstance(previous.get("errors", []), list)
+        and isinstance(previous.get("errors"), list)
         and isinstance(previous.get("scanned_at"), str)
         and all(
             isinstance(entry, Mapping) and _ENTRY_KEYS <= entry.keys() and isinstance(entry["records"], list)
