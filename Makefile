@@ -92,3 +92,19 @@ release-check: venv
 
 clean:
 	rm -rf .tmp build .pytest_cache .ruff_cache
+
+# The benchmark (not part of `make test`): its own virtualenv with the `ansible` package (bundled
+# amazon.aws, for the side-by-side), matplotlib and pyinstrument. Knobs: see bench/bench.py
+# (BENCH_QUICK=1 for a short smoke run; the full run takes about an hour on 2 cores).
+BENCH_VENV := .venv-bench
+BENCH_STAMP := $(BENCH_VENV)/.installed
+
+$(BENCH_STAMP): bench/requirements.txt
+	$(PYTHON) -m venv $(BENCH_VENV)
+	$(BENCH_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(BENCH_VENV)/bin/python -m pip install --quiet -r bench/requirements.txt
+	touch $@
+
+.PHONY: bench
+bench: venv collection-link $(BENCH_STAMP)
+	$(BENCH_VENV)/bin/python bench/bench.py

@@ -91,8 +91,10 @@ options:
     version_added: "1.0.0"
   duration_seconds:
     description:
-      - Lifetime requested for each role session. Credentials refresh themselves before expiry, so
-        runs longer than this keep working.
+      - Lifetime requested for each role session (900 to 43200; AWS also caps it at the role's maximum
+        session duration, and at 3600 for a chained role). Credentials refresh themselves (a new
+        AssumeRole) when a third of the session, at most 15 minutes, is left, so runs longer than
+        this keep working and a normal run assumes each role once.
     type: int
     default: 3600
     version_added: "1.0.0"
@@ -332,8 +334,6 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
     def _settings(self, path: str):
         import os
 
-        from ansible_collections.crossaccount.aws.plugins.module_utils.credentials import require_botocore
-
         raw = self._load_yaml(path, "(file)")
         if not isinstance(raw, dict):
             raise ConfigError(
@@ -352,7 +352,7 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
             file_accounts = self._load_yaml(full, "accounts_file")
             if isinstance(file_accounts, dict) and "accounts" in file_accounts:
                 file_accounts = file_accounts["accounts"]
-        require_botocore()
+        _require_botocore()
         known_regions = _known_regions()
         known_attributes = _known_attributes() if raw.get("attributes") is not None else None
         settings = cfg.parse_settings(
@@ -562,7 +562,55 @@ def _replace(settings, **changes):
     return dataclasses.replace(settings, **changes)
 
 
+def _require_botocore() -> None:
+    """Fail with one clear line when botocore is missing, without importing it: a run served from
+    the cache never imports botocore's client stack (~0.2 s)."""
+    import importlib.util
+
+    if importlib.util.find_spec("botocore") is None:
+        from ansible_collections.crossaccount.aws.plugins.module_utils.credentials import require_botocore
+
+        require_botocore()
+
+
+def _botocore_data(*parts: str) -> Any:
+    """A JSON file of botocore's own data directory (.json or .json.gz), read without importing
+    botocore; None when it cannot be read that way (the callers then ask botocore itself)."""
+    import gzip
+    import importlib.util
+    import json
+    import os
+
+    if os.environ.get("AWS_DATA_PATH"):  # extra model directories: let botocore resolve them
+        return None
+    spec = importlib.util.find_spec("botocore")
+    if spec is None or not spec.origin:
+        return None
+    path = os.path.join(os.path.dirname(spec.origin), "data", *parts)
+    try:
+        if os.path.exists(path):
+            with open(path, "rb") as fh:
+                return json.load(fh)
+        with gzip.open(path + ".gz", "rb") as fh:
+            return json.load(fh)
+    except (OSError, ValueError):
+        return None
+
+
 def _known_regions() -> frozenset[str]:
+    """Every EC2 region of every partition, as botocore's endpoint data lists them."""
+    data = _botocore_data("endpoints.json")
+    try:
+        regions = {
+            name
+            for partition in data["partitions"]
+            for name in partition["services"]["ec2"]["endpoints"]
+            if name in partition["regions"]
+        }
+        if regions:
+            return frozenset(regions)
+    except (KeyError, TypeError):
+        pass
     import botocore.session
 
     session = botocore.session.get_session()
@@ -573,11 +621,32 @@ def _known_regions() -> frozenset[str]:
 
 
 def _known_attributes() -> frozenset[str]:
-    import botocore.session
-
     from ansible_collections.crossaccount.aws.plugins.module_utils.hosts import snake
 
-    model = botocore.session.get_session().get_service_model("ec2")
-    names = {snake(m) for m in model.shape_for("Instance").members if m != "Tags"}
+    members = None
+    try:
+        versions = sorted(_botocore_data_dirs("ec2"))
+        model = _botocore_data("ec2", versions[-1], "service-2.json") if versions else None
+        members = list(model["shapes"]["Instance"]["members"])
+    except (KeyError, TypeError):
+        members = None
+    if not members:
+        import botocore.session
+
+        members = list(botocore.session.get_session().get_service_model("ec2").shape_for("Instance").members)
+    names = {snake(m) for m in members if m != "Tags"}
     names.update({"owner_id", "requester_id", "reservation_id"})
     return frozenset(names)
+
+
+def _botocore_data_dirs(service: str) -> list[str]:
+    import importlib.util
+    import os
+
+    spec = importlib.util.find_spec("botocore")
+    if spec is None or not spec.origin or os.environ.get("AWS_DATA_PATH"):
+        return []
+    try:
+        return os.listdir(os.path.join(os.path.dirname(spec.origin), "data", service))
+    except OSError:
+        return []

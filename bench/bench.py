@@ -1,0 +1,764 @@
+"""`make bench`: crossaccount.aws.ec2 against its floors and amazon.aws.aws_ec2, on a moto stand-in.
+
+Run by the Makefile with the bench virtualenv's Python (.venv-bench: ansible + amazon.aws,
+matplotlib, pyinstrument). The stand-in (moto, from .venv) runs as a separate process behind
+tests/support/faults.py (fixed latency per call, AWS-like DescribeRegions), so moto's CPU is
+never counted in a measured process. Every measured command is a whole process; wall time by
+the clock, peak RSS from os.wait4's rusage of that child.
+
+Knobs (environment variables; `make bench BENCH_QUICK=1` for a 2-3 minute smoke run):
+  BENCH_CASES          which cases, default "1,2,3" (cached reruns, case 4, run inside 1 and 3)
+  BENCH_RUNS           measured runs per small variant (default 5); BENCH_RUNS_LARGE for case 3 (3)
+  BENCH_ACCOUNTS       case 2 account counts (default "1,10,50,200")
+  BENCH_PER_REGION     case 3 instances per account-region (default 250: 20 x 2 x 250 = 10,000)
+  BENCH_AWS_EC2        0 to skip amazon.aws.aws_ec2 (default 1)
+  BENCH_AWS_EC2_RUNS   measured aws_ec2 runs per variant (default 3; 1 above 50 accounts)
+  BENCH_WORKERS_SWEEP  max_workers values tried at the largest case-2 fleet (default "4,8,16,32,64")
+  BENCH_PROFILE        1 to write pyinstrument profiles to bench/.work/profiles
+  BENCH_QUICK          1: small fleets, 2 runs, results in bench/.work/ instead of docs/
+  BENCH_OUT            where the Markdown goes (default docs/benchmarks.md, or bench/.work/ when quick)
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import resource
+import shutil
+import signal
+import statistics
+import subprocess
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime, timezone
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, ROOT)
+
+from tests.support.fleet import seed_bulk  # noqa: E402
+
+BENCH = os.path.join(ROOT, "bench")
+WORK = os.path.join(BENCH, ".work")
+DEV_BIN = os.path.join(ROOT, ".venv", "bin")
+BENCH_BIN = os.path.dirname(sys.executable)
+COLLECTIONS = os.path.join(ROOT, ".tmp", "collections")
+ROLE = "BenchReader"
+
+ALL_REGIONS = None  # case 1: let the plugins discover the enabled regions
+TWO_REGIONS = ["us-east-1", "eu-west-1"]
+LEAN = ["instance_type", "private_ip_address", "state"]  # + the 8 always-kept variables = 11
+
+
+def env_int(name: str, default: int) -> int:
+    return int(os.environ.get(name) or default)
+
+
+QUICK = os.environ.get("BENCH_QUICK") == "1"
+CASES = set((os.environ.get("BENCH_CASES") or "1,2,3").split(","))
+RUNS = env_int("BENCH_RUNS", 2 if QUICK else 5)
+RUNS_LARGE = env_int("BENCH_RUNS_LARGE", 1 if QUICK else 3)
+ACCOUNT_COUNTS = [int(x) for x in (os.environ.get("BENCH_ACCOUNTS") or ("1,10" if QUICK else "1,10,50,200")).split(",")]
+PER_REGION = env_int("BENCH_PER_REGION", 10 if QUICK else 250)
+DO_AWS_EC2 = os.environ.get("BENCH_AWS_EC2", "1") == "1"
+AWS_EC2_RUNS = env_int("BENCH_AWS_EC2_RUNS", 1 if QUICK else 3)
+SWEEP = [int(x) for x in (os.environ.get("BENCH_WORKERS_SWEEP") or ("" if QUICK else "4,8,16,32,64")).split(",") if x]
+PROFILE = os.environ.get("BENCH_PROFILE") == "1"
+OUT = os.environ.get("BENCH_OUT") or (
+    os.path.join(WORK, "benchmarks.md") if QUICK else os.path.join(ROOT, "docs", "benchmarks.md")
+)
+CHART = os.path.join(os.path.dirname(OUT), "bench-accounts.png")
+
+
+def log(msg: str) -> None:
+    print(f"[bench {time.strftime('%H:%M:%S')}] {msg}", file=sys.stderr, flush=True)
+
+
+# ---------------------------------------------------------------------------------------------
+# the stand-in
+
+
+class StandIn:
+    """tests/support/stand_in.py as a subprocess (moto's CPU stays out of the measured process)."""
+
+    def __init__(self, latency_ms: float) -> None:
+        self.latency_ms = latency_ms
+        self.port_file = os.path.join(WORK, f"stand-in-{os.getpid()}-{time.monotonic_ns()}.port")
+        self.proc: subprocess.Popen | None = None
+
+    def __enter__(self) -> StandIn:
+        cmd = [
+            os.path.join(DEV_BIN, "python"),
+            "-m",
+            "tests.support.stand_in",
+            "--port-file",
+            self.port_file,
+            "--latency-ms",
+            str(self.latency_ms),
+            "--aws-like-regions",
+        ]
+        self.proc = subprocess.Popen(cmd, cwd=ROOT, stderr=subprocess.DEVNULL)
+        deadline = time.monotonic() + 60
+        while not os.path.exists(self.port_file):
+            if self.proc.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError("the moto stand-in did not start")
+            time.sleep(0.1)
+        with open(self.port_file) as fh:
+            self.endpoint = f"http://127.0.0.1:{fh.read().strip()}"
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self.proc is not None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        if os.path.exists(self.port_file):
+            os.remove(self.port_file)
+
+
+def aws_env(endpoint: str, **extra: str) -> dict:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "ANSIBLE_", "MOTO_"))}
+    env.update(
+        AWS_ENDPOINT_URL=endpoint,
+        AWS_ACCESS_KEY_ID="AKIAIOSFODNN7EXAMPLE",
+        AWS_SECRET_ACCESS_KEY="wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
+        AWS_DEFAULT_REGION="us-east-1",
+        AWS_CONFIG_FILE=os.devnull,
+        AWS_SHARED_CREDENTIALS_FILE=os.devnull,
+        AWS_EC2_METADATA_DISABLED="true",
+        ANSIBLE_CONFIG=os.path.join(ROOT, "tests", "support", "files", "ansible.cfg"),
+        ANSIBLE_COLLECTIONS_PATH=COLLECTIONS,
+        ANSIBLE_LOCAL_TEMP=os.path.join(WORK, "ansible-local"),
+        ANSIBLE_NOCOLOR="1",
+        ANSIBLE_INVENTORY_ANY_UNPARSED_IS_FAILED="true",
+        PYTHONWARNINGS="ignore",
+    )
+    env.update(extra)
+    return env
+
+
+def seed(endpoint: str, accounts: list[str], regions: list[str], per_region: int) -> int:
+    """The fleet, by assuming a role per account (tests/support/fleet.py), 8 accounts at a time."""
+    os.environ["AWS_EC2_METADATA_DISABLED"] = "true"
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        return sum(pool.map(lambda a: seed_bulk(endpoint, [a], regions, per_region), accounts))
+
+
+def account_ids(prefix: int, n: int) -> list[str]:
+    return [f"{prefix:03d}{i:09d}" for i in range(1, n + 1)]
+
+
+# ---------------------------------------------------------------------------------------------
+# measuring
+
+
+def measure(cmd: list[str], env: dict, stdout_path: str | None = None, timeout: float = 3600) -> dict:
+    """Wall time and peak RSS of one whole process (through bench/child.py)."""
+    stats_path = os.path.join(WORK, "last.stats.json")
+    err_path = os.path.join(WORK, "last.stderr")
+    wrapper = [os.path.join(DEV_BIN, "python"), os.path.join(BENCH, "child.py"), stats_path]
+    with open(stdout_path or os.devnull, "wb") as out, open(err_path, "wb") as err:
+        proc = subprocess.run(wrapper + cmd, env=env, stdout=out, stderr=err, cwd=WORK, timeout=timeout, check=False)
+    with open(err_path, "rb") as fh:
+        stderr = fh.read().decode("utf-8", "replace")
+    if proc.returncode != 0:
+        raise RuntimeError(f"{' '.join(cmd)} failed ({proc.returncode}):\n{stderr[-3000:]}")
+    with open(stats_path) as fh:
+        stats = json.load(fh)
+    stats["stderr"] = stderr
+    return stats
+
+
+def repeat(label: str, n: int, cmd: list[str], env: dict, stdout_path: str | None = None) -> dict:
+    samples = []
+    for i in range(n):
+        r = measure(cmd, env, stdout_path if i == 0 else None)
+        samples.append(r)
+        log(f"  {label} run {i + 1}/{n}: {r['wall']:.2f}s, {r['rss_mb']:.0f} MB")
+    walls = [s["wall"] for s in samples]
+    return {
+        "label": label,
+        "runs": n,
+        "median": statistics.median(walls),
+        "min": min(walls),
+        "max": max(walls),
+        "rss_mb": statistics.median(s["rss_mb"] for s in samples),
+        "cpu": statistics.median(s["cpu"] for s in samples),
+        "stderr_tail": samples[0]["stderr"][-2000:],
+    }
+
+
+def unwrap(value):
+    if isinstance(value, dict):
+        if len(value) == 1 and "__ansible_unsafe" in value:
+            return value["__ansible_unsafe"]
+        return {k: unwrap(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [unwrap(v) for v in value]
+    return value
+
+
+def check_inventory(path: str, expected: int, accounts: list[str]) -> dict:
+    """Every instance exactly once, each from its own account, and the scan had no errors."""
+    with open(path) as fh:
+        text = fh.read()
+    data = unwrap(json.loads(text[text.find("{") :]))
+    hostvars = data.get("_meta", {}).get("hostvars", {})
+    ids = [hv.get("instance_id") for hv in hostvars.values()]
+    wrong_account = sum(1 for hv in hostvars.values() if hv.get("account_id") not in accounts)
+    errors = next(iter(hostvars.values()), {}).get("crossaccount_errors", [])
+    ok = len(ids) == expected and len(set(ids)) == expected and not wrong_account and not errors
+    return {
+        "expected": expected,
+        "hosts": len(ids),
+        "unique": len(set(ids)),
+        "wrong_account": wrong_account,
+        "errors": len(errors),
+        "ok": ok,
+        "json_mb": len(text) / 1e6,
+        "data": data,
+    }
+
+
+def check_aws_ec2(path: str, expected: int) -> dict:
+    with open(path) as fh:
+        text = fh.read()
+    hostvars = json.loads(text[text.find("{") :]).get("_meta", {}).get("hostvars", {})
+    ids = {unwrap(hv.get("instance_id")) for hv in hostvars.values()}
+    return {"expected": expected, "hosts": len(hostvars), "unique": len(ids), "ok": len(ids) == expected}
+
+
+# ---------------------------------------------------------------------------------------------
+# inventories
+
+
+def plugin_config(
+    accounts: list[str],
+    regions: list[str] | None,
+    *,
+    attributes: list[str] | None = None,
+    cache_dir: str | None = None,
+    workers: int | None = None,
+) -> str:
+    lines = ["plugin: crossaccount.aws.ec2", f"role_name: {ROLE}", "accounts:"]
+    lines += [f'  - id: "{a}"\n    name: bench-{a[-4:]}' for a in accounts]
+    if regions:
+        lines.append(f"regions: [{', '.join(regions)}]")
+    if attributes is not None:
+        lines.append(f"attributes: [{', '.join(attributes)}]")
+    if workers:
+        lines.append(f"max_workers: {workers}")
+    if cache_dir:
+        lines += [
+            "cache: true",
+            "cache_plugin: ansible.builtin.jsonfile",
+            f"cache_connection: {cache_dir}",
+            "cache_timeout: 86400",
+        ]
+    return "\n".join(lines) + "\n"
+
+
+def write(path: str, text: str, mode: int = 0o644) -> str:
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    with open(path, "w") as fh:
+        fh.write(text)
+    os.chmod(path, mode)
+    return path
+
+
+def aws_ec2_dir(case_dir: str, endpoint: str, accounts: list[str], regions: list[str] | None) -> str:
+    """One amazon.aws.aws_ec2 file per account, as a multi-account aws_ec2 setup has it."""
+    d = os.path.join(case_dir, f"aws_ec2_{len(accounts)}")
+    shutil.rmtree(d, ignore_errors=True)
+    for a in accounts:
+        lines = [
+            "plugin: amazon.aws.aws_ec2",
+            f"iam_role_arn: arn:aws:iam::{a}:role/{ROLE}",
+            f"endpoint_url: {endpoint}",
+            "hostnames: [instance-id]",
+        ]
+        if regions:
+            lines.append(f"regions: [{', '.join(regions)}]")
+        write(os.path.join(d, f"{a}.aws_ec2.yml"), "\n".join(lines) + "\n")
+    return d
+
+
+def ours(path: str) -> list[str]:
+    return [os.path.join(DEV_BIN, "ansible-inventory"), "-i", path, "--list"]
+
+
+def static_floor(case_dir: str, name: str, data: dict) -> list[str]:
+    """ansible-core's floor: the same inventory, read back from a static JSON inventory script."""
+    json_path = os.path.join(case_dir, f"{name}.json")
+    with open(json_path, "w") as fh:
+        json.dump(data, fh)
+    script = write(os.path.join(case_dir, f"{name}.sh"), f"#!/bin/sh\nexec cat '{json_path}'\n", 0o755)
+    return [os.path.join(DEV_BIN, "ansible-inventory"), "-i", script, "--list"]
+
+
+def scan_floor(accounts: list[str], regions: list[str] | None, workers: int = 16) -> list[str]:
+    return [
+        os.path.join(DEV_BIN, "python"),
+        os.path.join(BENCH, "scan_floor.py"),
+        "--accounts",
+        ",".join(accounts),
+        "--regions",
+        ",".join(regions or []),
+        "--role",
+        ROLE,
+        "--workers",
+        str(workers),
+    ]
+
+
+def one_host_floor(case_dir: str) -> tuple[list[str], dict]:
+    path = write(os.path.join(case_dir, "bench.one_host.yml"), "plugin: bench_one_host\n")
+    extra = {
+        "ANSIBLE_INVENTORY_PLUGINS": os.path.join(BENCH, "plugins", "inventory"),
+        "ANSIBLE_INVENTORY_ENABLED": "bench_one_host",
+    }
+    return [os.path.join(DEV_BIN, "ansible-inventory"), "-i", path, "--list"], extra
+
+
+def profile(case_dir: str, name: str, inventory: str, env: dict) -> None:
+    """A pyinstrument profile of one ansible-inventory run (bench venv: same ansible-core and botocore)."""
+    out = os.path.join(WORK, "profiles", f"{name}.txt")
+    os.makedirs(os.path.dirname(out), exist_ok=True)
+    cmd = [
+        sys.executable,
+        "-m",
+        "pyinstrument",
+        "-o",
+        out,
+        os.path.join(BENCH_BIN, "ansible-inventory"),
+        "-i",
+        inventory,
+        "--list",
+    ]
+    subprocess.run(cmd, env=env, cwd=WORK, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False)
+    log(f"  profile written to {out}")
+
+
+# ---------------------------------------------------------------------------------------------
+# cases
+
+
+def case_seed_fleet(results: dict) -> None:
+    log("case 1: 4 accounts x every enabled region, 20 instances per account, 50 ms")
+    case_dir = os.path.join(WORK, "case1")
+    shutil.rmtree(case_dir, ignore_errors=True)
+    accounts = account_ids(101, 4)
+    from tests.support.faults import AWS_ENABLED_REGIONS
+
+    regions = list(AWS_ENABLED_REGIONS)
+    per_region = max(1, 20 // len(regions))
+    with StandIn(50) as stand_in:
+        expected = seed(stand_in.endpoint, accounts, regions, per_region)
+        env = aws_env(stand_in.endpoint)
+        inv = write(os.path.join(case_dir, "uncached.ec2.yml"), plugin_config(accounts, ALL_REGIONS))
+        cached = write(
+            os.path.join(case_dir, "cached.ec2.yml"),
+            plugin_config(accounts, ALL_REGIONS, cache_dir=os.path.join(case_dir, "cache")),
+        )
+        measure(ours(inv), env)  # warm-up: moto builds each account-region on first touch
+        r = results["case1"] = {"accounts": 4, "regions": len(regions), "instances": expected}
+        out = os.path.join(case_dir, "out.json")
+        r["plugin"] = repeat("crossaccount.aws.ec2", RUNS, ours(inv), env, out)
+        check = check_inventory(out, expected, accounts)
+        r["check"] = {k: v for k, v in check.items() if k != "data"}
+        r["scan_floor"] = repeat("scan floor (bare boto3)", RUNS, scan_floor(accounts, ALL_REGIONS), env)
+        r["ansible_floor"] = repeat("ansible-core floor", RUNS, static_floor(case_dir, "static", check["data"]), env)
+        if DO_AWS_EC2:
+            d = aws_ec2_dir(case_dir, stand_in.endpoint, accounts, ALL_REGIONS)
+            aws_cmd = [os.path.join(BENCH_BIN, "ansible-inventory"), "-i", d, "--list"]
+            aws_out = os.path.join(case_dir, "aws_ec2.json")
+            r["aws_ec2"] = repeat("amazon.aws.aws_ec2", AWS_EC2_RUNS, aws_cmd, aws_env(stand_in.endpoint), aws_out)
+            r["aws_ec2_check"] = check_aws_ec2(aws_out, expected)
+        if "4" in CASES or "1" in CASES:
+            measure(ours(cached), env)  # fills the cache
+            cached_out = os.path.join(case_dir, "cached.json")
+            r["cached"] = repeat("crossaccount.aws.ec2, cached", RUNS, ours(cached), env, cached_out)
+            r["cached_check"] = {
+                k: v for k, v in check_inventory(cached_out, expected, accounts).items() if k != "data"
+            }
+            cmd, extra = one_host_floor(case_dir)
+            r["one_host"] = repeat("one-host plugin", RUNS, cmd, aws_env(stand_in.endpoint, **extra))
+        if PROFILE:
+            profile(case_dir, "case1-uncached", inv, env)
+            profile(case_dir, "case1-cached", cached, env)
+
+
+def case_accounts(results: dict) -> None:
+    top = max(ACCOUNT_COUNTS)
+    log(f"case 2: {ACCOUNT_COUNTS} accounts x 2 regions, 5 instances per account-region, 50 ms")
+    case_dir = os.path.join(WORK, "case2")
+    shutil.rmtree(case_dir, ignore_errors=True)
+    all_accounts = account_ids(202, top)
+    rows = results["case2"] = {"regions": TWO_REGIONS, "per_region": 5, "rows": [], "sweep": []}
+    with StandIn(50) as stand_in:
+        seed(stand_in.endpoint, all_accounts, TWO_REGIONS, 5)
+        env = aws_env(stand_in.endpoint)
+        warm = write(os.path.join(case_dir, "warm.ec2.yml"), plugin_config(all_accounts, TWO_REGIONS))
+        measure(ours(warm), env)
+        for n in sorted(ACCOUNT_COUNTS):
+            accounts = all_accounts[:n]
+            expected = n * len(TWO_REGIONS) * 5
+            inv = write(os.path.join(case_dir, f"n{n}.ec2.yml"), plugin_config(accounts, TWO_REGIONS))
+            out = os.path.join(case_dir, f"n{n}.json")
+            row = {"accounts": n, "tasks": n * len(TWO_REGIONS), "instances": expected}
+            row["plugin"] = repeat(f"crossaccount.aws.ec2 {n} accounts", RUNS, ours(inv), env, out)
+            row["check"] = {k: v for k, v in check_inventory(out, expected, accounts).items() if k != "data"}
+            row["scan_floor"] = repeat(f"scan floor {n} accounts", RUNS, scan_floor(accounts, TWO_REGIONS), env)
+            if DO_AWS_EC2:
+                d = aws_ec2_dir(case_dir, stand_in.endpoint, accounts, TWO_REGIONS)
+                aws_cmd = [os.path.join(BENCH_BIN, "ansible-inventory"), "-i", d, "--list"]
+                aws_out = os.path.join(case_dir, f"aws_ec2_{n}.json")
+                runs = AWS_EC2_RUNS if n <= 50 else 1
+                row["aws_ec2"] = repeat(f"amazon.aws.aws_ec2 {n} accounts", runs, aws_cmd, env, aws_out)
+                row["aws_ec2_check"] = check_aws_ec2(aws_out, expected)
+            rows["rows"].append(row)
+        for workers in SWEEP:
+            inv = write(
+                os.path.join(case_dir, f"w{workers}.ec2.yml"), plugin_config(all_accounts, TWO_REGIONS, workers=workers)
+            )
+            runs = max(1, RUNS // 2)
+            rows["sweep"].append(
+                {
+                    "workers": workers,
+                    "accounts": top,
+                    "plugin": repeat(f"max_workers {workers}", runs, ours(inv), env),
+                    "scan_floor": repeat(
+                        f"scan floor {workers} workers", runs, scan_floor(all_accounts, TWO_REGIONS, workers), env
+                    ),
+                }
+            )
+        if PROFILE:
+            profile(case_dir, f"case2-{top}", warm, env)
+
+
+def case_hosts(results: dict) -> None:
+    accounts = account_ids(303, 20)
+    expected = len(accounts) * len(TWO_REGIONS) * PER_REGION
+    log(f"case 3: {expected} instances (20 accounts x 2 regions x {PER_REGION}), 20 ms")
+    case_dir = os.path.join(WORK, "case3")
+    shutil.rmtree(case_dir, ignore_errors=True)
+    r = results["case3"] = {"accounts": 20, "regions": 2, "instances": expected, "variants": {}}
+    with StandIn(20) as stand_in:
+        started = time.monotonic()
+        seed(stand_in.endpoint, accounts, TWO_REGIONS, PER_REGION)
+        r["seed_seconds"] = time.monotonic() - started
+        env = aws_env(stand_in.endpoint)
+        warm = write(os.path.join(case_dir, "warm.ec2.yml"), plugin_config(accounts, TWO_REGIONS, attributes=LEAN))
+        measure(ours(warm), env)
+        r["scan_floor"] = repeat("scan floor 10k", RUNS_LARGE, scan_floor(accounts, TWO_REGIONS), env)
+        for variant, attributes in (("lean", LEAN), ("all", None)):
+            v = r["variants"][variant] = {"attributes": attributes}
+            inv = write(
+                os.path.join(case_dir, f"{variant}.ec2.yml"),
+                plugin_config(accounts, TWO_REGIONS, attributes=attributes),
+            )
+            cache_dir = os.path.join(case_dir, f"cache-{variant}")
+            cached = write(
+                os.path.join(case_dir, f"{variant}-cached.ec2.yml"),
+                plugin_config(accounts, TWO_REGIONS, attributes=attributes, cache_dir=cache_dir),
+            )
+            out = os.path.join(case_dir, f"{variant}.json")
+            v["plugin"] = repeat(f"{variant}: uncached", RUNS_LARGE, ours(inv), env, out)
+            check = check_inventory(out, expected, accounts)
+            v["check"] = {k: val for k, val in check.items() if k != "data"}
+            v["ansible_floor"] = repeat(
+                f"{variant}: ansible-core floor", RUNS_LARGE, static_floor(case_dir, variant, check["data"]), env
+            )
+            del check
+            measure(ours(cached), env)  # fills the cache
+            cached_out = os.path.join(case_dir, f"{variant}-cached.json")
+            v["cached"] = repeat(f"{variant}: cached", RUNS_LARGE, ours(cached), env, cached_out)
+            v["cached_check"] = {
+                k: val for k, val in check_inventory(cached_out, expected, accounts).items() if k != "data"
+            }
+            if PROFILE:
+                profile(case_dir, f"case3-{variant}-uncached", inv, env)
+                profile(case_dir, f"case3-{variant}-cached", cached, env)
+
+
+# ---------------------------------------------------------------------------------------------
+# report
+
+
+def versions() -> dict:
+    def pip_version(bin_dir: str, pkg: str) -> str:
+        code = f"import importlib.metadata as m; print(m.version('{pkg}'))"
+        try:
+            return subprocess.run(
+                [os.path.join(bin_dir, "python"), "-c", code], capture_output=True, text=True, check=True
+            ).stdout.strip()
+        except subprocess.CalledProcessError:
+            return "?"
+
+    amazon = "?"
+    for base in sys.path:
+        manifest = os.path.join(base, "ansible_collections", "amazon", "aws", "MANIFEST.json")
+        if os.path.exists(manifest):
+            with open(manifest) as fh:
+                amazon = json.load(fh)["collection_info"]["version"]
+            break
+    cpu = "?"
+    try:
+        with open("/proc/cpuinfo") as fh:
+            cpu = next(line.split(":", 1)[1].strip() for line in fh if line.startswith("model name"))
+    except (OSError, StopIteration):
+        pass
+    mem = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
+    return {
+        "date": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+        "machine": f"{cpu}, {os.cpu_count()} cores, {mem:.0f} GiB RAM, {platform.system()} {platform.release()}",
+        "python": platform.python_version(),
+        "ansible-core (.venv)": pip_version(DEV_BIN, "ansible-core"),
+        "botocore (.venv)": pip_version(DEV_BIN, "botocore"),
+        "moto (.venv, stand-in)": pip_version(DEV_BIN, "moto"),
+        "ansible package (.venv-bench)": pip_version(BENCH_BIN, "ansible"),
+        "ansible-core (.venv-bench)": pip_version(BENCH_BIN, "ansible-core"),
+        "amazon.aws (bundled)": amazon,
+    }
+
+
+def fmt(m: dict | None) -> str:
+    if not m:
+        return "n/a"
+    return f"{m['median']:.2f} s ({m['min']:.2f}-{m['max']:.2f}, n={m['runs']}), {m['rss_mb']:.0f} MB"
+
+
+def verdict(ok: bool) -> str:
+    return "**met**" if ok else "**not met**"
+
+
+def targets(results: dict) -> list[tuple[str, str, str]]:
+    rows = []
+    c1 = results.get("case1")
+    if c1:
+        p = c1["plugin"]["median"]
+        rows.append(("Case 1 wall <= 3 s", f"{p:.2f} s", verdict(p <= 3.0)))
+        if "aws_ec2" in c1:
+            ratio = c1["aws_ec2"]["median"] / p
+            rows.append(("Case 1 >= 15x faster than aws_ec2", f"{ratio:.1f}x", verdict(ratio >= 15)))
+        if "cached" in c1:
+            diff = c1["cached"]["median"] - c1["one_host"]["median"]
+            rows.append(("Case 1 cached within 0.5 s of a one-host plugin", f"+{diff:.2f} s", verdict(diff <= 0.5)))
+    c2 = results.get("case2")
+    if c2 and c2["rows"]:
+        top = max(c2["rows"], key=lambda row: row["accounts"])
+        bound = 1.3 * top["scan_floor"]["median"] + 2
+        p = top["plugin"]["median"]
+        rows.append(
+            (
+                f"Case 2 at {top['accounts']} accounts <= 1.3 x scan floor + 2 s",
+                f"{p:.2f} s vs bound {bound:.2f} s (floor {top['scan_floor']['median']:.2f} s)",
+                verdict(p <= bound),
+            )
+        )
+    c3 = results.get("case3")
+    if c3 and c3["variants"]:
+        once = all(v["check"]["ok"] and v["cached_check"]["ok"] for v in c3["variants"].values())
+        rows.append(("Case 3 every instance once", f"{c3['instances']} expected, all runs checked", verdict(once)))
+        lean = c3["variants"].get("lean")
+        if lean:
+            t, f = lean["cached"]["median"], lean["ansible_floor"]["median"]
+            m, fm = lean["cached"]["rss_mb"], lean["ansible_floor"]["rss_mb"]
+            rows.append(
+                (
+                    "Case 3 lean cached <= 1.3 x ansible floor (time)",
+                    f"{t:.2f} s vs {f:.2f} s ({t / f:.2f}x)",
+                    verdict(t <= 1.3 * f),
+                )
+            )
+            rows.append(
+                (
+                    "Case 3 lean cached <= 1.3 x ansible floor (memory)",
+                    f"{m:.0f} MB vs {fm:.0f} MB ({m / fm:.2f}x)",
+                    verdict(m <= 1.3 * fm),
+                )
+            )
+            u, s = lean["plugin"]["median"], c3["scan_floor"]["median"]
+            rows.append(
+                (
+                    "Case 3 lean uncached <= scan floor + ansible floor + 5 s",
+                    f"{u:.2f} s vs bound {s + f + 5:.2f} s",
+                    verdict(u <= s + f + 5),
+                )
+            )
+    return rows
+
+
+def chart(results: dict) -> str | None:
+    c2 = results.get("case2")
+    if not c2 or not c2["rows"]:
+        return None
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    xs = [row["accounts"] for row in c2["rows"]]
+    fig, ax = plt.subplots(figsize=(7, 4.5), dpi=110)
+    ax.plot(xs, [row["plugin"]["median"] for row in c2["rows"]], "o-", label="crossaccount.aws.ec2 (one file)")
+    ax.plot(xs, [row["scan_floor"]["median"] for row in c2["rows"]], "s--", label="scan floor (bare boto3 pool)")
+    aws = [(row["accounts"], row["aws_ec2"]["median"]) for row in c2["rows"] if "aws_ec2" in row]
+    if aws:
+        ax.plot([a for a, _ in aws], [t for _, t in aws], "^-", label="amazon.aws.aws_ec2 (one file per account)")
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xlabel("accounts (2 regions each, 50 ms per API call)")
+    ax.set_ylabel("ansible-inventory --list wall time (s, median)")
+    ax.set_title("Wall time against the number of accounts")
+    ax.grid(True, which="both", alpha=0.3)
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(CHART)
+    return CHART
+
+
+def report(results: dict, elapsed: float) -> str:
+    v = results["versions"]
+    lines = [
+        "# Benchmarks",
+        "",
+        "Generated by `make bench` (bench/bench.py); do not edit by hand: the analysis below the",
+        "tables comes from bench/analysis.md.",
+        "",
+        f"Run: {v['date']}, {elapsed / 60:.1f} minutes in total "
+        + ("(quick subset)" if QUICK else "(full run)")
+        + f". Measured runs per variant: {RUNS} (case 3: {RUNS_LARGE}); median (min-max), peak RSS.",
+        "",
+        "| | |",
+        "|---|---|",
+    ]
+    lines += [f"| {k} | {val} |" for k, val in v.items()]
+    lines += [
+        "",
+        "Every time is the wall time of a whole process (`ansible-inventory --list` unless said otherwise),",
+        "peak RSS from the child's rusage. The AWS stand-in is moto in its own process behind a layer that",
+        "adds a fixed latency to every API call. The scan floor is bench/scan_floor.py (bare boto3 thread",
+        "pool, 16 workers, same calls). ansible-core's floor is the same inventory read back from a static",
+        "JSON inventory script.",
+        "",
+        "## Targets",
+        "",
+        "| Target | Measured | |",
+        "|---|---|---|",
+    ]
+    lines += [f"| {a} | {b} | {c} |" for a, b, c in targets(results)]
+    c1 = results.get("case1")
+    if c1:
+        lines += [
+            "",
+            f"## Case 1: seed fleet ({c1['accounts']} accounts x {c1['regions']} regions, "
+            f"{c1['instances']} instances, 50 ms per call)",
+            "",
+            "| Variant | Wall (median, min-max), peak RSS |",
+            "|---|---|",
+            f"| crossaccount.aws.ec2 | {fmt(c1['plugin'])} |",
+            f"| crossaccount.aws.ec2, cached rerun (case 4) | {fmt(c1.get('cached'))} |",
+            f"| amazon.aws.aws_ec2, one file per account | {fmt(c1.get('aws_ec2'))} |",
+            f"| scan floor (bare boto3) | {fmt(c1['scan_floor'])} |",
+            f"| ansible-core floor (static JSON script) | {fmt(c1['ansible_floor'])} |",
+            f"| ansible-inventory with a one-host plugin | {fmt(c1.get('one_host'))} |",
+            "",
+            f"Check: {c1['check']['hosts']} hosts, {c1['check']['unique']} distinct instances of "
+            f"{c1['instances']}, errors {c1['check']['errors']}"
+            + (f"; aws_ec2 found {c1['aws_ec2_check']['unique']}" if "aws_ec2_check" in c1 else "")
+            + ".",
+        ]
+        if "aws_ec2" in c1:
+            lines.append(f"aws_ec2 / crossaccount.aws.ec2 = {c1['aws_ec2']['median'] / c1['plugin']['median']:.1f}x.")
+    c2 = results.get("case2")
+    if c2 and c2["rows"]:
+        lines += [
+            "",
+            f"## Case 2: accounts (x {len(c2['regions'])} regions, {c2['per_region']} instances each, 50 ms per call)",
+            "",
+            "| Accounts | Tasks | crossaccount.aws.ec2 | scan floor | 1.3 x floor + 2 s | amazon.aws.aws_ec2 "
+            "| aws_ec2 / ours |",
+            "|---:|---:|---|---|---:|---|---:|",
+        ]
+        for row in c2["rows"]:
+            aws = row.get("aws_ec2")
+            lines.append(
+                f"| {row['accounts']} | {row['tasks']} | {fmt(row['plugin'])} | {fmt(row['scan_floor'])} | "
+                f"{1.3 * row['scan_floor']['median'] + 2:.2f} s | {fmt(aws)} | "
+                + (f"{aws['median'] / row['plugin']['median']:.1f}x" if aws else "n/a")
+                + " |"
+            )
+        bad = [row["accounts"] for row in c2["rows"] if not row["check"]["ok"]]
+        lines.append("")
+        lines.append("Every instance once in every row." if not bad else f"Host check FAILED at {bad} accounts.")
+        if os.path.exists(CHART):
+            lines += ["", f"![wall time against accounts]({os.path.basename(CHART)})"]
+        if c2["sweep"]:
+            lines += [
+                "",
+                f"### max_workers at {c2['sweep'][0]['accounts']} accounts",
+                "",
+                "| max_workers | crossaccount.aws.ec2 | scan floor with as many threads |",
+                "|---:|---|---|",
+            ]
+            lines += [f"| {s['workers']} | {fmt(s['plugin'])} | {fmt(s['scan_floor'])} |" for s in c2["sweep"]]
+    c3 = results.get("case3")
+    if c3 and c3["variants"]:
+        lines += [
+            "",
+            f"## Case 3: hosts ({c3['instances']} instances: {c3['accounts']} accounts x {c3['regions']} regions, "
+            "20 ms per call)",
+            "",
+            f"Scan floor (bare boto3, moto's CPU dominates): {fmt(c3['scan_floor'])}. "
+            f"Seeding took {c3['seed_seconds']:.0f} s.",
+            "",
+            "| Attributes | JSON out | uncached | cached rerun (case 4) | ansible-core floor | hosts checked |",
+            "|---|---:|---|---|---|---|",
+        ]
+        for var in c3["variants"].values():
+            attrs = "every attribute" if var["attributes"] is None else "lean: " + ", ".join(var["attributes"])
+            checked = "ok" if var["check"]["ok"] and var["cached_check"]["ok"] else "FAILED"
+            lines.append(
+                f"| {attrs} | {var['check']['json_mb']:.0f} MB | {fmt(var['plugin'])} | {fmt(var['cached'])} | "
+                f"{fmt(var['ansible_floor'])} | {var['check']['unique']}/{c3['instances']} {checked} |"
+            )
+    analysis = os.path.join(BENCH, "analysis.md")
+    if os.path.exists(analysis):
+        with open(analysis) as fh:
+            lines += ["", fh.read().rstrip()]
+    return "\n".join(lines) + "\n"
+
+
+def main() -> int:
+    os.makedirs(WORK, exist_ok=True)
+    os.makedirs(os.path.join(WORK, "ansible-local"), exist_ok=True)
+    started = time.monotonic()
+    results: dict = {"versions": versions(), "quick": QUICK}
+    log(f"cases {sorted(CASES)}, {RUNS} runs ({RUNS_LARGE} for case 3); results to {OUT}")
+    if "1" in CASES:
+        case_seed_fleet(results)
+    if "2" in CASES:
+        case_accounts(results)
+    if "3" in CASES:
+        case_hosts(results)
+    elapsed = time.monotonic() - started
+    results["elapsed"] = elapsed
+    with open(os.path.join(WORK, "results.json"), "w") as fh:
+        json.dump(results, fh, indent=1, default=str)
+    chart(results)
+    with open(OUT, "w") as fh:
+        fh.write(report(results, elapsed))
+    log(f"done in {elapsed / 60:.1f} min: {OUT}")
+    for row in targets(results):
+        log(" | ".join(row))
+    return 0
+
+
+if __name__ == "__main__":
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (max(soft, min(4096, hard)), hard))
+    sys.exit(main())

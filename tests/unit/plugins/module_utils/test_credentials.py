@@ -1,0 +1,82 @@
+"""Unit tests for plugins/module_utils/credentials.py: the per-session client memo.
+
+No AWS call is made: clients are only built and inspected."""
+
+from __future__ import annotations
+
+import botocore.client
+import botocore.credentials
+import pytest
+
+from ansible_collections.crossaccount.aws.plugins.module_utils import credentials as creds_mod
+from ansible_collections.crossaccount.aws.plugins.module_utils.credentials import AwsContext
+
+
+@pytest.fixture
+def env(monkeypatch, tmp_path):
+    for key in ("AWS_PROFILE", "AWS_ENDPOINT_URL", "AWS_DATA_PATH"):
+        monkeypatch.delenv(key, raising=False)
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "AKIASOURCEEXAMPLE000")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "source-secret")
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "none"))
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "none"))
+
+
+def _keys(client) -> str:
+    return client._request_signer._credentials.get_frozen_credentials().access_key
+
+
+def _account_creds(n: int):
+    return botocore.credentials.Credentials(f"AKIAACCOUNT{n:09d}", f"secret-{n}", f"token-{n}")
+
+
+def test_memoised_clients_share_class_and_model_but_not_credentials_or_region(env):
+    ctx = AwsContext()
+    a = ctx.create_client("ec2", "us-east-1", _account_creds(1))
+    b = ctx.create_client("ec2", "eu-west-1", _account_creds(2))
+    c = ctx.create_client("ec2", "eu-west-1", None)
+    assert type(a) is type(b) is type(c)
+    assert a.meta.service_model is b.meta.service_model
+    assert (_keys(a), _keys(b), _keys(c)) == ("AKIAACCOUNT000000001", "AKIAACCOUNT000000002", "AKIASOURCEEXAMPLE000")
+    assert (a.meta.region_name, b.meta.region_name) == ("us-east-1", "eu-west-1")
+    assert a.meta.events is not b.meta.events and a._endpoint is not b._endpoint
+    assert a.meta.config.retries["total_max_attempts"] == 10
+    # botocore's module attribute is restored after every creation
+    assert botocore.client.ClientCreator is not creds_mod._MEMO_CREATOR
+
+
+def test_other_sessions_are_untouched(env):
+    AwsContext().create_client("ec2", "us-east-1")
+    other = AwsContext(memoise_clients=False)
+    x = other.create_client("ec2", "us-east-1")
+    y = other.create_client("ec2", "us-east-1")
+    assert type(x) is not type(y), "a session that is not memoised builds its class per client, as botocore does"
+
+
+def test_falls_back_when_botocore_internals_differ(env, monkeypatch):
+    class Changed:
+        def _load_service_model(self, service_name, api_version=None, extra=None): ...
+
+        def _create_client_class(self, service_name, service_model): ...
+
+    monkeypatch.setattr(botocore.client, "ClientCreator", Changed)
+    assert creds_mod._memo_creator_class() is None
+    monkeypatch.undo()
+    monkeypatch.setattr(creds_mod, "_MEMO_CREATOR", None)
+    ctx = AwsContext()
+    assert ctx._memoised is False
+    client = ctx.create_client("ec2", "us-east-1", _account_creds(3))
+    assert _keys(client) == "AKIAACCOUNT000000003"
+
+
+def test_one_sts_client_per_source_keys(env):
+    ctx = AwsContext()
+    keys = dict(aws_access_key_id="AKIASOURCE1", aws_secret_access_key="s1", aws_session_token=None)
+    first = ctx._sts_client_with_keys("us-east-1", "sts", **keys)
+    assert ctx._sts_client_with_keys("us-east-1", "sts", **keys) is first
+    rotated = ctx._sts_client_with_keys("us-east-1", "sts", **dict(keys, aws_access_key_id="AKIASOURCE2"))
+    assert rotated is not first and _keys(rotated) == "AKIASOURCE2"
+    assert ctx._sts_client_with_keys("eu-west-1", "sts", **keys) is not first
+    # the memo holds digests, not the keys
+    assert not any("AKIASOURCE" in str(k) or "s1" in str(k) for k in ctx._sts_clients)
