@@ -39,7 +39,7 @@ class ActionModule(ActionBase):
     def run(self, tmp=None, task_vars=None):
         result = super().run(tmp, task_vars)
         del tmp
-        _, args = self.validate_argument_spec(argument_spec=ARGS)
+        _validation, args = self.validate_argument_spec(argument_spec=ARGS)
         name = args["name"]
         if not name or not set(name) <= NAME_CHARS or name.startswith("."):
             raise AnsibleActionFail(f"name: {name!r} is not a plain file name; write letters, digits, '_', '-', '.'")

@@ -191,7 +191,7 @@ def discover_accounts(
     operation = "AssumeRole"
     try:
         if org.role_arn:
-            partition, _ = parse_role_arn(org.role_arn, "organization.role_arn")
+            partition, _org_account = parse_role_arn(org.role_arn, "organization.role_arn")
             credentials = ctx.role_credentials(org.role_arn, org.external_id, partition)
             credentials.get_frozen_credentials()  # assume now: a denial is reported as such
         else:

@@ -9,7 +9,7 @@ module: cmdb_export
 short_description: Write the CMDB export (CSV and JSON) of the crossaccount.aws.ec2 inventory
 version_added: "1.0.0"
 author:
-  - crossaccount.aws contributors
+  - crossaccount.aws contributors (@crossaccount)
 description:
   - Writes every instance of the C(crossaccount.aws.ec2) inventory loaded in this run to
     C(<dest>/<name>.csv) and C(<dest>/<name>.json), and the failed accounts and regions to
@@ -60,8 +60,11 @@ attributes:
     description: Counts what would be written and writes nothing.
   diff_mode:
     support: none
+    description: Reports no diff.
   platform:
+    support: full
     platforms: posix
+    description: Runs on the controller (an action plugin); writes the files there.
 notes:
   - Run it through the C(crossaccount.aws.cmdb_export) playbook, see docs/cmdb-export.md.
   - Only hosts made by C(crossaccount.aws.ec2) are exported (those with C(instance_id), C(account_id)
