@@ -469,8 +469,8 @@ def parse_filters(value: Any) -> tuple[tuple[str, tuple[str, ...]], ...]:
                 # would silently select other instances.
                 raise ConfigError(
                     where,
-                    f"{item!r} was read by YAML as {_type_name(item)}, which may not be what you wrote",
-                    f'write the value in quotes, e.g. {name}: "{item}"',
+                    f"YAML read the value as {_type_name(item)} ({item!r}), which may differ from what you wrote",
+                    f'write the value in quotes exactly as the tag or attribute holds it: {name}: "..."',
                 )
             if not isinstance(item, str):
                 raise ConfigError(

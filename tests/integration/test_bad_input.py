@@ -75,7 +75,9 @@ CASES = {
     "filters-not-a-mapping": Case(
         OK + "filters: [tag:Environment=prod]\n", "filters", "write filters as name: value pairs"
     ),
-    "filter-value-read-as-octal": Case(OK + "filters:\n  tag:Code: 0755\n", "filters.tag:Code", 'tag:Code: "493"'),
+    "filter-value-read-as-octal": Case(
+        OK + "filters:\n  tag:Code: 0755\n", "filters.tag:Code", "write the value in quotes", also="(493)"
+    ),
     "accounts-file-unquoted-id": Case(
         OK.replace('accounts: ["111111111111"]', "accounts_file: accounts.yml"),
         "accounts_file[0]",
