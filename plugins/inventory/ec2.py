@@ -170,7 +170,8 @@ options:
         failure. When false (default) failures are warnings and entries in C(crossaccount_errors).
       - ansible-core only turns a failed inventory source into a non-zero exit when
         C(ANSIBLE_INVENTORY_ANY_UNPARSED_IS_FAILED=true) (or C(any_unparsed_is_failed) in ansible.cfg);
-        set it for unattended jobs.
+        without it the failed source is dropped whole (no hosts at all) and the exit code is 0. Set it
+        for unattended jobs; see docs/reliability.md.
     type: bool
     default: false
     version_added: "1.0.0"
