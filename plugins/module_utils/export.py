@@ -229,7 +229,15 @@ def render_errors_csv(document: Mapping[str, Any]) -> bytes:
 
 
 def render_json(document: Mapping[str, Any]) -> bytes:
-    return (json.dumps(document, indent=1, sort_keys=False, ensure_ascii=False) + "\n").encode("utf-8")
+    """The document as JSON, one instance per line (json's C encoder: 10,000 rows in a blink)."""
+    lines = ["{"]
+    for key, value in document.items():
+        if key != "instances":
+            lines.append(f" {json.dumps(key)}: {json.dumps(value, ensure_ascii=False)},")
+    rows = ",\n".join("  " + json.dumps(row, ensure_ascii=False) for row in document.get("instances", ()))
+    lines.append(' "instances": [' + ("\n" + rows + "\n ]" if rows else "]"))
+    lines.append("}")
+    return ("\n".join(lines) + "\n").encode("utf-8")
 
 
 # ---------------------------------------------------------------------------------------------
