@@ -133,7 +133,7 @@ options:
     description:
       - DescribeInstances filters as a mapping of filter name to a value or a list of values.
       - Values are strings. A value YAML reads as a number or a boolean is refused (YAML turns
-        V(0755) into 493, V(1.10) into 1.1 and V(yes) into true): quote it.
+        V(0755) into 493, V(1.10) into 1.1 and V(yes) into true); quote it.
       - Unless C(instance-state-name) is given, instances in every state but terminated and
         shutting-down are listed.
     type: dict
