@@ -374,7 +374,8 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
 
     def _parse(self, path: str, cache: bool) -> None:
         settings = self._settings(path)
-        fp = fingerprint(attributes=_effective_attributes(settings), filters=settings.filters, scope=_scope(settings))
+        fp = fingerprint(attributes=_effective_attributes(settings), filters=settings.filters)
+        scope = fingerprint(scope=_scope(settings))
 
         cache_key = self.get_cache_key(path)
         cache_on = bool(self.get_option("cache"))
@@ -382,7 +383,7 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
         if cache_on and cache:
             try:
                 cached = self._cache[cache_key]
-                if previous_usable(cached, fp):
+                if previous_usable(cached, fp) and cached.get("scope") == scope:
                     snapshot = cached
                     display.vv("crossaccount.aws.ec2: inventory served from the cache")
             except KeyError:
@@ -396,6 +397,7 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
                     previous = None
             snapshot = self._scan(settings, fp, previous)
             if cache_on:
+            snapshot["scope"] = scope
                 self._cache[cache_key] = snapshot
 
         self._report(snapshot)
@@ -547,7 +549,8 @@ def _failure_line(error) -> str:
 
 def _scope(settings) -> str:
     """What a run scans. Ansible's cache key is only the file path, so a snapshot cached before the
-    accounts, regions or shard of the file changed must not be served (nor kept as stale)."""
+    accounts, regions or shard of the file changed is not served; stale-if-error still uses it for
+    the accounts and regions that fail now."""
     return repr((settings.accounts, settings.organization, settings.regions, settings.exclude_regions, settings.shard))
 
 
