@@ -125,9 +125,7 @@ LASTING = [
     # throttled on every attempt
     Fault(code="Throttling", action="DescribeInstances", account="444444444444", region="eu-west-1", status=400),
     # no answer within read_timeout, on every attempt
-    Fault(
-        code="-", action="DescribeInstances", account="111111111111", region="us-west-2", delay_s=4, hang_only=True
-    ),
+    Fault(code="-", action="DescribeInstances", account="111111111111", region="us-west-2", delay_s=4, hang_only=True),
     # the connection is closed without an answer, on every attempt
     Fault(code="-", action="DescribeInstances", account="444444444444", region="us-west-2", drop=True),
 ]
