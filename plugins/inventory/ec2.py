@@ -323,7 +323,7 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
 
     def _load_yaml(self, path: str, what: str) -> Any:
         try:
-            return self.loader.load_from_file(path, cache="none")
+            data = self.loader.load_from_file(path, cache="none")
         except Exception as exc:  # noqa: BLE001 - broken YAML becomes one line
             first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
             origin = getattr(exc, "obj", None)  # ansible-core's YAML errors carry an Origin with the position
@@ -333,6 +333,7 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
             raise ConfigError(
                 what, f"{subject}{where} ({first})", "fix the YAML syntax there (indentation, quotes, colons)"
             ) from None
+        return _plain(data)
 
     def _settings(self, path: str):
         import os
@@ -566,6 +567,28 @@ def _replace(settings, **changes):
     import dataclasses
 
     return dataclasses.replace(settings, **changes)
+
+
+def _plain(value: Any) -> Any:
+    """A copy of loaded YAML with built-in types only, without ansible-core's data tags.
+
+    Tagged strings from the configuration (a region name carries the file's Origin) would flow
+    into every host record and into the inventory cache, where ansible-core 2.19 stores each one
+    as a tagged object and decodes it with a per-object type lookup: ~0.4 ms per host when
+    served from the cache. Plain values are also never trusted as templates."""
+    if isinstance(value, dict):
+        return {_plain(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    if value is None or isinstance(value, bool):
+        return value
+    if isinstance(value, str):
+        return str(value)
+    if isinstance(value, int):
+        return int(value)
+    if isinstance(value, float):
+        return float(value)
+    return value
 
 
 def _require_botocore() -> None:
