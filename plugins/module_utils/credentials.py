@@ -90,7 +90,7 @@ _MEMOS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 _SWAP_LOCK = threading.Lock()
 
 
-def _memo_creator_class():
+def _memo_creator_class() -> type | None:
     """A ``botocore.client.ClientCreator`` subclass that memoises the service model and the client
     class per session, or None when botocore's private methods are not the expected ones."""
     base = getattr(getattr(botocore, "client", None), "ClientCreator", None)
@@ -108,7 +108,7 @@ def _memo_creator_class():
         (credentials, region, endpoint, config, event hooks, HTTP pool) is still made per client.
         For any other session it is botocore's class unchanged."""
 
-        def _load_service_model(self, service_name, api_version=None):
+        def _load_service_model(self, service_name: str, api_version: str | None = None) -> Any:
             memo = _MEMOS.get(self._loader)
             if memo is None:
                 return super()._load_service_model(service_name, api_version)
@@ -117,7 +117,7 @@ def _memo_creator_class():
                 memo[key] = super()._load_service_model(service_name, api_version)
             return memo[key]
 
-        def _create_client_class(self, service_name, service_model):
+        def _create_client_class(self, service_name: str, service_model: Any) -> type:
             memo = _MEMOS.get(self._loader)
             if memo is None:
                 return super()._create_client_class(service_name, service_model)
@@ -135,7 +135,9 @@ def _memo_creator_class():
 _MEMO_CREATOR = _memo_creator_class() if HAS_BOTOCORE else None
 
 
-def _create_client(session, memoised: bool, service: str, **kwargs):
+def _create_client(
+    session: botocore.session.Session, memoised: bool, service: str, **kwargs: Any
+) -> botocore.client.BaseClient:
     """``session.create_client(service, **kwargs)``, through ``_MemoClientCreator`` when possible.
 
     botocore's Session.create_client looks ``botocore.client.ClientCreator`` up at call time; it is
@@ -213,7 +215,7 @@ class AwsContext:
 
     # -- source credentials ---------------------------------------------------------------------
 
-    def source_credentials(self):
+    def source_credentials(self) -> botocore.credentials.Credentials:
         """The controller's own credentials (never printed, never cached to disk)."""
         with self._lock:
             if self._source_credentials is None:
@@ -259,7 +261,9 @@ class AwsContext:
 
     # -- clients --------------------------------------------------------------------------------
 
-    def create_client(self, service: str, region: str, credentials=None):
+    def create_client(
+        self, service: str, region: str, credentials: botocore.credentials.Credentials | None = None
+    ) -> botocore.client.BaseClient:
         """A client on the shared session; ``credentials`` default to the source credentials.
 
         Client creation is serialised: botocore sessions lazily build shared components and are
@@ -280,7 +284,7 @@ class AwsContext:
         partition: str = "aws",
         *,
         time_fetcher: Callable[[], datetime.datetime] | None = None,
-    ):
+    ) -> botocore.credentials.DeferredRefreshableCredentials:
         """Refreshable credentials of ``role_arn``: AssumeRole happens on first use and again
         before expiry (see ``refresh_windows``); ``time_fetcher`` is botocore's clock (tests)."""
         source = self.source_credentials()
@@ -310,7 +314,7 @@ class AwsContext:
         credentials._mandatory_refresh_timeout = mandatory
         return credentials
 
-    def _sts_client_with_keys(self, region: str, service: str, **kwargs):
+    def _sts_client_with_keys(self, region: str, service: str, **kwargs: Any) -> botocore.client.BaseClient:
         """The fetchers' client creator: one client per (service, region, source keys), shared by
         every account's AssumeRole (botocore clients are thread safe). The memo is keyed by a
         digest, so it holds no extra copy of the keys; new source keys get a new client."""
