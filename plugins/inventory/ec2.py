@@ -71,8 +71,13 @@ options:
         Only ACTIVE accounts are scanned; their Organizations names fill C(account_name).
       - An empty mapping lists every account with the source credentials. Keys are C(role_arn) and
         C(external_id) (a role in the management or delegated-administrator account to call
-        Organizations through), C(include_ous), C(exclude_ous) (OU or root ids) and
-        C(exclude_accounts) (quoted account ids).
+        Organizations through), C(include_ous), C(exclude_ous) (OU or root ids, each with every OU
+        below it) and C(exclude_accounts) (quoted account ids).
+      - Accounts that are not ACTIVE (suspended, closing) and excluded ones are skipped, each named at C(-v).
+      - A failed discovery is a warning and an entry with C(account_id) V(organization) in
+        C(crossaccount_errors), and no partial list; the accounts of O(accounts) and O(accounts_file)
+        are scanned anyway. With the inventory cache on, the accounts it listed last time keep
+        their hosts, marked C(crossaccount_stale), each with an C(OrganizationDiscoveryFailed) entry.
     type: dict
     version_added: "1.0.0"
   role_name:
