@@ -9,6 +9,7 @@ import subprocess
 import tarfile
 
 import pytest
+import yaml
 
 from tests.support import cli
 from tests.support.fleet import ACCOUNTS
@@ -85,13 +86,20 @@ def test_tarball_holds_only_the_collection(built):
     assert built.name == f"crossaccount-aws-{info['version']}.tar.gz"
 
 
-def test_installed_offline_it_serves_the_inventory(built, stand_in, fleet, tmp_path):
-    target = tmp_path / "collections"
+@pytest.fixture(scope="module")
+def target(built, stand_in, tmp_path_factory):
+    """A fresh collections path with the tarball installed offline (no Galaxy server asked)."""
+    base = tmp_path_factory.mktemp("galaxy-install")
+    target = base / "collections"
     _run(
         [os.path.join(cli.BIN, "ansible-galaxy"), "collection", "install", "--offline", "-p", str(target), str(built)],
-        str(tmp_path),
+        str(base),
         env=cli.ansible_env(stand_in.endpoint, collections=str(target)),
     )
+    return target
+
+
+def test_installed_offline_it_serves_the_inventory(target, stand_in, fleet, tmp_path):
     installed = target / "ansible_collections" / "crossaccount" / "aws"
     assert (installed / "plugins" / "inventory" / "ec2.py").is_file()
     assert not (installed / "tests").exists() and not os.path.islink(installed)
@@ -116,3 +124,24 @@ def test_installed_offline_it_serves_the_inventory(built, stand_in, fleet, tmp_p
     assert result.all_vars["crossaccount_errors"] == []
     for account in ACCOUNTS:
         assert f"account_{account}" in result.data["all"]["children"]
+
+
+def test_execution_environment_definitions(target, tmp_path):
+    """ansible-builder reads the installed collection's meta/execution-environment.yml (boto3/botocore
+    minimums, no system packages) and accepts examples/execution-environment.yml."""
+    builder = os.path.join(cli.BIN, "ansible-builder")
+    introspected = yaml.safe_load(_run([builder, "introspect", str(target)], str(tmp_path)).stdout)
+    python = sorted(line.split("#")[0].strip() for line in introspected["python"])
+    assert python == ["boto3>=1.34.0", "botocore>=1.34.0"]
+    assert all("from collection crossaccount.aws" in line for line in introspected["python"])
+    assert introspected.get("system") in ([], None)
+
+    context = tmp_path / "context"
+    example = os.path.join(cli.ROOT, "examples", "execution-environment.yml")
+    _run([builder, "create", "-f", example, "-c", str(context)], str(tmp_path))
+    containerfile = next(p for p in (context / "Containerfile", context / "Dockerfile") if p.exists()).read_text()
+    assert 'PYCMD="/usr/bin/python3.11"' in containerfile
+    assert "ansible-core>=2.19,<2.22" in containerfile
+    assert "introspect.py introspect" in containerfile, "the collection's dependencies are added at build time"
+    galaxy = yaml.safe_load((context / "_build" / "requirements.yml").read_text())
+    assert [c["name"] for c in galaxy["collections"]] == ["crossaccount.aws"]
