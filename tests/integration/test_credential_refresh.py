@@ -12,7 +12,11 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
+from ansible_collections.crossaccount.aws.plugins.module_utils.config import Account, Settings
 from ansible_collections.crossaccount.aws.plugins.module_utils.credentials import AwsContext, refresh_windows
+from ansible_collections.crossaccount.aws.plugins.module_utils.errors import ScanFailure
+from ansible_collections.crossaccount.aws.plugins.module_utils.scanner import RegionResult, _AccountPlan, scan_region
+from tests.support.faults import Fault
 from tests.support.stand_in import aws_env
 
 ACCOUNT = "444444444444"
@@ -91,6 +95,39 @@ def test_assumed_role_refreshes_before_expiry_and_keeps_working(stand_in, fleet,
         # every AssumeRole went to the regional STS endpoint of sts_region
         regions = {region for (action, _, region) in faults.calls if action == "AssumeRole"}
         assert regions == {STS_REGION}
+    finally:
+        faults.sts_expiration = None
+
+
+def test_refresh_denied_mid_run_is_reported_as_an_assume_role_failure(stand_in, fleet, faults, aws_environment):
+    """The role's trust changes during a long run: the region scanned at that moment fails with
+    the AssumeRole code and hint (not a DescribeInstances one), and nothing partial is listed."""
+    clock = Clock()
+    faults.sts_expiration = lambda: clock() + timedelta(seconds=900)
+    try:
+        ctx = AwsContext(duration_seconds=900, sts_region=STS_REGION)
+        account = Account(id=ACCOUNT, role_arn=ROLE, name="production")
+        settings = Settings(accounts=(account,), regions=("us-east-1",))
+        plan = _AccountPlan(account, ctx.role_credentials(ROLE, time_fetcher=clock), ["us-east-1"])
+        expected = {i["instance_id"] for i in fleet if i["account"] == ACCOUNT and i["region"] == "us-east-1"}
+
+        fine = scan_region(ctx, settings, plan, "us-east-1")
+        assert isinstance(fine, RegionResult)
+        assert {r["instance_id"] for r in fine.records} == expected
+
+        faults.set_faults([Fault(code="AccessDenied", action="AssumeRole", account=ACCOUNT, status=403)])
+        clock.advance(900 - refresh_windows(900)[1] + 30)  # inside the mandatory refresh window
+        failed = scan_region(ctx, settings, plan, "us-east-1")
+        assert isinstance(failed, ScanFailure)
+        assert (failed.account_id, failed.account_name, failed.region, failed.code) == (
+            ACCOUNT,
+            "production",
+            "us-east-1",
+            "AccessDenied",
+        )
+        assert failed.message.startswith("AssumeRole: ")
+        assert f"tried sts:AssumeRole on {ROLE}" in failed.hint
+        assert ctx.principal() and failed.hint.startswith(ctx.principal())
     finally:
         faults.sts_expiration = None
 
