@@ -1,0 +1,48 @@
+"""retry_mode and max_attempts reach botocore's retry handler, for every mode the option allows.
+
+In-process against the stand-in: a region throttled on every call is called exactly
+``max_attempts`` times and then reported as one ScanFailure with the throttling hint.
+(tests/integration/test_failures.py shows the same through the CLI for the default mode.)
+"""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from ansible_collections.crossaccount.aws.plugins.module_utils.config import RETRY_MODES, Account, Settings
+from ansible_collections.crossaccount.aws.plugins.module_utils.credentials import AwsContext
+from ansible_collections.crossaccount.aws.plugins.module_utils.errors import ScanFailure
+from ansible_collections.crossaccount.aws.plugins.module_utils.scanner import prepare_account, scan_region
+from tests.support.faults import Fault
+from tests.support.stand_in import aws_env
+
+ACCOUNT = "111111111111"
+REGION = "us-west-1"
+
+
+@pytest.fixture
+def aws_environment(stand_in, monkeypatch):
+    for key in list(os.environ):
+        if key.startswith("AWS_"):
+            monkeypatch.delenv(key)
+    for key, value in aws_env(stand_in.endpoint, base={}).items():
+        monkeypatch.setenv(key, value)
+
+
+@pytest.mark.parametrize("mode", RETRY_MODES)
+def test_every_retry_mode_honours_max_attempts(mode, stand_in, faults, aws_environment):
+    max_attempts = 2
+    ctx = AwsContext(retry_mode=mode, max_attempts=max_attempts, read_timeout=5, connect_timeout=5)
+    account = Account(id=ACCOUNT, role_arn=f"arn:aws:iam::{ACCOUNT}:role/CMDBDiscovery")
+    settings = Settings(accounts=(account,), regions=(REGION,), retry_mode=mode, max_attempts=max_attempts)
+    plan = prepare_account(ctx, settings, account)
+    assert not isinstance(plan, ScanFailure), plan
+
+    faults.set_faults([Fault(code="Throttling", action="DescribeInstances", account=ACCOUNT, region=REGION)])
+    outcome = scan_region(ctx, settings, plan, REGION)
+    assert isinstance(outcome, ScanFailure)
+    assert (outcome.account_id, outcome.region, outcome.code) == (ACCOUNT, REGION, "Throttling")
+    assert "max_attempts" in outcome.hint
+    assert faults.calls[("DescribeInstances", ACCOUNT, REGION)] == max_attempts
