@@ -367,7 +367,7 @@ def _parse_account(
             )
         role_arn = f"arn:{partition}:iam::{account_id}:role/{name}"
     friendly = entry.get("name")
-    if friendly is not None and not isinstance(friendly, (str, int)):
+    if friendly is not None and (isinstance(friendly, bool) or not isinstance(friendly, (str, int))):
         raise ConfigError(where + ".name", f"expected a string, got {_type_name(friendly)}", "write a short name")
     external_id = _string(entry, "external_id", where=where + ".")
     _check_external_id(external_id, where + ".external_id")

@@ -350,6 +350,52 @@ def test_secret_check_comes_before_unknown_keys():
     assert "not accepted" in err.problem
 
 
+ODD_VALUES = [None, True, 0, -1, 1.5, "", "x", "1/2", [], [None], [1], [""], {}, {"a": None}, {1: 2}, [[1]], [{}]]
+
+
+def test_any_odd_value_gives_a_config_error_never_a_crash():
+    """Every option and every account-entry field, given values of every YAML type: the result is
+    valid settings or a ConfigError, never a TypeError/AttributeError (a traceback for the user)."""
+    tried = 0
+    for key in [*KNOWN_KEYS, "organization"]:
+        for value in ODD_VALUES:
+            raw = {"role_name": "R", "accounts": ["111111111111"], key: value}
+            try:
+                parse_settings(raw, known_keys=KNOWN_KEYS, known_regions=KNOWN_REGIONS, file_accounts=value)
+            except ConfigError:
+                pass
+            tried += 1
+    for field in cfg.ACCOUNT_KEYS:
+        for value in ODD_VALUES:
+            for entry in ({"id": "111111111111"}, {"role_arn": "arn:aws:iam::111111111111:role/R"}):
+                try:
+                    s = parse_settings(
+                        {"role_name": "R", "accounts": [{**entry, field: value}]},
+                        known_keys=KNOWN_KEYS,
+                        known_regions=KNOWN_REGIONS,
+                    )
+                except ConfigError:
+                    continue
+                (account,) = s.accounts
+                assert f"::{account.id}:role/" in account.role_arn, "the role is always in the account scanned"
+                tried += 1
+    for field in cfg.ORGANIZATION_KEYS:
+        for value in ODD_VALUES:
+            try:
+                parse_settings({"role_name": "R", "organization": {field: value}}, known_keys=KNOWN_KEYS)
+            except ConfigError:
+                pass
+            tried += 1
+    assert tried > 600
+
+
+def test_account_name_must_be_text():
+    with pytest.raises(ConfigError) as info:
+        settings("role_name: R\naccounts: [{id: '111111111111', name: yes}]")
+    assert info.value.key == "accounts[0].name"
+    assert settings("role_name: R\naccounts: [{id: '111111111111', name: 2024}]").accounts[0].name == "2024"
+
+
 # ---------------------------------------------------------------------------------------------
 # parse_accounts / merge_accounts
 
