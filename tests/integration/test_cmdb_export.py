@@ -228,3 +228,17 @@ def test_refuses_to_write_when_the_inventory_did_not_load(exported, stand_in):
     assert result.rc != 0
     assert "inventory did not load" in result.stdout and "refusing to write" in result.stdout
     assert snapshot(out) == before
+
+
+def test_check_mode_counts_and_writes_nothing(exported, stand_in, fleet):
+    out, base = exported["out"], exported["base"]
+    before = snapshot(out)
+    inventory = base / "check.ec2.yml"
+    inventory.write_text(INVENTORY.format(extra=""))
+    stand_in.faults.reset()
+    result = playbook(str(inventory), stand_in.endpoint, str(out), "--check", "-v")
+    assert result.rc == 0, result.stdout + result.stderr
+    assert f"exported {len(fleet)} instance(s) of {len(ACCOUNTS)} account(s)" in result.stdout
+    assert "changed: [localhost]" in result.stdout
+    assert snapshot(out) == before
+    assert sorted(os.listdir(out)) == sorted([*FILES, ".cmdb.lock"])
