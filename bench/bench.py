@@ -6,15 +6,17 @@ tests/support/faults.py (fixed latency per call, AWS-like DescribeRegions), so m
 never counted in a measured process. Every measured command is a whole process; wall time by
 the clock, peak RSS from os.wait4's rusage of that child.
 
-Knobs (environment variables; `make bench BENCH_QUICK=1` for a 2-3 minute smoke run):
+Knobs (environment variables; `make bench BENCH_QUICK=1` for a smoke run of about 10 minutes):
   BENCH_CASES          which cases, default "1,2,3" (cached reruns, case 4, run inside 1 and 3)
-  BENCH_RUNS           measured runs per small variant (default 5); BENCH_RUNS_LARGE for case 3 (3)
+  BENCH_RUNS           measured runs per small variant (default 5); BENCH_RUNS_LARGE for case 3 lean (3),
+                       BENCH_RUNS_ALL for case 3 with every attribute (2)
   BENCH_ACCOUNTS       case 2 account counts (default "1,10,50,200")
   BENCH_PER_REGION     case 3 instances per account-region (default 250: 20 x 2 x 250 = 10,000)
   BENCH_AWS_EC2        0 to skip amazon.aws.aws_ec2 (default 1)
-  BENCH_AWS_EC2_RUNS   measured aws_ec2 runs per variant (default 3; 1 above 50 accounts)
+  BENCH_AWS_EC2_RUNS   measured aws_ec2 runs per variant (default 3; 1 above 10 accounts)
   BENCH_WORKERS_SWEEP  max_workers values tried at the largest case-2 fleet (default "4,8,16,32,64")
   BENCH_PROFILE        1 to write pyinstrument profiles to bench/.work/profiles
+  BENCH_EXPORT         0 to skip timing the CMDB export playbook on the 10,000 hosts
   BENCH_QUICK          1: small fleets, 2 runs, results in bench/.work/ instead of docs/
   BENCH_OUT            where the Markdown goes (default docs/benchmarks.md, or bench/.work/ when quick)
 """
@@ -64,7 +66,10 @@ PER_REGION = env_int("BENCH_PER_REGION", 10 if QUICK else 250)
 DO_AWS_EC2 = os.environ.get("BENCH_AWS_EC2", "1") == "1"
 AWS_EC2_RUNS = env_int("BENCH_AWS_EC2_RUNS", 1 if QUICK else 3)
 SWEEP = [int(x) for x in (os.environ.get("BENCH_WORKERS_SWEEP") or ("" if QUICK else "4,8,16,32,64")).split(",") if x]
+# the every-attribute variant of case 3 costs a minute or more per run
+RUNS_ALL = env_int("BENCH_RUNS_ALL", 1 if QUICK else 2)
 PROFILE = os.environ.get("BENCH_PROFILE") == "1"
+EXPORT = os.environ.get("BENCH_EXPORT", "1") == "1"
 OUT = os.environ.get("BENCH_OUT") or (
     os.path.join(WORK, "benchmarks.md") if QUICK else os.path.join(ROOT, "docs", "benchmarks.md")
 )
@@ -316,11 +321,9 @@ def scan_floor(accounts: list[str], regions: list[str] | None, workers: int = 16
 
 
 def one_host_floor(case_dir: str) -> tuple[list[str], dict]:
-    path = write(os.path.join(case_dir, "bench.one_host.yml"), "plugin: bench_one_host\n")
-    extra = {
-        "ANSIBLE_INVENTORY_PLUGINS": os.path.join(BENCH, "plugins", "inventory"),
-        "ANSIBLE_INVENTORY_ENABLED": "bench_one_host",
-    }
+    """ansible-inventory with a collection plugin that returns one host (bench/collections)."""
+    path = write(os.path.join(case_dir, "bench.one_host.yml"), "plugin: bench.floor.one_host\n")
+    extra = {"ANSIBLE_COLLECTIONS_PATH": COLLECTIONS + os.pathsep + os.path.join(BENCH, "collections")}
     return [os.path.join(DEV_BIN, "ansible-inventory"), "-i", path, "--list"], extra
 
 
@@ -417,7 +420,7 @@ def case_accounts(results: dict) -> None:
                 d = aws_ec2_dir(case_dir, stand_in.endpoint, accounts, TWO_REGIONS)
                 aws_cmd = [os.path.join(BENCH_BIN, "ansible-inventory"), "-i", d, "--list"]
                 aws_out = os.path.join(case_dir, f"aws_ec2_{n}.json")
-                runs = AWS_EC2_RUNS if n <= 50 else 1
+                runs = AWS_EC2_RUNS if n <= 10 else 1  # one file per account: minutes per run
                 row["aws_ec2"] = repeat(f"amazon.aws.aws_ec2 {n} accounts", runs, aws_cmd, env, aws_out)
                 row["aws_ec2_check"] = check_aws_ec2(aws_out, expected)
             rows["rows"].append(row)
@@ -427,14 +430,7 @@ def case_accounts(results: dict) -> None:
             )
             runs = max(1, RUNS // 2)
             rows["sweep"].append(
-                {
-                    "workers": workers,
-                    "accounts": top,
-                    "plugin": repeat(f"max_workers {workers}", runs, ours(inv), env),
-                    "scan_floor": repeat(
-                        f"scan floor {workers} workers", runs, scan_floor(all_accounts, TWO_REGIONS, workers), env
-                    ),
-                }
+                {"workers": workers, "accounts": top, "plugin": repeat(f"max_workers {workers}", runs, ours(inv), env)}
             )
         if PROFILE:
             profile(case_dir, f"case2-{top}", warm, env)
@@ -467,22 +463,46 @@ def case_hosts(results: dict) -> None:
                 plugin_config(accounts, TWO_REGIONS, attributes=attributes, cache_dir=cache_dir),
             )
             out = os.path.join(case_dir, f"{variant}.json")
-            v["plugin"] = repeat(f"{variant}: uncached", RUNS_LARGE, ours(inv), env, out)
+            runs = RUNS_LARGE if variant == "lean" else RUNS_ALL
+            v["plugin"] = repeat(f"{variant}: uncached", runs, ours(inv), env, out)
             check = check_inventory(out, expected, accounts)
             v["check"] = {k: val for k, val in check.items() if k != "data"}
             v["ansible_floor"] = repeat(
-                f"{variant}: ansible-core floor", RUNS_LARGE, static_floor(case_dir, variant, check["data"]), env
+                f"{variant}: ansible-core floor", runs, static_floor(case_dir, variant, check["data"]), env
             )
             del check
             measure(ours(cached), env)  # fills the cache
             cached_out = os.path.join(case_dir, f"{variant}-cached.json")
-            v["cached"] = repeat(f"{variant}: cached", RUNS_LARGE, ours(cached), env, cached_out)
+            v["cached"] = repeat(f"{variant}: cached", runs, ours(cached), env, cached_out)
             v["cached_check"] = {
                 k: val for k, val in check_inventory(cached_out, expected, accounts).items() if k != "data"
             }
+            if EXPORT and os.path.exists(os.path.join(ROOT, "playbooks", "cmdb_export.yml")):
+                v["export"] = cmdb_export(case_dir, variant, cached, env, expected)
             if PROFILE:
                 profile(case_dir, f"case3-{variant}-uncached", inv, env)
                 profile(case_dir, f"case3-{variant}-cached", cached, env)
+
+
+def cmdb_export(case_dir: str, variant: str, inventory: str, env: dict, expected: int) -> dict:
+    """`ansible-playbook crossaccount.aws.cmdb_export` on the cached inventory (docs/cmdb-export.md)."""
+    out_dir = os.path.join(case_dir, f"export-{variant}")
+    os.makedirs(out_dir, exist_ok=True)
+    cmd = [
+        os.path.join(DEV_BIN, "ansible-playbook"),
+        "crossaccount.aws.cmdb_export",
+        "-i",
+        inventory,
+        "-e",
+        f"cmdb_export_dir={out_dir}",
+    ]
+    runs = RUNS_LARGE if variant == "lean" else 1
+    result = repeat(f"{variant}: cmdb_export (cached inventory)", runs, cmd, env)
+    with open(os.path.join(out_dir, "cmdb.csv")) as fh:
+        rows = sum(1 for _ in fh) - 1
+    result["rows"] = rows
+    result["ok"] = rows == expected
+    return result
 
 
 # ---------------------------------------------------------------------------------------------
@@ -515,6 +535,7 @@ def versions() -> dict:
     mem = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
     return {
         "date": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+        "load average at start (1, 5, 15 min)": ", ".join(f"{x:.1f}" for x in os.getloadavg()),
         "machine": f"{cpu}, {os.cpu_count()} cores, {mem:.0f} GiB RAM, {platform.system()} {platform.release()}",
         "python": platform.python_version(),
         "ansible-core (.venv)": pip_version(DEV_BIN, "ansible-core"),
@@ -529,7 +550,10 @@ def versions() -> dict:
 def fmt(m: dict | None) -> str:
     if not m:
         return "n/a"
-    return f"{m['median']:.2f} s ({m['min']:.2f}-{m['max']:.2f}, n={m['runs']}), {m['rss_mb']:.0f} MB"
+    return (
+        f"{m['median']:.2f} s ({m['min']:.2f}-{m['max']:.2f}, n={m['runs']}), CPU {m['cpu']:.2f} s, "
+        f"{m['rss_mb']:.0f} MB"
+    )
 
 
 def verdict(ok: bool) -> str:
@@ -631,7 +655,7 @@ def report(results: dict, elapsed: float) -> str:
         "",
         f"Run: {v['date']}, {elapsed / 60:.1f} minutes in total "
         + ("(quick subset)" if QUICK else "(full run)")
-        + f". Measured runs per variant: {RUNS} (case 3: {RUNS_LARGE}); median (min-max), peak RSS.",
+        + f". Measured runs per variant: {RUNS}; case 3: {RUNS_LARGE} lean, {RUNS_ALL} with every attribute.",
         "",
         "| | |",
         "|---|---|",
@@ -640,10 +664,12 @@ def report(results: dict, elapsed: float) -> str:
     lines += [
         "",
         "Every time is the wall time of a whole process (`ansible-inventory --list` unless said otherwise),",
-        "peak RSS from the child's rusage. The AWS stand-in is moto in its own process behind a layer that",
-        "adds a fixed latency to every API call. The scan floor is bench/scan_floor.py (bare boto3 thread",
-        "pool, 16 workers, same calls). ansible-core's floor is the same inventory read back from a static",
-        "JSON inventory script.",
+        "with its CPU time (user + system, median) and peak RSS from the child's rusage. On a shared machine",
+        "(see the load average above) wall times are inflated by waiting for a core; CPU time is not.",
+        "The AWS stand-in is moto in its own process behind a layer that adds a fixed latency to every",
+        "API call (moto's CPU is in neither number, but it runs on the same 2 cores). The scan floor is",
+        "bench/scan_floor.py (bare boto3 thread pool, 16 workers, same calls). ansible-core's floor is",
+        "the same inventory read back from a static JSON inventory script.",
         "",
         "## Targets",
         "",
@@ -702,10 +728,10 @@ def report(results: dict, elapsed: float) -> str:
                 "",
                 f"### max_workers at {c2['sweep'][0]['accounts']} accounts",
                 "",
-                "| max_workers | crossaccount.aws.ec2 | scan floor with as many threads |",
-                "|---:|---|---|",
+                "| max_workers | crossaccount.aws.ec2 |",
+                "|---:|---|",
             ]
-            lines += [f"| {s['workers']} | {fmt(s['plugin'])} | {fmt(s['scan_floor'])} |" for s in c2["sweep"]]
+            lines += [f"| {s['workers']} | {fmt(s['plugin'])} |" for s in c2["sweep"]]
     c3 = results.get("case3")
     if c3 and c3["variants"]:
         lines += [
@@ -726,6 +752,21 @@ def report(results: dict, elapsed: float) -> str:
                 f"| {attrs} | {var['check']['json_mb']:.0f} MB | {fmt(var['plugin'])} | {fmt(var['cached'])} | "
                 f"{fmt(var['ansible_floor'])} | {var['check']['unique']}/{c3['instances']} {checked} |"
             )
+        exports = [(name, var["export"]) for name, var in c3["variants"].items() if var.get("export")]
+        if exports:
+            lines += [
+                "",
+                "CMDB export (`ansible-playbook crossaccount.aws.cmdb_export`, inventory served from the cache):",
+                "",
+                "| Attributes | Wall, peak RSS | CSV rows |",
+                "|---|---|---|",
+            ]
+            lines += [
+                f"| {name} | {fmt(e)} | {e['rows']}/{c3['instances']} {'ok' if e['ok'] else 'FAILED'} |"
+                for name, e in exports
+            ]
+        elif c3["variants"]:
+            lines += ["", "CMDB export: not measured (playbooks/cmdb_export.yml absent or BENCH_EXPORT=0)."]
     analysis = os.path.join(BENCH, "analysis.md")
     if os.path.exists(analysis):
         with open(analysis) as fh:
@@ -747,6 +788,7 @@ def main() -> int:
         case_hosts(results)
     elapsed = time.monotonic() - started
     results["elapsed"] = elapsed
+    results["versions"]["load average at end (1, 5, 15 min)"] = ", ".join(f"{x:.1f}" for x in os.getloadavg())
     with open(os.path.join(WORK, "results.json"), "w") as fh:
         json.dump(results, fh, indent=1, default=str)
     chart(results)
