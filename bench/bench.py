@@ -45,7 +45,10 @@ BENCH = os.path.join(ROOT, "bench")
 WORK = os.path.join(BENCH, ".work")
 DEV_BIN = os.path.join(ROOT, ".venv", "bin")
 BENCH_BIN = os.path.dirname(sys.executable)
-COLLECTIONS = os.path.join(ROOT, ".tmp", "collections")
+# The collection is measured from a copy taken when the run starts (see snapshot_collection): the
+# numbers belong to one state of the code even while the working tree changes during a long run.
+COLLECTIONS = os.path.join(WORK, "collections")
+COLLECTION_PARTS = ("galaxy.yml", "meta", "plugins", "playbooks", "roles")
 ROLE = "BenchReader"
 
 ALL_REGIONS = None  # case 1: let the plugins discover the enabled regions
@@ -123,6 +126,25 @@ class StandIn:
                 self.proc.wait()
         if os.path.exists(self.port_file):
             os.remove(self.port_file)
+
+
+def snapshot_collection() -> str:
+    """Copy the collection (working tree) under bench/.work; returns the git state it came from."""
+    target = os.path.join(COLLECTIONS, "ansible_collections", "crossaccount", "aws")
+    shutil.rmtree(COLLECTIONS, ignore_errors=True)
+    os.makedirs(target)
+    for part in COLLECTION_PARTS:
+        src = os.path.join(ROOT, part)
+        if os.path.isdir(src):
+            shutil.copytree(src, os.path.join(target, part), ignore=shutil.ignore_patterns("__pycache__"))
+        elif os.path.exists(src):
+            shutil.copy2(src, os.path.join(target, part))
+
+    def git(*args: str) -> str:
+        return subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True, check=False).stdout.strip()
+
+    dirty = git("status", "--porcelain", "--", *COLLECTION_PARTS)
+    return git("rev-parse", "--short", "HEAD") + (" with uncommitted changes" if dirty else "")
 
 
 def aws_env(endpoint: str, **extra: str) -> dict:
@@ -778,7 +800,9 @@ def main() -> int:
     os.makedirs(WORK, exist_ok=True)
     os.makedirs(os.path.join(WORK, "ansible-local"), exist_ok=True)
     started = time.monotonic()
+    code = snapshot_collection()
     results: dict = {"versions": versions(), "quick": QUICK}
+    results["versions"]["collection measured"] = f"crossaccount.aws at {code}"
     log(f"cases {sorted(CASES)}, {RUNS} runs ({RUNS_LARGE} for case 3); results to {OUT}")
     if "1" in CASES:
         case_seed_fleet(results)
