@@ -14,6 +14,7 @@ plus two accounts outside the organization: one listed explicitly, one in the ac
 from __future__ import annotations
 
 import io
+import json
 import random
 from collections import Counter
 from urllib.parse import parse_qs
@@ -29,14 +30,25 @@ from tests.support.stand_in import StandIn
 REGIONS = ("us-east-1", "eu-west-1")
 
 
-class RoleLog:
-    """WSGI layer that counts the role ARNs passed to AssumeRole."""
+class OrgLayer:
+    """WSGI layer that counts the role ARNs passed to AssumeRole and, when ``deny`` is set, answers
+    every AWS Organizations call with AccessDeniedException (as AWS does when the lister role lost
+    its permission). moto has no fault injection, and tests/support/faults.py reads query-protocol
+    actions only, while Organizations speaks JSON."""
 
     def __init__(self, app) -> None:
         self.app = app
         self.roles: Counter = Counter()
+        self.deny = False
 
     def __call__(self, environ, start_response):
+        if self.deny and environ.get("HTTP_X_AMZ_TARGET", "").startswith("AWSOrganizations"):
+            body = json.dumps({"__type": "AccessDeniedException", "message": "denied by the test layer"}).encode()
+            start_response(
+                "400 Bad Request",
+                [("Content-Type", "application/x-amz-json-1.1"), ("Content-Length", str(len(body)))],
+            )
+            return [body]
         length = int(environ.get("CONTENT_LENGTH") or 0)
         body = environ["wsgi.input"].read(length) if length else b""
         environ["wsgi.input"] = io.BytesIO(body)
@@ -75,11 +87,11 @@ def org_stand_in():
 
     def middleware(app):
         holder["faults"] = FaultLayer(app)
-        holder["roles"] = RoleLog(holder["faults"])
+        holder["roles"] = OrgLayer(holder["faults"])
         return holder["roles"]
 
     server = StandIn(middleware=middleware).start()
-    server.faults, server.role_log = holder["faults"], holder["roles"]
+    server.faults, server.org_layer = holder["faults"], holder["roles"]
     yield server
     server.stop()
 
@@ -175,7 +187,7 @@ organization:
 """
     )
     org_stand_in.faults.reset()
-    org_stand_in.role_log.roles.clear()
+    org_stand_in.org_layer.roles.clear()
     result = cli.inventory(str(inventory), org_stand_in.endpoint, "--list", "-v")
     assert result.rc == 0, result.stderr
     hosts = _by_instance(result)
@@ -201,7 +213,7 @@ organization:
         assert hv["crossaccount_stale"] is False
 
     # every account scanned once, with the explicit role where one is given
-    assert org_stand_in.role_log.roles == Counter(
+    assert org_stand_in.org_layer.roles == Counter(
         {
             f"arn:aws:iam::{ids['master']}:role/OrgReader": 1,
             f"arn:aws:iam::{ids['prod-eu-app']}:role/EuReader": 1,
@@ -256,32 +268,37 @@ organization:
 
 
 def test_failed_discovery_is_reported_and_keeps_the_rest(org_stand_in, org, tmp_path):
-    """A failing Organizations call: the explicit account is scanned anyway, the failure is in
+    """Organizations denies every call: the explicit account is scanned anyway, the failure is in
     crossaccount_errors, and with the cache on the hosts of the accounts Organizations listed
     last time are kept, marked stale, each account named in crossaccount_errors."""
     ids, ous = org["ids"], org["ous"]
     inventory = tmp_path / "failing.ec2.yml"
-    template = """plugin: crossaccount.aws.ec2
+    config = f"""plugin: crossaccount.aws.ec2
 role_name: CMDBDiscovery
-regions: [{regions}]
+regions: [{", ".join(REGIONS)}]
 accounts:
-  - id: "{explicit}"
+  - id: "{ids["explicit"]}"
     name: explicit-one
 organization:
-  role_arn: arn:aws:iam::{master}:role/OrgReader
-  include_ous: ["{ou}"]
-cache: true
-cache_plugin: ansible.builtin.jsonfile
-cache_connection: {cache}
+  role_arn: arn:aws:iam::{ids["master"]}:role/OrgReader
+  include_ous: ["{ous["prod"]}"]
 """
-    values = dict(regions=", ".join(REGIONS), explicit=ids["explicit"], master=ids["master"], cache=tmp_path / "c")
-    inventory.write_text(template.format(ou=ous["prod"], **values))
+    inventory.write_text(
+        config + f"cache: true\ncache_plugin: ansible.builtin.jsonfile\ncache_connection: {tmp_path / 'c'}\n"
+    )
     first = cli.inventory(str(inventory), org_stand_in.endpoint, "--list", "--flush-cache")
     assert first.rc == 0, first.stderr
     assert set(_by_instance(first)) == _ids_of(org, "prod-app", "prod-eu-app", "explicit")
 
-    inventory.write_text(template.format(ou="ou-zz99-nosuchou1", **values))
-    second = cli.inventory(str(inventory), org_stand_in.endpoint, "--list", "--flush-cache")
+    org_stand_in.org_layer.deny = True
+    try:
+        second = cli.inventory(str(inventory), org_stand_in.endpoint, "--list", "--flush-cache")
+        uncached = tmp_path / "uncached.ec2.yml"
+        uncached.write_text(config)
+        third = cli.inventory(str(uncached), org_stand_in.endpoint)
+    finally:
+        org_stand_in.org_layer.deny = False
+
     assert second.rc == 0, second.stderr
     hosts = _by_instance(second)
     assert set(hosts) == _ids_of(org, "prod-app", "prod-eu-app", "explicit")
@@ -290,17 +307,14 @@ cache_connection: {cache}
     errors = {e["account_id"]: e for e in second.all_vars["crossaccount_errors"]}
     assert set(errors) == {"organization", ids["prod-app"], ids["prod-eu-app"]}
     failure = errors["organization"]
-    assert failure["code"] == "ParentNotFoundException" and failure["region"] is None
-    assert "ListAccountsForParent" in failure["message"] and "include_ous" in failure["hint"]
+    assert failure["code"] == "AccessDeniedException" and failure["region"] is None
+    assert "ListAccountsForParent" in failure["message"] and "organization.role_arn" in failure["hint"]
     assert errors[ids["prod-app"]]["code"] == "OrganizationDiscoveryFailed"
     assert errors[ids["prod-app"]]["account_name"] == "prod-app"
-    assert "account organization: ParentNotFoundException" in second.stderr
+    assert "account organization: AccessDeniedException" in second.stderr
     assert "kept" in second.stderr and "marked crossaccount_stale" in second.stderr
 
     # without a previous scan there is nothing to keep: only the explicit account, and the failure
-    uncached = tmp_path / "uncached.ec2.yml"
-    uncached.write_text(template.format(ou="ou-zz99-nosuchou1", **values).split("cache: true")[0])
-    third = cli.inventory(str(uncached), org_stand_in.endpoint)
     assert third.rc == 0, third.stderr
     assert set(_by_instance(third)) == _ids_of(org, "explicit")
     assert [e["account_id"] for e in third.all_vars["crossaccount_errors"]] == ["organization"]
