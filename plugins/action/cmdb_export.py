@@ -22,6 +22,7 @@ ARGS = {
     "tag_columns": {"type": "list", "elements": "str", "default": []},
     "fail_on_errors": {"type": "bool", "default": False},
     "mode": {"type": "raw", "default": "0644"},
+    "max_drop_percent": {"type": "float"},
 }
 NAME_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-.")
 
@@ -80,6 +81,12 @@ class ActionModule(ActionBase):
                 "scanned_at": document["scanned_at"],
             }
         )
+        max_drop = args["max_drop_percent"]
+        if max_drop is not None and not 0 <= max_drop <= 100:
+            raise AnsibleActionFail(f"max_drop_percent: {max_drop:g} is out of range; write a number from 0 to 100")
+        problem = export.shrink_problem(export.previous_count(paths["json"]), counts["instances"], max_drop)
+        if problem:
+            raise AnsibleActionFail(problem)
         if self._task.check_mode:
             result["changed"] = True
             return self._finish(result, args)

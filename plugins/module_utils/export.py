@@ -194,6 +194,34 @@ def check_tag_columns(value: Any) -> list[str]:
     return out
 
 
+def previous_count(json_path: str) -> int | None:
+    """``counts.instances`` of the export at ``json_path``, or None when there is none (or unreadable)."""
+    try:
+        with open(json_path, "rb") as fh:
+            head = fh.read(4096).decode("utf-8", "replace")
+    except OSError:
+        return None
+    match = re.search(r'"counts":\s*\{[^}]*"instances":\s*(\d+)', head)
+    return int(match.group(1)) if match else None
+
+
+def shrink_problem(previous: int | None, new: int, max_drop_percent: float | None) -> str | None:
+    """Why the new export must not replace the previous one, or None.
+
+    ``max_drop_percent`` guards the CMDB against an export that lost a large part of the estate
+    for a reason nobody reported (an emptied account list, a wrong filter)."""
+    if max_drop_percent is None or not previous:
+        return None
+    drop = (previous - new) * 100.0 / previous
+    if drop > max_drop_percent:
+        return (
+            f"the export would shrink from {previous} to {new} instance(s) ({drop:.0f}% fewer, more than "
+            f"cmdb_export_max_drop_percent={max_drop_percent:g}); the previous export is left as it was. "
+            "If the drop is real, run once with a higher cmdb_export_max_drop_percent"
+        )
+    return None
+
+
 # ---------------------------------------------------------------------------------------------
 # rendering
 

@@ -50,6 +50,13 @@ options:
         unattended run alerts. The export, with its failures listed, is written either way.
     type: bool
     default: false
+  max_drop_percent:
+    description:
+      - Refuse to replace the previous export (and fail) when the new one has more than this
+        percentage fewer instances than the previous C(<name>.json). Guards the CMDB against an
+        export that lost part of the estate for a reason nobody reported (an emptied account list,
+        a wrong filter). Unset, any size is written.
+    type: float
   mode:
     description: The permissions of the files written, as an octal string.
     type: raw

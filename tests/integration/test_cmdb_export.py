@@ -242,3 +242,18 @@ def test_check_mode_counts_and_writes_nothing(exported, stand_in, fleet):
     assert "changed: [localhost]" in result.stdout
     assert snapshot(out) == before
     assert sorted(os.listdir(out)) == sorted([*FILES, ".cmdb.lock"])
+
+
+def test_shrink_guard_keeps_the_previous_export(exported, stand_in, fleet):
+    """A new export with far fewer instances (here a filter leaves one account's) does not replace
+    the previous one when cmdb_export_max_drop_percent says so."""
+    out, base = exported["out"], exported["base"]
+    before = snapshot(out)
+    inventory = base / "shrunk.ec2.yml"
+    inventory.write_text(INVENTORY.format(extra='filters:\n  owner-id: "111111111111"\n'))
+    stand_in.faults.reset()
+    result = playbook(str(inventory), stand_in.endpoint, str(out), "-e", "cmdb_export_max_drop_percent=50")
+    assert result.rc != 0
+    kept = sum(1 for i in fleet if i["account"] == "111111111111")
+    assert f"would shrink from {len(fleet)} to {kept} instance(s)" in result.stdout
+    assert snapshot(out) == before

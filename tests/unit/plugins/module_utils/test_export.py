@@ -213,3 +213,32 @@ def test_one_export_per_directory_at_a_time(tmp_path):
             pass
     with export.export_lock(str(tmp_path), "cmdb"):  # released
         pass
+
+
+def test_previous_count_reads_the_head_of_the_last_export(tmp_path):
+    path = tmp_path / "cmdb.json"
+    assert export.previous_count(str(path)) is None
+    doc = export.build_export([host(iid=f"i-{n}") for n in range(3)], errors=[], scanned_at="t")
+    path.write_bytes(export.render_json(doc))
+    assert export.previous_count(str(path)) == 3
+    path.write_text("not json")
+    assert export.previous_count(str(path)) is None
+
+
+@pytest.mark.parametrize(
+    "previous, new, limit, refused",
+    [
+        (100, 40, 50, True),
+        (100, 50, 50, False),
+        (100, 0, 99.5, True),
+        (100, 0, None, False),  # no guard
+        (None, 0, 10, False),  # first export
+        (0, 0, 10, False),
+        (100, 150, 0, False),  # growth is fine
+    ],
+)
+def test_shrink_problem(previous, new, limit, refused):
+    problem = export.shrink_problem(previous, new, limit)
+    assert (problem is not None) is refused
+    if refused:
+        assert f"from {previous} to {new}" in problem and "previous export is left as it was" in problem
