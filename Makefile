@@ -55,7 +55,7 @@ build: venv
 
 # -- the collection as the ecosystem sees it (issue 5) ------------------------------------------
 # ansible-test sanity on the built collection, in a temporary ansible_collections/ tree (.ci/sanity.sh)
-.PHONY: sanity test-newest venv-newest changelog release-check
+.PHONY: sanity sanity-newest test-newest venv-newest changelog release-check
 sanity: venv
 	.ci/sanity.sh
 
@@ -78,6 +78,10 @@ venv-newest: $(NEWEST_STAMP)
 
 test-newest: venv-newest collection-link
 	$(NEWEST_VENV)/bin/python -m pytest -q -n $(PYTEST_WORKERS) tests
+
+# ansible-test sanity of the newest ansible-core (its own, newer checks) on Python 3.13
+sanity-newest: venv-newest
+	BIN=$(NEWEST_VENV)/bin SANITY_PYTHON=3.13 .ci/sanity.sh
 
 # CHANGELOG.rst from changelogs/changelog.yaml and changelogs/fragments/ (antsibull-changelog)
 changelog: venv
