@@ -402,8 +402,8 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
                 except KeyError:
                     previous = None
             snapshot = self._scan(settings, fp, previous)
-            if cache_on:
             snapshot["scope"] = scope
+            if cache_on:
                 self._cache[cache_key] = snapshot
 
         self._report(snapshot)
