@@ -61,7 +61,7 @@ USER_AGENT = "crossaccount.aws"
 def require_botocore() -> None:
     if not HAS_BOTOCORE:
         raise MissingDependencyError(
-            "crossaccount.aws.ec2 needs the botocore and boto3 Python packages on the controller "
+            "the botocore and boto3 Python packages are missing on the controller "
             f"({BOTOCORE_IMPORT_ERROR}); install them with: pip install boto3"
         )
 
