@@ -15,6 +15,7 @@ help:
 	@echo "make build  - build the collection tarball with ansible-galaxy"
 	@echo "make sanity - ansible-test sanity on the built collection (temporary ansible_collections tree)"
 	@echo "make test-newest - the whole suite on the newest ansible-core (Python 3.13, .venv-newest)"
+	@echo "make sanity-newest - ansible-test sanity of the newest ansible-core on Python 3.13"
 	@echo "make release-check - lint changelog fragments, check CHANGELOG.rst is current, build"
 
 $(STAMP): requirements-dev.txt
