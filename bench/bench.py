@@ -19,6 +19,9 @@ Knobs (environment variables; `make bench BENCH_QUICK=1` for a smoke run of abou
   BENCH_EXPORT         0 to skip timing the CMDB export playbook on the 10,000 hosts
   BENCH_QUICK          1: small fleets, 2 runs, results in bench/.work/ instead of docs/
   BENCH_OUT            where the Markdown goes (default docs/benchmarks.md, or bench/.work/ when quick)
+
+`.venv-bench/bin/python bench/bench.py --report` rewrites the Markdown and the chart from the last
+run's bench/.work/results.json (after editing bench/analysis.md, say) without measuring again.
 """
 
 from __future__ import annotations
@@ -658,7 +661,7 @@ def chart(results: dict) -> str | None:
     ax.set_xscale("log")
     ax.set_yscale("log")
     ax.set_xlabel("accounts (2 regions each, 50 ms per API call)")
-    ax.set_ylabel("ansible-inventory --list wall time (s, median)")
+    ax.set_ylabel("wall time of the whole process (s, median)")
     ax.set_title("Wall time against the number of accounts")
     ax.grid(True, which="both", alpha=0.3)
     ax.legend()
@@ -796,7 +799,18 @@ def report(results: dict, elapsed: float) -> str:
     return "\n".join(lines) + "\n"
 
 
+def write_report(results: dict) -> None:
+    chart(results)
+    with open(OUT, "w") as fh:
+        fh.write(report(results, results["elapsed"]))
+
+
 def main() -> int:
+    if sys.argv[1:] == ["--report"]:  # rewrite the Markdown and the chart from the last run's results
+        with open(os.path.join(WORK, "results.json")) as fh:
+            write_report(json.load(fh))
+        log(f"report rewritten: {OUT}")
+        return 0
     os.makedirs(WORK, exist_ok=True)
     os.makedirs(os.path.join(WORK, "ansible-local"), exist_ok=True)
     started = time.monotonic()
@@ -815,9 +829,7 @@ def main() -> int:
     results["versions"]["load average at end (1, 5, 15 min)"] = ", ".join(f"{x:.1f}" for x in os.getloadavg())
     with open(os.path.join(WORK, "results.json"), "w") as fh:
         json.dump(results, fh, indent=1, default=str)
-    chart(results)
-    with open(OUT, "w") as fh:
-        fh.write(report(results, elapsed))
+    write_report(results)
     log(f"done in {elapsed / 60:.1f} min: {OUT}")
     for row in targets(results):
         log(" | ".join(row))
