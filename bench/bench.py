@@ -709,7 +709,7 @@ def report(results: dict, elapsed: float) -> str:
             f"## Case 1: seed fleet ({c1['accounts']} accounts x {c1['regions']} regions, "
             f"{c1['instances']} instances, 50 ms per call)",
             "",
-            "| Variant | Wall (median, min-max), peak RSS |",
+            "| Variant | Wall (median, min-max), CPU, peak RSS |",
             "|---|---|",
             f"| crossaccount.aws.ec2 | {fmt(c1['plugin'])} |",
             f"| crossaccount.aws.ec2, cached rerun (case 4) | {fmt(c1.get('cached'))} |",
@@ -783,7 +783,7 @@ def report(results: dict, elapsed: float) -> str:
                 "",
                 "CMDB export (`ansible-playbook crossaccount.aws.cmdb_export`, inventory served from the cache):",
                 "",
-                "| Attributes | Wall, peak RSS | CSV rows |",
+                "| Attributes | Wall, CPU, peak RSS | CSV rows |",
                 "|---|---|---|",
             ]
             lines += [
