@@ -255,6 +255,7 @@ cache_connection: ~/.cache/crossaccount
 cache_timeout: 604800
 """
 
+import dataclasses  # noqa: E402
 import time  # noqa: E402
 from typing import Any  # noqa: E402
 
@@ -262,6 +263,7 @@ from ansible.errors import AnsibleParserError  # noqa: E402
 from ansible.plugins.inventory import BaseInventoryPlugin, Cacheable, Constructable  # noqa: E402
 from ansible.utils.display import Display  # noqa: E402
 
+from ansible_collections.crossaccount.aws.plugins.module_utils import botocore_data  # noqa: E402
 from ansible_collections.crossaccount.aws.plugins.module_utils import config as cfg  # noqa: E402
 from ansible_collections.crossaccount.aws.plugins.module_utils.accounts import (  # noqa: E402
     resolve_accounts,
@@ -271,6 +273,7 @@ from ansible_collections.crossaccount.aws.plugins.module_utils.errors import (  
     ConfigError,
     CrossAccountError,
     StrictErrorsFailure,
+    failure_line,
 )
 from ansible_collections.crossaccount.aws.plugins.module_utils.hosts import (  # noqa: E402
     assign_hostnames,
@@ -283,6 +286,7 @@ from ansible_collections.crossaccount.aws.plugins.module_utils.snapshot import (
     previous_usable,
     stale_summary,
 )
+from ansible_collections.crossaccount.aws.plugins.module_utils.values import plain  # noqa: E402
 
 display = Display()
 
@@ -338,7 +342,7 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
             raise ConfigError(
                 what, f"{subject}{where} ({first})", "fix the YAML syntax there (indentation, quotes, colons)"
             ) from None
-        return _plain(data)
+        return plain(data, stringify_other=False)
 
     def _settings(self, path: str):
         import os
@@ -361,9 +365,9 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
             file_accounts = self._load_yaml(full, "accounts_file")
             if isinstance(file_accounts, dict) and "accounts" in file_accounts:
                 file_accounts = file_accounts["accounts"]
-        _require_botocore()
-        known_regions = _known_regions()
-        known_attributes = _known_attributes() if raw.get("attributes") is not None else None
+        botocore_data.require_botocore_installed()
+        known_regions = botocore_data.known_regions()
+        known_attributes = botocore_data.known_attributes() if raw.get("attributes") is not None else None
         settings = cfg.parse_settings(
             raw,
             known_keys=self._known_keys(),
@@ -380,8 +384,8 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
 
     def _parse(self, path: str, cache: bool) -> None:
         settings = self._settings(path)
-        fp = fingerprint(attributes=_effective_attributes(settings), filters=settings.filters)
-        scope = fingerprint(scope=_scope(settings))
+        fp = fingerprint(attributes=settings.effective_attributes(), filters=settings.filters)
+        scope = fingerprint(scope=settings.scope())
 
         cache_key = self.get_cache_key(path)
         cache_on = bool(self.get_option("cache"))
@@ -411,7 +415,7 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
         if settings.strict_errors and snapshot["errors"]:
             if cache_on:
                 self.update_cache_if_changed()
-            lines = [_failure_line(e) for e in snapshot["errors"]]
+            lines = [failure_line(e) for e in snapshot["errors"]]
             message = f"crossaccount.aws.ec2: strict_errors is on and {len(lines)} scan(s) failed: " + " | ".join(lines)
             if not _any_unparsed_is_failed():
                 message += (
@@ -437,8 +441,8 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
             role_session_name=settings.role_session_name,
         )
         ctx.source_credentials()
-        if _effective_attributes(settings) != settings.attributes:
-            settings = _replace(settings, attributes=_effective_attributes(settings))
+        if settings.effective_attributes() != settings.attributes:
+            settings = dataclasses.replace(settings, attributes=settings.effective_attributes())
         accounts, account_failures = resolve_accounts(ctx, settings, log=display.v)
         # a failed Organizations discovery: the accounts only it knew stay stale from the cache
         account_failures += undiscovered_accounts(previous, accounts, account_failures, settings.shard)
@@ -458,7 +462,7 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
         for account_id, region, count, scanned_at in stale_summary(snapshot):
             stale[(account_id, region)] = (count, scanned_at)
         for error in snapshot["errors"]:
-            line = _failure_line(error)
+            line = failure_line(error)
             kept = [
                 (r, c, t)
                 for (a, r), (c, t) in stale.items()
@@ -501,8 +505,13 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
                 self._add_host_to_composed_groups(groups, record, name, strict=strict)
             if keyed_groups:
                 self._add_host_to_keyed_groups(keyed_groups, record, name, strict=strict)
-        inventory.set_variable("all", "crossaccount_errors", list(snapshot["errors"]))
-        inventory.set_variable("all", "crossaccount_scanned_at", snapshot["scanned_at"])
+        # Several sources (shards, or one file per business unit) in one inventory: their failures
+        # add up, and the scan time of the whole is that of the oldest scan.
+        earlier = plain(inventory.groups["all"].get_vars())
+        errors = list(earlier.get("crossaccount_errors") or []) + list(snapshot["errors"])
+        scanned_at = min(filter(None, (earlier.get("crossaccount_scanned_at"), snapshot["scanned_at"])))
+        inventory.set_variable("all", "crossaccount_errors", errors)
+        inventory.set_variable("all", "crossaccount_scanned_at", scanned_at)
 
 
 class _OneLineParserError(AnsibleParserError):
@@ -542,145 +551,3 @@ def _any_unparsed_is_failed() -> bool:
     from ansible import constants as C
 
     return bool(C.config.get_config_value("INVENTORY_ANY_UNPARSED_IS_FAILED"))
-
-
-def _failure_line(error) -> str:
-    who = error["account_id"] + (f" ({error['account_name']})" if error.get("account_name") else "")
-    where = f"account {who}" + (f" region {error['region']}" if error.get("region") else "")
-    line = f"{where}: {error['code']}: {error['message']}"
-    if error.get("hint"):
-        line += f" -- {error['hint']}"
-    return line
-
-
-def _scope(settings) -> str:
-    """What a run scans. Ansible's cache key is only the file path, so a snapshot cached before the
-    accounts, regions or shard of the file changed is not served; stale-if-error still uses it for
-    the accounts and regions that fail now."""
-    return repr((settings.accounts, settings.organization, settings.regions, settings.exclude_regions, settings.shard))
-
-
-def _effective_attributes(settings):
-    """``attributes`` plus what the hostname preferences read."""
-    if settings.attributes is None:
-        return None
-    extra = [cfg.HOSTNAME_SOURCES[h] for h in settings.hostnames if h in cfg.HOSTNAME_SOURCES]
-    return tuple(dict.fromkeys(list(settings.attributes) + extra))
-
-
-def _replace(settings, **changes):
-    import dataclasses
-
-    return dataclasses.replace(settings, **changes)
-
-
-def _plain(value: Any) -> Any:
-    """A copy of loaded YAML with built-in types only, without ansible-core's data tags.
-
-    Tagged strings from the configuration (a region name carries the file's Origin) would flow
-    into every host record and into the inventory cache, where ansible-core 2.19 stores each one
-    as a tagged object and decodes it with a per-object type lookup: ~0.4 ms per host when
-    served from the cache. Plain values are also never trusted as templates."""
-    if isinstance(value, dict):
-        return {_plain(k): _plain(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_plain(v) for v in value]
-    if value is None or isinstance(value, bool):
-        return value
-    if isinstance(value, str):
-        return str(value)
-    if isinstance(value, int):
-        return int(value)
-    if isinstance(value, float):
-        return float(value)
-    return value
-
-
-def _require_botocore() -> None:
-    """Fail with one clear line when botocore is missing, without importing it: a run served from
-    the cache never imports botocore's client stack (~0.2 s)."""
-    import importlib.util
-
-    if importlib.util.find_spec("botocore") is None:
-        from ansible_collections.crossaccount.aws.plugins.module_utils.credentials import require_botocore
-
-        require_botocore()
-
-
-def _botocore_data(*parts: str) -> Any:
-    """A JSON file of botocore's own data directory (.json or .json.gz), read without importing
-    botocore; None when it cannot be read that way (the callers then ask botocore itself)."""
-    import gzip
-    import importlib.util
-    import json
-    import os
-
-    if os.environ.get("AWS_DATA_PATH"):  # extra model directories: let botocore resolve them
-        return None
-    spec = importlib.util.find_spec("botocore")
-    if spec is None or not spec.origin:
-        return None
-    path = os.path.join(os.path.dirname(spec.origin), "data", *parts)
-    try:
-        if os.path.exists(path):
-            with open(path, "rb") as fh:
-                return json.load(fh)
-        with gzip.open(path + ".gz", "rb") as fh:
-            return json.load(fh)
-    except (OSError, ValueError):
-        return None
-
-
-def _known_regions() -> frozenset[str]:
-    """Every EC2 region of every partition, as botocore's endpoint data lists them."""
-    data = _botocore_data("endpoints.json")
-    try:
-        regions = {
-            name
-            for partition in data["partitions"]
-            for name in partition["services"]["ec2"]["endpoints"]
-            if name in partition["regions"]
-        }
-        if regions:
-            return frozenset(regions)
-    except (KeyError, TypeError):
-        pass
-    import botocore.session
-
-    session = botocore.session.get_session()
-    regions = set()
-    for partition in session.get_available_partitions():
-        regions.update(session.get_available_regions("ec2", partition_name=partition))
-    return frozenset(regions)
-
-
-def _known_attributes() -> frozenset[str]:
-    from ansible_collections.crossaccount.aws.plugins.module_utils.hosts import snake
-
-    members = None
-    try:
-        versions = sorted(_botocore_data_dirs("ec2"))
-        model = _botocore_data("ec2", versions[-1], "service-2.json") if versions else None
-        members = list(model["shapes"]["Instance"]["members"])
-    except (KeyError, TypeError):
-        members = None
-    if not members:
-        import botocore.session
-
-        members = list(botocore.session.get_session().get_service_model("ec2").shape_for("Instance").members)
-    names = {snake(m) for m in members if m != "Tags"}
-    names.update({"owner_id", "requester_id", "reservation_id"})
-    return frozenset(names)
-
-
-def _botocore_data_dirs(service: str) -> list[str]:
-    import importlib.util
-    import os
-
-    spec = importlib.util.find_spec("botocore")
-    if spec is None or not spec.origin or os.environ.get("AWS_DATA_PATH"):
-        return []
-    try:
-        return os.listdir(os.path.join(os.path.dirname(spec.origin), "data", service))
-    except OSError:
-        return []

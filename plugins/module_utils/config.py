@@ -11,7 +11,7 @@ from __future__ import annotations
 import difflib
 import hashlib
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Iterable, Mapping
 
 from ansible_collections.crossaccount.aws.plugins.module_utils.errors import ConfigError
@@ -95,11 +95,22 @@ class Settings:
     sts_region: str | None = None
     profile: str | None = None
     shard: tuple[int, int] | None = None
-    extra: Mapping[str, Any] = field(default_factory=dict)
 
     def describe_filters(self) -> list[dict[str, Any]]:
         """Filters in the shape DescribeInstances wants."""
         return [{"Name": name, "Values": list(values)} for name, values in self.filters]
+
+    def effective_attributes(self) -> tuple[str, ...] | None:
+        """``attributes`` plus what the hostname preferences read (None: every attribute)."""
+        if self.attributes is None:
+            return None
+        extra = [HOSTNAME_SOURCES[h] for h in self.hostnames if h in HOSTNAME_SOURCES]
+        return tuple(dict.fromkeys(list(self.attributes) + extra))
+
+    def scope(self) -> str:
+        """What a run scans. Ansible's cache key is only the file path, so a snapshot cached before
+        the accounts, regions or shard of the file changed must not be served."""
+        return repr((self.accounts, self.organization, self.regions, self.exclude_regions, self.shard))
 
     def role_arn_for(self, account_id: str, role_name: str | None = None) -> str | None:
         name = role_name or self.role_name

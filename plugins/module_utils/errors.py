@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import asdict, dataclass
-from typing import Any
+from typing import Any, Mapping
 
 
 class CrossAccountError(Exception):
@@ -56,12 +56,17 @@ class ScanFailure:
         return asdict(self)
 
     def one_line(self) -> str:
-        who = self.account_id + (f" ({self.account_name})" if self.account_name else "")
-        where = f"account {who}" + (f" region {self.region}" if self.region else "")
-        text = f"{where}: {self.code}: {self.message}"
-        if self.hint:
-            text += f" -- {self.hint}"
-        return text
+        return failure_line(self.as_var())
+
+
+def failure_line(failure: Mapping[str, Any]) -> str:
+    """One warning line for a failure (a ``crossaccount_errors`` entry)."""
+    who = failure["account_id"] + (f" ({failure['account_name']})" if failure.get("account_name") else "")
+    where = f"account {who}" + (f" region {failure['region']}" if failure.get("region") else "")
+    line = f"{where}: {failure['code']}: {failure['message']}"
+    if failure.get("hint"):
+        line += f" -- {failure['hint']}"
+    return line
 
 
 # Credentials must never reach output: scrub anything that looks like a key or a token

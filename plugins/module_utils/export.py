@@ -20,6 +20,8 @@ import re
 import tempfile
 from typing import Any, Iterable, Iterator, Mapping
 
+from ansible_collections.crossaccount.aws.plugins.module_utils.values import plain
+
 FORMAT = 1
 
 COLUMNS = (
@@ -55,25 +57,6 @@ ERROR_COLUMNS = (
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 _TEXT_COLUMNS = frozenset({"account_name", "name"})
 _TAG_COLUMN_RE = re.compile(r"^[^\x00-\x1f]{1,128}$")
-
-
-def plain(value: Any) -> Any:
-    """A copy made of builtin types only (str, int, float, bool, None, list, dict).
-
-    ansible-core 2.19 hands out tagged subclasses of str/dict/list; the export writes plain values."""
-    if value is None or isinstance(value, bool):
-        return value
-    if isinstance(value, str):
-        return str.__str__(value)
-    if isinstance(value, int):
-        return int(value)
-    if isinstance(value, float):
-        return float(value)
-    if isinstance(value, Mapping):
-        return {str.__str__(str(k)): plain(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple, set, frozenset)):
-        return [plain(v) for v in value]
-    return str(value)
 
 
 def _text(value: Any) -> str:
