@@ -104,3 +104,24 @@ def test_changing_the_shard_of_a_cached_source_is_not_served_from_the_cache(shar
     assert moved.rc == 0, moved.stderr
     assert _instances(moved) == _instances(shard_runs[2][1])
     assert not set(_instances(moved)) & set(_instances(first))
+
+
+def test_failures_of_several_sources_in_one_run_add_up(stand_in, fleet, tmp_path, faults):
+    """Two shard sources parsed in one ansible-inventory run: crossaccount_errors on group all holds
+    the failures of both, not only those of the source parsed last."""
+    from tests.support.faults import Fault
+
+    first = {1: None, 2: None}
+    for account in sorted(ACCOUNTS):
+        k = shard_of(account, 2)
+        first[k] = first[k] or account
+    assert all(first.values()), "the Example Corp accounts fall into both shards"
+    faults.set_faults([Fault(code="AccessDenied", action="AssumeRole", account=a, status=403) for a in first.values()])
+    paths = [_write(tmp_path / f"s{k}.ec2.yml", f"{k}/2") for k in (1, 2)]
+    result = cli.inventory(paths[0], stand_in.endpoint, "-i", paths[1], "--list", "--export")
+    assert result.rc == 0, result.stderr
+    errors = result.data["all"]["vars"]["crossaccount_errors"]
+    assert sorted(e["account_id"] for e in errors) == sorted(first.values())
+    assert all(e["code"] == "AccessDenied" and e["region"] is None for e in errors)
+    healthy = {i["instance_id"] for i in fleet if i["account"] not in first.values()}
+    assert set(_instances(result)) == healthy
