@@ -53,7 +53,8 @@ def example_corp() -> list[Planned]:
     return p
 
 
-def _clients(endpoint: str, account: str, region: str):
+def _account_ec2(endpoint: str, account: str, region: str):
+    """An EC2 client acting in ``account`` (through AssumeRole) and an AMI id of that region."""
     import boto3
 
     session = boto3.session.Session(
@@ -63,30 +64,27 @@ def _clients(endpoint: str, account: str, region: str):
     )
     sts = session.client("sts", endpoint_url=endpoint)
     creds = sts.assume_role(RoleArn=f"arn:aws:iam::{account}:role/{SEED_ROLE}", RoleSessionName="seed")["Credentials"]
-    return session, creds
+    ec2 = session.client(
+        "ec2",
+        endpoint_url=endpoint,
+        aws_access_key_id=creds["AccessKeyId"],
+        aws_secret_access_key=creds["SecretAccessKey"],
+        aws_session_token=creds["SessionToken"],
+    )
+    image = ec2.describe_images(Owners=["amazon"], MaxResults=5)["Images"][0]["ImageId"]
+    return ec2, image
 
 
 def seed(endpoint: str, plan: list[Planned] | None = None) -> list[dict]:
     """Create the planned instances; returns one dict per instance created:
     {account, region, instance_id, name, state, instance_type}."""
-    import boto3
-
     plan = example_corp() if plan is None else plan
     created = []
     groups: dict[tuple[str, str], list[Planned]] = {}
     for item in plan:
         groups.setdefault((item.account, item.region), []).append(item)
     for (account, region), items in sorted(groups.items()):
-        _, creds = _clients(endpoint, account, region)
-        ec2 = boto3.client(
-            "ec2",
-            region_name=region,
-            endpoint_url=endpoint,
-            aws_access_key_id=creds["AccessKeyId"],
-            aws_secret_access_key=creds["SecretAccessKey"],
-            aws_session_token=creds["SessionToken"],
-        )
-        image = ec2.describe_images(Owners=["amazon"], MaxResults=5)["Images"][0]["ImageId"]
+        ec2, image = _account_ec2(endpoint, account, region)
         for item in items:
             tags = dict(item.tags)
             if item.name is not None:
@@ -119,21 +117,10 @@ def seed_bulk(
 ) -> int:
     """A large synthetic fleet: ``per_region`` instances in each account-region (one
     run_instances call each). Returns the number created."""
-    import boto3
-
     total = 0
     for account in accounts:
         for region in regions:
-            _, creds = _clients(endpoint, account, region)
-            ec2 = boto3.client(
-                "ec2",
-                region_name=region,
-                endpoint_url=endpoint,
-                aws_access_key_id=creds["AccessKeyId"],
-                aws_secret_access_key=creds["SecretAccessKey"],
-                aws_session_token=creds["SessionToken"],
-            )
-            image = ec2.describe_images(Owners=["amazon"], MaxResults=5)["Images"][0]["ImageId"]
+            ec2, image = _account_ec2(endpoint, account, region)
             ec2.run_instances(
                 ImageId=image,
                 MinCount=per_region,
