@@ -3,11 +3,13 @@ Example Corp fleet, and a helper to write inventory files."""
 
 from __future__ import annotations
 
+import os
+
 import pytest
 
 from tests.support.faults import FaultLayer
 from tests.support.fleet import example_corp, seed
-from tests.support.stand_in import StandIn
+from tests.support.stand_in import StandIn, aws_env
 
 
 @pytest.fixture(scope="session")
@@ -46,3 +48,13 @@ def write_inventory(tmp_path):
         return str(path)
 
     return _write
+
+
+@pytest.fixture
+def aws_environment(stand_in, monkeypatch):
+    """This process's environment pointed at the stand-in (for in-process engine tests)."""
+    for key in list(os.environ):
+        if key.startswith("AWS_"):
+            monkeypatch.delenv(key)
+    for key, value in aws_env(stand_in.endpoint, base={}).items():
+        monkeypatch.setenv(key, value)

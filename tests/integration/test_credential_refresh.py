@@ -10,14 +10,11 @@ from __future__ import annotations
 import os
 from datetime import datetime, timedelta, timezone
 
-import pytest
-
 from ansible_collections.crossaccount.aws.plugins.module_utils.config import Account, Settings
 from ansible_collections.crossaccount.aws.plugins.module_utils.credentials import AwsContext, refresh_windows
 from ansible_collections.crossaccount.aws.plugins.module_utils.errors import ScanFailure
 from ansible_collections.crossaccount.aws.plugins.module_utils.scanner import RegionResult, _AccountPlan, scan_region
 from tests.support.faults import Fault
-from tests.support.stand_in import aws_env
 
 ACCOUNT = "444444444444"
 ROLE = f"arn:aws:iam::{ACCOUNT}:role/CMDBDiscovery"
@@ -33,15 +30,6 @@ class Clock:
 
     def advance(self, seconds: float) -> None:
         self.now += timedelta(seconds=seconds)
-
-
-@pytest.fixture
-def aws_environment(stand_in, monkeypatch):
-    for key in list(os.environ):
-        if key.startswith("AWS_"):
-            monkeypatch.delenv(key)
-    for key, value in aws_env(stand_in.endpoint, base={}).items():
-        monkeypatch.setenv(key, value)
 
 
 def test_refresh_windows_keep_botocore_defaults_for_long_sessions():

@@ -19,12 +19,11 @@ import random
 from collections import Counter
 from urllib.parse import parse_qs
 
-import boto3
 import pytest
 
 from tests.support import cli
 from tests.support.faults import FaultLayer
-from tests.support.fleet import Planned, seed
+from tests.support.fleet import Planned, account_client, seed
 from tests.support.stand_in import StandIn
 
 REGIONS = ("us-east-1", "eu-west-1")
@@ -62,25 +61,6 @@ def _random_account(rng: random.Random) -> str:
     return str(rng.randrange(10**11, 10**12))
 
 
-def _client(endpoint: str, service: str, account: str):
-    base = boto3.session.Session(
-        aws_access_key_id="AKIAIOSFODNN7EXAMPLE",
-        aws_secret_access_key="wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
-        region_name="us-east-1",
-    )
-    creds = base.client("sts", endpoint_url=endpoint).assume_role(
-        RoleArn=f"arn:aws:iam::{account}:role/OrgSetup", RoleSessionName="org-setup"
-    )["Credentials"]
-    return boto3.client(
-        service,
-        region_name="us-east-1",
-        endpoint_url=endpoint,
-        aws_access_key_id=creds["AccessKeyId"],
-        aws_secret_access_key=creds["SecretAccessKey"],
-        aws_session_token=creds["SessionToken"],
-    )
-
-
 @pytest.fixture(scope="module")
 def org_stand_in():
     holder = {}
@@ -102,7 +82,7 @@ def org(org_stand_in):
     rng = random.Random()
     endpoint = org_stand_in.endpoint
     mgmt = _random_account(rng)
-    client = _client(endpoint, "organizations", mgmt)
+    client = account_client(endpoint, "organizations", mgmt)
     client.create_organization(FeatureSet="ALL")
     root = client.list_roots()["Roots"][0]["Id"]
 

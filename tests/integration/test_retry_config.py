@@ -7,8 +7,6 @@ In-process against the stand-in: a region throttled on every call is called exac
 
 from __future__ import annotations
 
-import os
-
 import pytest
 
 from ansible_collections.crossaccount.aws.plugins.module_utils.config import RETRY_MODES, Account, Settings
@@ -16,19 +14,9 @@ from ansible_collections.crossaccount.aws.plugins.module_utils.credentials impor
 from ansible_collections.crossaccount.aws.plugins.module_utils.errors import ScanFailure
 from ansible_collections.crossaccount.aws.plugins.module_utils.scanner import prepare_account, scan_region
 from tests.support.faults import Fault
-from tests.support.stand_in import aws_env
 
 ACCOUNT = "111111111111"
 REGION = "us-west-1"
-
-
-@pytest.fixture
-def aws_environment(stand_in, monkeypatch):
-    for key in list(os.environ):
-        if key.startswith("AWS_"):
-            monkeypatch.delenv(key)
-    for key, value in aws_env(stand_in.endpoint, base={}).items():
-        monkeypatch.setenv(key, value)
 
 
 @pytest.mark.parametrize("mode", RETRY_MODES)

@@ -53,8 +53,9 @@ def example_corp() -> list[Planned]:
     return p
 
 
-def _account_ec2(endpoint: str, account: str, region: str):
-    """An EC2 client acting in ``account`` (through AssumeRole) and an AMI id of that region."""
+def account_client(endpoint: str, service: str, account: str, region: str = "us-east-1"):
+    """A client acting in ``account``: moto maps the credentials of any role ARN of an account
+    (the role need not exist) to that account."""
     import boto3
 
     session = boto3.session.Session(
@@ -64,13 +65,18 @@ def _account_ec2(endpoint: str, account: str, region: str):
     )
     sts = session.client("sts", endpoint_url=endpoint)
     creds = sts.assume_role(RoleArn=f"arn:aws:iam::{account}:role/{SEED_ROLE}", RoleSessionName="seed")["Credentials"]
-    ec2 = session.client(
-        "ec2",
+    return session.client(
+        service,
         endpoint_url=endpoint,
         aws_access_key_id=creds["AccessKeyId"],
         aws_secret_access_key=creds["SecretAccessKey"],
         aws_session_token=creds["SessionToken"],
     )
+
+
+def _account_ec2(endpoint: str, account: str, region: str):
+    """An EC2 client acting in ``account`` and an AMI id of that region."""
+    ec2 = account_client(endpoint, "ec2", account, region)
     image = ec2.describe_images(Owners=["amazon"], MaxResults=5)["Images"][0]["ImageId"]
     return ec2, image
 

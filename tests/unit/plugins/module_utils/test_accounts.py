@@ -20,8 +20,8 @@ from ansible_collections.crossaccount.aws.plugins.module_utils.config import (
 )
 from ansible_collections.crossaccount.aws.plugins.module_utils.credentials import AwsContext
 from ansible_collections.crossaccount.aws.plugins.module_utils.errors import ScanFailure
+from tests.support.fleet import account_client as _client
 from tests.support.stand_in import StandIn, aws_env
-from tests.unit.plugins.module_utils.test_organizations import _client
 
 KNOWN = ["plugin", "accounts", "accounts_file", "organization", "role_name", "regions", "shard", "external_id"]
 

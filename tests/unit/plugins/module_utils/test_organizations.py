@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import random
 
-import boto3
 import pytest
 
 from ansible_collections.crossaccount.aws.plugins.module_utils.config import (
@@ -27,6 +26,7 @@ from ansible_collections.crossaccount.aws.plugins.module_utils.organizations imp
     select_accounts,
     to_accounts,
 )
+from tests.support.fleet import account_client
 from tests.support.stand_in import StandIn, aws_env
 
 
@@ -104,25 +104,6 @@ def test_to_accounts_uses_the_default_role_and_external_id():
 # against a stand-in
 
 
-def _client(endpoint: str, service: str, account: str):
-    base = boto3.session.Session(
-        aws_access_key_id="AKIAIOSFODNN7EXAMPLE",
-        aws_secret_access_key="wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
-        region_name="us-east-1",
-    )
-    creds = base.client("sts", endpoint_url=endpoint).assume_role(
-        RoleArn=f"arn:aws:iam::{account}:role/OrgSetup", RoleSessionName="org-setup"
-    )["Credentials"]
-    return boto3.client(
-        service,
-        region_name="us-east-1",
-        endpoint_url=endpoint,
-        aws_access_key_id=creds["AccessKeyId"],
-        aws_secret_access_key=creds["SecretAccessKey"],
-        aws_session_token=creds["SessionToken"],
-    )
-
-
 @pytest.fixture(scope="module")
 def org():
     """root: the management account, 104 accounts (more than one ListAccounts page of 100), one
@@ -131,7 +112,7 @@ def org():
     server = StandIn().start()
     try:
         mgmt = str(random.Random().randrange(10**11, 10**12))
-        client = _client(server.endpoint, "organizations", mgmt)
+        client = account_client(server.endpoint, "organizations", mgmt)
         client.create_organization(FeatureSet="ALL")
         root = client.list_roots()["Roots"][0]["Id"]
         big = client.create_organizational_unit(ParentId=root, Name="big")["OrganizationalUnit"]["Id"]
