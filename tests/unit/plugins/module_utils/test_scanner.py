@@ -1,0 +1,168 @@
+"""The scan engine with a fake AWS context: pagination that fails half way, duplicates across
+pages, account-level failures, DescribeRegions once per account. (The real thing runs through
+the CLI against moto in tests/integration; moto pages by reservation, so a failure on a later
+page is only practical to provoke here.)"""
+
+from __future__ import annotations
+
+import threading
+from collections import Counter
+
+from botocore.exceptions import ClientError
+
+from ansible_collections.crossaccount.aws.plugins.module_utils.config import parse_settings
+from ansible_collections.crossaccount.aws.plugins.module_utils.scanner import scan
+
+KNOWN = ["plugin", "role_name", "accounts", "regions"]
+PRINCIPAL = "arn:aws:sts::999999999999:assumed-role/CMDBRunner/ci"
+
+
+def _error(code: str, operation: str) -> ClientError:
+    return ClientError({"Error": {"Code": code, "Message": f"{code} from the fake"}}, operation)
+
+
+def _instance(iid: str) -> dict:
+    return {
+        "InstanceId": iid,
+        "InstanceType": "t3.micro",
+        "PrivateIpAddress": "10.0.0.1",
+        "Tags": [{"Key": "Name", "Value": iid}],
+    }
+
+
+class FakeCredentials:
+    def __init__(self, account: str, denied: bool) -> None:
+        self.account, self.denied = account, denied
+
+    def get_frozen_credentials(self):
+        if self.denied:
+            raise _error("AccessDenied", "AssumeRole")
+        return ("key", "secret", "token")
+
+
+class FakePaginator:
+    def __init__(self, pages: list) -> None:
+        self.pages = pages
+
+    def paginate(self, **kwargs):
+        assert kwargs["PaginationConfig"] == {"PageSize": 1000}
+        for page in self.pages:
+            if isinstance(page, Exception):
+                raise page
+            yield page
+
+
+class FakeClient:
+    def __init__(self, ctx: FakeCtx, account: str, region: str) -> None:
+        self.ctx, self.account, self.region = ctx, account, region
+
+    def describe_regions(self, **kwargs):
+        with self.ctx.lock:
+            self.ctx.calls["DescribeRegions", self.account] += 1
+        return {
+            "Regions": [{"RegionName": r, "OptInStatus": "opt-in-not-required"} for r in self.ctx.regions]
+            + [{"RegionName": "cn-north-1"}, {"RegionName": "af-south-1", "OptInStatus": "not-opted-in"}]
+        }
+
+    def get_paginator(self, name: str) -> FakePaginator:
+        assert name == "describe_instances"
+        return FakePaginator(self.ctx.pages.get((self.account, self.region), [{"Reservations": []}]))
+
+
+class FakeCtx:
+    def __init__(self, pages: dict, denied: set[str] = frozenset(), regions=("us-east-1", "eu-west-1")) -> None:
+        self.pages, self.denied, self.regions = pages, denied, regions
+        self.calls: Counter = Counter()
+        self.lock = threading.Lock()
+
+    def role_credentials(self, role_arn: str, external_id, partition: str) -> FakeCredentials:
+        account = role_arn.split(":")[4]
+        with self.lock:
+            self.calls["AssumeRole", account] += 1
+        return FakeCredentials(account, account in self.denied)
+
+    def create_client(self, service: str, region: str, credentials: FakeCredentials) -> FakeClient:
+        return FakeClient(self, credentials.account, region)
+
+    def home_region(self, partition: str) -> str:
+        return "us-east-1"
+
+    def principal(self) -> str:
+        return PRINCIPAL
+
+
+def _settings(accounts: list[str], regions: list[str] | None = None):
+    raw = {"plugin": "crossaccount.aws.ec2", "role_name": "CMDBDiscovery", "accounts": accounts}
+    if regions:
+        raw["regions"] = regions
+    return parse_settings(raw, known_keys=KNOWN)
+
+
+def test_a_region_failing_on_a_later_page_is_a_failure_never_a_partial_list():
+    pages = {
+        ("111111111111", "us-east-1"): [
+            {"Reservations": [{"OwnerId": "111111111111", "Instances": [_instance("i-1"), _instance("i-2")]}]},
+            _error("RequestLimitExceeded", "DescribeInstances"),
+        ],
+        ("111111111111", "eu-west-1"): [{"Reservations": [{"Instances": [_instance("i-3")]}]}],
+    }
+    result = scan(FakeCtx(pages), _settings(["111111111111"]), _settings(["111111111111"]).accounts)
+    assert [(r.region, [h["instance_id"] for h in r.records]) for r in result.regions] == [("eu-west-1", ["i-3"])]
+    [failure] = result.failures
+    assert (failure.account_id, failure.region, failure.code) == ("111111111111", "us-east-1", "RequestLimitExceeded")
+    assert "DescribeInstances" in failure.message
+    assert result.progress.tasks_failed == 1 and result.progress.instances == 1
+
+
+def test_an_instance_on_two_pages_is_listed_once():
+    pages = {
+        ("111111111111", "us-east-1"): [
+            {"Reservations": [{"Instances": [_instance("i-1"), _instance("i-2")]}]},
+            {"Reservations": [{"Instances": [_instance("i-2"), _instance("i-4")]}]},
+        ],
+    }
+    settings = _settings(["111111111111"], regions=["us-east-1"])
+    result = scan(FakeCtx(pages), settings, settings.accounts)
+    assert [h["instance_id"] for h in result.regions[0].records] == ["i-1", "i-2", "i-4"]
+    assert result.failures == []
+
+
+def test_a_denied_account_is_one_failure_and_the_others_are_complete():
+    pages = {
+        (a, r): [{"Reservations": [{"Instances": [_instance(f"i-{a[:3]}-{r}")]}]}]
+        for a in ("111111111111", "222222222222", "333333333333")
+        for r in ("us-east-1", "eu-west-1")
+    }
+    ctx = FakeCtx(pages, denied={"222222222222"})
+    settings = _settings(["111111111111", "222222222222", "333333333333"])
+    result = scan(ctx, settings, settings.accounts)
+    listed = sorted(h["instance_id"] for r in result.regions for h in r.records)
+    assert listed == sorted(f"i-{a[:3]}-{r}" for a in ("111", "333") for r in ("us-east-1", "eu-west-1"))
+    [failure] = result.failures
+    assert (failure.account_id, failure.region, failure.code) == ("222222222222", None, "AccessDenied")
+    assert PRINCIPAL in failure.hint and "arn:aws:iam::222222222222:role/CMDBDiscovery" in failure.hint
+    assert result.progress.accounts_assumed == 2 and result.progress.accounts_failed == 1
+    assert result.planned == {"111111111111": ["eu-west-1", "us-east-1"], "333333333333": ["eu-west-1", "us-east-1"]}
+
+
+def test_describe_regions_once_per_account_other_partitions_and_not_opted_in_skipped():
+    ctx = FakeCtx({}, regions=("us-east-1", "eu-west-1", "ap-southeast-2"))
+    settings = _settings(["111111111111", "222222222222"])
+    result = scan(ctx, settings, settings.accounts)
+    assert ctx.calls == Counter(
+        {
+            ("DescribeRegions", "111111111111"): 1,
+            ("DescribeRegions", "222222222222"): 1,
+            ("AssumeRole", "111111111111"): 1,
+            ("AssumeRole", "222222222222"): 1,
+        }
+    )
+    assert result.progress.tasks_total == 6 and result.progress.tasks_done == 6
+    assert {r.region for r in result.regions} == {"us-east-1", "eu-west-1", "ap-southeast-2"}
+
+
+def test_configured_regions_need_no_describe_regions():
+    ctx = FakeCtx({})
+    settings = _settings(["111111111111"], regions=["eu-west-1"])
+    scan(ctx, settings, settings.accounts)
+    assert ("DescribeRegions", "111111111111") not in ctx.calls
