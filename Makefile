@@ -4,6 +4,8 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 LINK := .tmp/collections/ansible_collections/crossaccount/aws
+AMAZON_AWS := .tmp/collections/ansible_collections/amazon/aws
+AMAZON_AWS_FROM := ansible==12.3.0
 PYTEST_WORKERS ?= 2
 
 .PHONY: help venv collection-link demo test unit integration lint format build clean
@@ -26,9 +28,15 @@ $(STAMP): requirements-dev.txt
 
 venv: $(STAMP)
 
-collection-link:
+collection-link: $(AMAZON_AWS)/MANIFEST.json
 	@mkdir -p $(dir $(LINK))
 	@[ -L $(LINK) ] || ln -s ../../../.. $(LINK)
+
+# amazon.aws beside the collection (tests run aws_ssm and aws_ec2 themselves): extracted from the
+# `ansible` community wheel, which bundles it (no Galaxy server is assumed). Same pin as bench/.
+$(AMAZON_AWS)/MANIFEST.json: | $(STAMP)
+	$(BIN)/python -m pip download --quiet --no-deps --dest .tmp/wheels $(AMAZON_AWS_FROM)
+	$(BIN)/python .ci/vendor_amazon_aws.py .tmp/wheels .tmp/collections
 
 demo: venv
 	$(BIN)/python demo/run_demo.py
