@@ -8,11 +8,11 @@ AMAZON_AWS := .tmp/collections/ansible_collections/amazon/aws
 AMAZON_AWS_FROM := ansible==12.3.0
 PYTEST_WORKERS ?= 2
 
-.PHONY: help venv collection-link demo test unit integration lint format build clean
+.PHONY: help venv collection-link demo test unit integration lint lint-ansible format build clean
 
 help:
 	@echo "make demo   - set up, run the plugin against a local AWS stand-in with a seeded fleet, show the result"
-	@echo "make test   - lint and the whole test suite (unit + integration through the real CLIs)"
+	@echo "make test   - lint (ruff, ansible-lint, antsibull-docs) and the whole test suite (unit + integration through the real CLIs)"
 	@echo "make bench  - the benchmark (not part of make test); writes docs/benchmarks.md"
 	@echo "make build  - build the collection tarball with ansible-galaxy"
 	@echo "make sanity - ansible-test sanity on the built collection (temporary ansible_collections tree)"
@@ -45,6 +45,14 @@ lint: venv
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
+# The ecosystem's linters, offline (no Galaxy server): ansible-lint's production profile on the
+# playbooks and examples (.ansible-lint), and antsibull-docs on every plugin's documentation.
+COLLECTIONS_ABS := $(abspath .tmp/collections)
+lint-ansible: venv collection-link
+	ANSIBLE_COLLECTIONS_PATH=$(COLLECTIONS_ABS) $(BIN)/ansible-lint --offline -q playbooks/ examples/
+	cd $(LINK) && PATH="$(abspath $(BIN)):$$PATH" ANSIBLE_COLLECTIONS_PATH=$(COLLECTIONS_ABS) \
+		$(abspath $(BIN))/antsibull-docs lint-collection-docs --plugin-docs .
+
 format: venv
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
@@ -55,7 +63,7 @@ unit: venv collection-link
 integration: venv collection-link
 	$(BIN)/python -m pytest -q -n $(PYTEST_WORKERS) tests/integration
 
-test: venv collection-link lint
+test: venv collection-link lint lint-ansible
 	$(BIN)/python -m pytest -q -n $(PYTEST_WORKERS) tests
 
 build: venv

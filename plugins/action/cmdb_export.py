@@ -15,15 +15,11 @@ from ansible.errors import AnsibleActionFail
 from ansible.plugins.action import ActionBase
 
 from ansible_collections.crossaccount.aws.plugins.module_utils import export
+from ansible_collections.crossaccount.aws.plugins.modules import cmdb_export as module_doc
+from ansible_collections.crossaccount.aws.plugins.plugin_utils.argspec import argument_spec
 
-ARGS = {
-    "dest": {"type": "path", "required": True},
-    "name": {"type": "str", "default": "cmdb"},
-    "tag_columns": {"type": "list", "elements": "str", "default": []},
-    "fail_on_errors": {"type": "bool", "default": False},
-    "mode": {"type": "raw", "default": "0644"},
-    "max_drop_percent": {"type": "float"},
-}
+# the options, their types and defaults: the module's DOCUMENTATION (what ansible-doc shows)
+ARGS = argument_spec(module_doc.DOCUMENTATION)
 NAME_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-.")
 
 NOT_LOADED = (

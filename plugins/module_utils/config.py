@@ -575,14 +575,9 @@ def parse_organization(value: Any, known: Iterable[str] = ORGANIZATION_KEYS) -> 
 
 
 def parse_attributes(value: Any, known_attributes: frozenset[str] | None) -> tuple[str, ...] | None:
+    """The attribute names of a list (the generic check of ``check_config`` refuses other types)."""
     if value is None:
         return None
-    if not isinstance(value, list):
-        raise ConfigError(
-            "attributes",
-            f"expected a list, got {_type_name(value)}",
-            "write e.g. attributes: [instance_type, private_ip_address, state]",
-        )
     for i, item in enumerate(value):
         if not isinstance(item, str) or (known_attributes and item not in known_attributes):
             hint = _suggest(str(item), known_attributes or ())

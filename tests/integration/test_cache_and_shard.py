@@ -10,20 +10,11 @@ import pytest
 from ansible_collections.crossaccount.aws.plugins.module_utils.config import shard_of
 from tests.support import cli
 from tests.support.fleet import ACCOUNTS
-
-CONFIG = """
-plugin: crossaccount.aws.ec2
-role_name: CMDBDiscovery
-accounts: [{accounts}]
-regions: [us-east-1, eu-west-1, ap-southeast-2]
-shard: "{shard}"
-{extra}
-"""
-ACCOUNT_LIST = ", ".join(f'"{a}"' for a in ACCOUNTS)
+from tests.support.inventories import example_inventory
 
 
 def _write(path, shard: str, extra: str = "") -> str:
-    path.write_text(CONFIG.format(accounts=ACCOUNT_LIST, shard=shard, extra=extra))
+    path.write_text(example_inventory(f'shard: "{shard}"\n{extra}'))
     return str(path)
 
 

@@ -17,19 +17,8 @@ import pytest
 from tests.support import cli
 from tests.support.faults import Fault
 from tests.support.fleet import ACCOUNTS, EVIL_TAG
+from tests.support.inventories import example_inventory
 
-INVENTORY = """plugin: crossaccount.aws.ec2
-role_name: CMDBDiscovery
-accounts:
-  - "111111111111"
-  - id: "222222222222"
-    name: development
-  - id: "333333333333"
-    name: testing
-  - id: "444444444444"
-    name: production
-regions: [us-east-1, eu-west-1, ap-southeast-2]
-{extra}"""
 # the Environment tag example_corp() gives every named instance of an account
 ENVIRONMENTS = {"111111111111": "shared", "222222222222": "dev", "333333333333": "test", "444444444444": "prod"}
 FILES = ("cmdb.csv", "cmdb.json", "cmdb-errors.csv")
@@ -77,7 +66,7 @@ def exported(stand_in, fleet, tmp_path_factory):
     out.mkdir()
     inventory = base / "cmdb.ec2.yml"
     cache = f"cache: true\ncache_plugin: ansible.builtin.jsonfile\ncache_connection: {base / 'cache'}\n"
-    inventory.write_text(INVENTORY.format(extra=cache))
+    inventory.write_text(example_inventory(cache))
     faults = stand_in.faults
     faults.reset()
     first = playbook(str(inventory), stand_in.endpoint, str(out), "--flush-cache")
@@ -203,7 +192,7 @@ def test_failed_write_leaves_the_previous_export(exported, stand_in):
     out, base = exported["out"], exported["base"]
     before = snapshot(out)
     inventory = base / "nocache.ec2.yml"
-    inventory.write_text(INVENTORY.format(extra=""))
+    inventory.write_text(example_inventory())
     limit = len(before["cmdb-errors.csv"]) + 2048  # the errors file fits, the JSON document does not
     assert limit < len(before["cmdb.json"])
 
@@ -234,7 +223,7 @@ def test_check_mode_counts_and_writes_nothing(exported, stand_in, fleet):
     out, base = exported["out"], exported["base"]
     before = snapshot(out)
     inventory = base / "check.ec2.yml"
-    inventory.write_text(INVENTORY.format(extra=""))
+    inventory.write_text(example_inventory())
     stand_in.faults.reset()
     result = playbook(str(inventory), stand_in.endpoint, str(out), "--check", "-v")
     assert result.rc == 0, result.stdout + result.stderr
@@ -250,7 +239,7 @@ def test_shrink_guard_keeps_the_previous_export(exported, stand_in, fleet):
     out, base = exported["out"], exported["base"]
     before = snapshot(out)
     inventory = base / "shrunk.ec2.yml"
-    inventory.write_text(INVENTORY.format(extra='filters:\n  owner-id: "111111111111"\n'))
+    inventory.write_text(example_inventory('filters:\n  owner-id: "111111111111"\n'))
     stand_in.faults.reset()
     result = playbook(str(inventory), stand_in.endpoint, str(out), "-e", "cmdb_export_max_drop_percent=50")
     assert result.rc != 0

@@ -13,6 +13,7 @@ import yaml
 
 from tests.support import cli
 from tests.support.fleet import ACCOUNTS
+from tests.support.inventories import example_inventory
 
 # Everything a built collection may hold at its top level. Anything else (tests, bench, demo, venvs,
 # caches, .tmp, Makefile, tooling files) must stay out of the tarball.
@@ -44,13 +45,6 @@ REQUIRED = {
     "plugins/module_utils/config.py",
     "plugins/module_utils/credentials.py",
 }
-
-CONFIG = """
-plugin: crossaccount.aws.ec2
-role_name: CMDBDiscovery
-accounts: [{accounts}]
-regions: [us-east-1, eu-west-1, ap-southeast-2]
-"""
 
 
 def _run(cmd: list[str], cwd: str, env: dict | None = None) -> subprocess.CompletedProcess:
@@ -116,7 +110,7 @@ def test_installed_offline_it_serves_the_inventory(target, stand_in, fleet, tmp_
     assert os.path.realpath(filename).startswith(os.path.realpath(installed)), filename
 
     path = tmp_path / "installed.ec2.yml"
-    path.write_text(CONFIG.format(accounts=", ".join(f'"{a}"' for a in ACCOUNTS)))
+    path.write_text(example_inventory())
     result = cli.inventory(str(path), stand_in.endpoint, "--list", cwd=str(tmp_path), collections=str(target))
     assert result.rc == 0, result.stderr
     listed = sorted(hv["instance_id"] for hv in result.hostvars.values())

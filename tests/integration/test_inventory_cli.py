@@ -8,26 +8,13 @@ import pytest
 
 from tests.support import cli
 from tests.support.fleet import ACCOUNTS, EVIL_TAG
-
-CONFIG = """
-plugin: crossaccount.aws.ec2
-role_name: CMDBDiscovery
-accounts:
-  - "111111111111"
-  - id: "222222222222"
-    name: development
-  - id: "333333333333"
-    name: testing
-  - role_arn: arn:aws:iam::444444444444:role/CMDBDiscovery
-regions: [us-east-1, eu-west-1, ap-southeast-2]
-{extra}
-"""
+from tests.support.inventories import example_inventory
 
 
 @pytest.fixture(scope="module")
 def listed(stand_in, fleet, tmp_path_factory):
     path = tmp_path_factory.mktemp("core") / "core.ec2.yml"
-    path.write_text(CONFIG.format(extra="hostnames: [tag:Name, instance-id]"))
+    path.write_text(example_inventory("hostnames: [tag:Name, instance-id]"))
     result = cli.inventory(str(path), stand_in.endpoint, "--list")
     assert result.rc == 0, result.stderr
     return result
@@ -107,7 +94,7 @@ def test_values_from_aws_stay_untrusted(listed, fleet):
 
 
 def test_default_state_filter_and_custom_filters(stand_in, fleet, write_inventory):
-    path = write_inventory(CONFIG.format(extra="filters:\n  instance-state-name: running\n  tag:Environment: prod"))
+    path = write_inventory(example_inventory("filters:\n  instance-state-name: running\n  tag:Environment: prod"))
     result = cli.inventory(path, stand_in.endpoint)
     assert result.rc == 0, result.stderr
     expected = {
@@ -119,7 +106,7 @@ def test_default_state_filter_and_custom_filters(stand_in, fleet, write_inventor
 
 
 def test_all_enabled_regions_by_default(stand_in, fleet, write_inventory, faults):
-    path = write_inventory(CONFIG.format(extra="").replace("regions: [us-east-1, eu-west-1, ap-southeast-2]", ""))
+    path = write_inventory(example_inventory().replace("regions: [us-east-1, eu-west-1, ap-southeast-2]", ""))
     result = cli.inventory(path, stand_in.endpoint, "--list", "-v")
     assert result.rc == 0, result.stderr
     assert len(result.hostvars) == len(fleet)
@@ -141,7 +128,7 @@ def test_compose_and_keyed_groups(stand_in, fleet, write_inventory):
 compose:
   ansible_host: instance_id
 """
-    result = cli.inventory(write_inventory(CONFIG.format(extra=extra)), stand_in.endpoint)
+    result = cli.inventory(write_inventory(example_inventory(extra)), stand_in.endpoint)
     assert result.rc == 0, result.stderr
     prod = {i["instance_id"] for i in fleet if i.get("name") and i["account"] == "444444444444"}
     assert {result.hostvars[h]["instance_id"] for h in result.group_hosts("env_prod")} == prod

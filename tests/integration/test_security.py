@@ -18,23 +18,13 @@ import pytest
 from tests.support import cli
 from tests.support.faults import Fault
 from tests.support.fleet import EVIL_TAG, Planned, seed
+from tests.support.inventories import example_inventory
 from tests.support.stand_in import aws_env
 
 # an account only this module uses, so the extra instance is invisible to the other tests
 UNTRUSTED_ACCOUNT = "909090909090"
 
-CONFIG = """
-plugin: crossaccount.aws.ec2
-role_name: CMDBDiscovery
-accounts:
-  - "111111111111"
-  - id: "222222222222"
-    name: development
-  - "333333333333"
-  - "444444444444"
-  - "{untrusted}"
-regions: [us-east-1, eu-west-1, ap-southeast-2]
-hostnames: [tag:Name, instance-id]
+EXTRA = """hostnames: [tag:Name, instance-id]
 compose:
   notes_copy: ec2_tags.Notes | default('')
 cache: true
@@ -88,7 +78,7 @@ def runs(stand_in, fleet, tmp_path_factory):
     cache = base / "cache"
     log = base / "ansible.log"
     inventory = base / "security.ec2.yml"
-    inventory.write_text(CONFIG.format(untrusted=UNTRUSTED_ACCOUNT, cache=cache))
+    inventory.write_text(example_inventory(EXTRA.format(cache=cache), more_accounts=(UNTRUSTED_ACCOUNT,)))
     playbook = base / "untrusted.yml"
     playbook.write_text(PLAYBOOK)
 
