@@ -28,7 +28,8 @@ description:
   - A failure in one account or region never drops the others. Each failure is a warning and an
     entry in the C(crossaccount_errors) variable of group C(all); with the inventory cache on, the
     hosts of a failed account or region are kept from the last scan and marked C(crossaccount_stale).
-  - The configuration file name must end with C(ec2.yml) or C(ec2.yaml).
+  - The configuration file name must end with C(ec2.yml) or C(ec2.yaml), and its O(plugin) must name this
+    plugin; a file whose O(plugin) names another plugin (such as C(amazon.aws.aws_ec2)) is left to that plugin.
   - Source credentials come from the standard boto3 chain (environment, O(profile)/AWS_PROFILE, SSO,
     instance profile). The inventory file never holds secret keys; a file that does is refused.
     AWS_ENDPOINT_URL, AWS_CONFIG_FILE and AWS_CA_BUNDLE are honoured.
