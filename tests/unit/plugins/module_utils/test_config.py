@@ -517,3 +517,28 @@ def test_attributes():
     with pytest.raises(ConfigError) as info:
         parse_attributes(["state", 5], KNOWN_ATTRIBUTES)
     assert info.value.key == "attributes[1]"
+
+
+# ---------------------------------------------------------------------------------------------
+# options of the constructed and inventory_cache fragments: checked from core's definitions too
+
+FRAGMENT_REFUSED = [
+    pytest.param(BASE + "cache: maybe", "cache", "cache: true or cache: false", id="cache-bool"),
+    pytest.param(BASE + "cache_timeout: soon", "cache_timeout", "whole number", id="cache-timeout"),
+    pytest.param(BASE + "cache_plugin: 5", "cache_plugin", 'cache_plugin: "5"', id="cache-plugin-number"),
+    pytest.param(BASE + "compose: [a]", "compose", "key: value pairs", id="compose-list"),
+    pytest.param(BASE + "keyed_groups: [instance_type]", "keyed_groups[0]", "key: value pairs", id="keyed-groups"),
+    pytest.param(BASE + "keyed_groups: {key: x}", "keyed_groups", "YAML list", id="keyed-groups-mapping"),
+    pytest.param(BASE + "strict: sometimes", "strict", "strict: true", id="strict"),
+    pytest.param(BASE + "plugin: amazon.aws.aws_ec2", "plugin", "plugin: crossaccount.aws.ec2", id="other-plugin"),
+]
+
+
+@pytest.mark.parametrize(("text", "key", "fix"), FRAGMENT_REFUSED)
+def test_fragment_options_are_refused_in_one_line(text, key, fix):
+    if key == "plugin":
+        text = text.replace("plugin: crossaccount.aws.ec2\n", "")
+    err = refused(text)
+    assert err.key == key, str(err)
+    assert fix in err.fix, str(err)
+    assert str(err).startswith(f"{key}: ") and len(str(err)) < 300
