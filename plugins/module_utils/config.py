@@ -719,8 +719,8 @@ OPTION_CHECKS: dict[str, Callable[[Any, CheckContext], Any]] = {
     "hostnames": lambda v, c: parse_hostnames(v),
     "organization": lambda v, c: parse_organization(v),
     "shard": lambda v, c: parse_shard(v),
-    "accounts": lambda v, c: None,  # with accounts_file, in _check_accounts (they need role_name and partition)
 }
+# accounts: checked with accounts_file in _check_accounts (their entries need role_name and partition)
 OWN_TYPE_CHECK = frozenset({"filters", "hostnames", "organization", "shard", "accounts"})
 
 
