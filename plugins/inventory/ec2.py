@@ -263,7 +263,10 @@ from ansible.errors import AnsibleParserError  # noqa: E402
 from ansible.plugins.inventory import BaseInventoryPlugin, Cacheable, Constructable  # noqa: E402
 from ansible.utils.display import Display  # noqa: E402
 
-from ansible_collections.crossaccount.aws.plugins.module_utils import botocore_data  # noqa: E402
+from ansible_collections.crossaccount.aws.plugins.module_utils import (  # noqa: E402
+    botocore_data,
+    snapshot_cache,
+)
 from ansible_collections.crossaccount.aws.plugins.module_utils import config as cfg  # noqa: E402
 from ansible_collections.crossaccount.aws.plugins.module_utils.accounts import (  # noqa: E402
     resolve_accounts,
@@ -284,6 +287,7 @@ from ansible_collections.crossaccount.aws.plugins.module_utils.snapshot import (
     fingerprint,
     iter_records,
     previous_usable,
+    region_scope,
     stale_summary,
 )
 from ansible_collections.crossaccount.aws.plugins.module_utils.values import plain  # noqa: E402
@@ -389,26 +393,18 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
 
         cache_key = self.get_cache_key(path)
         cache_on = bool(self.get_option("cache"))
+        cached = self._read_cache(cache_key, path) if cache_on else None
         snapshot = None
-        if cache_on and cache:
-            try:
-                cached = self._cache[cache_key]
-                if previous_usable(cached, fp) and cached.get("scope") == scope:
-                    snapshot = cached
-                    display.vv("crossaccount.aws.ec2: inventory served from the cache")
-            except KeyError:
-                pass
+        if cache and cached is not None and cached.servable:
+            if previous_usable(cached.snapshot, fp) and cached.snapshot.get("scope") == scope:
+                snapshot = cached.snapshot
+                display.vv("crossaccount.aws.ec2: inventory served from the cache")
         if snapshot is None:
-            previous = None
-            if cache_on:
-                try:
-                    previous = self._cache[cache_key]
-                except KeyError:
-                    previous = None
+            previous = cached.snapshot if cached is not None else None
             snapshot = self._scan(settings, fp, previous)
             snapshot["scope"] = scope
             if cache_on:
-                self._cache[cache_key] = snapshot
+                self._cache[cache_key] = snapshot_cache.encode(snapshot)
 
         self._report(snapshot)
         self._populate(settings, snapshot)
@@ -423,6 +419,42 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
                     "ANSIBLE_INVENTORY_ANY_UNPARSED_IS_FAILED=true ([inventory] any_unparsed_is_failed); set it"
                 )
             raise StrictErrorsFailure(message)
+
+    def _read_cache(self, cache_key: str, path: str) -> snapshot_cache.Decoded | None:
+        """This source's cached snapshot, read once; None when there is none or it cannot be read.
+
+        A damaged entry never fails the run and never costs the other entries of the cache: it is
+        ignored with one warning, every account is scanned, and the entry is written again at the
+        end of the run. The cache is never flushed here (several inventory files may share one
+        cache_connection, each with its own stale-if-error data)."""
+        try:
+            value = self._cache[cache_key]
+        except KeyError:
+            return None
+        except Exception as exc:  # noqa: BLE001 - whatever the cache plugin or ansible-core's decoder raises
+            reason = " ".join(str(exc).split())[:300] or type(exc).__name__
+            display.warning(
+                f"crossaccount.aws.ec2: the inventory cache entry of {path} ({cache_key}) cannot be read "
+                f"({type(exc).__name__}: {reason}); it is ignored: every account is scanned and the entry "
+                "is written again"
+            )
+            return None
+        decoded = snapshot_cache.decode(value)
+        if decoded.foreign:
+            display.v(f"crossaccount.aws.ec2: the inventory cache entry of {path} is of {decoded.foreign}; not used")
+        elif decoded.problems:
+            kept = decoded.snapshot["entries"] if decoded.snapshot else {}
+            display.warning(
+                f"crossaccount.aws.ec2: the inventory cache entry of {path} ({cache_key}) is damaged: "
+                + "; ".join(decoded.problems)
+                + "; every account is scanned and the entry is written again"
+                + (
+                    f" ({len(kept)} readable account-region entries still keep their hosts if they fail now)"
+                    if kept
+                    else ""
+                )
+            )
+        return decoded
 
     def _scan(self, settings, fp: str, previous):
         from ansible_collections.crossaccount.aws.plugins.module_utils.credentials import AwsContext
@@ -455,6 +487,7 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
             scanned_at=started,
             previous=previous,
             extra_failures=[f.as_var() for f in account_failures],
+            in_scope=region_scope({a.id: a.regions for a in accounts}, settings.regions, settings.exclude_regions),
         )
 
     def _report(self, snapshot) -> None:

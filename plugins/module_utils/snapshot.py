@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from typing import TYPE_CHECKING, Any, Iterable, Iterator, Mapping
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator, Mapping
 
 if TYPE_CHECKING:  # annotations only
     from ansible_collections.crossaccount.aws.plugins.module_utils.scanner import ScanResult
@@ -38,7 +38,11 @@ def build_snapshot(
     scanned_at: str,
     previous: Mapping[str, Any] | None = None,
     extra_failures: Iterable[Mapping[str, Any]] = (),
+    in_scope: Callable[[str, str], bool] | None = None,
 ) -> dict[str, Any]:
+    """This scan's snapshot; the entries of ``previous`` whose account or account-region failed now
+    are carried over, marked stale, when ``in_scope(account_id, region)`` says the configuration
+    still scans that region (a region removed from the file is not kept alive by a failure)."""
     entries: dict[str, dict[str, Any]] = {}
     for region_result in scan_result.regions:
         account = region_result.account
@@ -57,6 +61,8 @@ def build_snapshot(
         for key, entry in previous["entries"].items():
             if key in entries:
                 continue
+            if in_scope is not None and not in_scope(entry["account_id"], entry["region"]):
+                continue
             if entry["account_id"] in failed_accounts or (entry["account_id"], entry["region"]) in failed_regions:
                 carried = dict(entry)
                 carried["stale"] = True
@@ -68,6 +74,24 @@ def build_snapshot(
         "entries": dict(sorted(entries.items())),
         "errors": errors,
     }
+
+
+def region_scope(
+    account_regions: Mapping[str, Iterable[str] | None], global_regions: Iterable[str], exclude: Iterable[str]
+) -> Callable[[str, str], bool]:
+    """Whether the configuration still scans (account id, region): the account's own regions, else
+    the global ``regions``, else every enabled region; never an excluded one. ``account_regions``
+    maps the accounts of this run to their own region list (None: the global setting applies)."""
+    global_set = frozenset(global_regions)
+    excluded = frozenset(exclude)
+
+    def in_scope(account_id: str, region: str) -> bool:
+        if region in excluded:
+            return False
+        chosen = frozenset(account_regions.get(account_id) or ()) or global_set
+        return not chosen or region in chosen
+
+    return in_scope
 
 
 _ENTRY_KEYS = frozenset({"account_id", "region", "scanned_at", "records"})
