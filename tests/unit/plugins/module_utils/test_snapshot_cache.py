@@ -1,0 +1,186 @@
+"""snapshot_cache.py: the snapshot stored opaque to ansible-core, read back tolerantly; and
+snapshot.region_scope (no stale carry-over for a region no longer configured)."""
+
+from __future__ import annotations
+
+import copy
+import json
+
+import pytest
+from ansible.plugins.loader import cache_loader
+
+from ansible_collections.crossaccount.aws.plugins.module_utils import snapshot_cache
+from ansible_collections.crossaccount.aws.plugins.module_utils.config import Account
+from ansible_collections.crossaccount.aws.plugins.module_utils.errors import ScanFailure
+from ansible_collections.crossaccount.aws.plugins.module_utils.scanner import Progress, RegionResult, ScanResult
+from ansible_collections.crossaccount.aws.plugins.module_utils.snapshot import (
+    build_snapshot,
+    fingerprint,
+    region_scope,
+)
+
+A = Account(id="111111111111", role_arn="arn:aws:iam::111111111111:role/R", name="=evil")
+FP = fingerprint(attributes=None, filters={})
+MARKER_TAGS = {
+    "__ansible_type": "Origin",
+    "path": "/etc/passwd",
+    "__ansible_unsafe": "{{ lookup('pipe', 'id') }}",
+    "__ansible_vault": "$ANSIBLE_VAULT;1.1;AES256",
+    "__payload__": "x",
+    "Name": "caf\u00e9 \u4e2d\U0001f600",
+}
+
+
+def snapshot(tags=MARKER_TAGS) -> dict:
+    records = [{"instance_id": "i-1", "account_id": A.id, "region": "us-east-1", "ec2_tags": dict(tags)}]
+    scan = ScanResult(
+        regions=[
+            RegionResult(account=A, region="us-east-1", records=records, scanned_at="T1"),
+            RegionResult(account=A, region="eu-west-1", records=[], scanned_at="T1"),
+        ],
+        failures=[ScanFailure(A.id, A.name, "ap-south-1", "AuthFailure", "__ansible_type", "h")],
+        progress=Progress(),
+    )
+    snap = build_snapshot(scan, fingerprint_value=FP, scanned_at="T0")
+    snap["scope"] = "scope"
+    return snap
+
+
+def all_keys(value):
+    if isinstance(value, dict):
+        for key, item in value.items():
+            yield key
+            yield from all_keys(item)
+    elif isinstance(value, list):
+        for item in value:
+            yield from all_keys(item)
+
+
+def test_stored_value_has_only_our_keys_and_plain_strings():
+    stored = snapshot_cache.encode(snapshot())
+    assert set(all_keys(stored)) == {"format", "fingerprint", "scope", "scanned_at", "errors", "entries"}
+    assert all(isinstance(e, str) for e in stored["entries"]) and isinstance(stored["errors"], str)
+    json.dumps(stored).encode("ascii")  # nothing a backend could refuse
+
+
+def test_round_trip_exact():
+    snap = snapshot()
+    decoded = snapshot_cache.decode(json.loads(json.dumps(snapshot_cache.encode(snap))))
+    assert decoded.servable and not decoded.problems
+    assert decoded.snapshot == snap
+
+
+def test_round_trip_through_ansible_cores_jsonfile_plugin(tmp_path):
+    """The real cache stack of the installed ansible-core (2.19+ wraps every cache plugin and decodes
+    with its own JSON profile, which acts on __ansible_type): marker tags come back exactly."""
+    snap = snapshot()
+    writer = cache_loader.get("jsonfile", _uri=str(tmp_path), _timeout=0)
+    writer.set("k", snapshot_cache.encode(snap))
+    reader = cache_loader.get("jsonfile", _uri=str(tmp_path), _timeout=0)
+    decoded = snapshot_cache.decode(reader.get("k"))
+    assert decoded.servable and decoded.snapshot == snap
+    assert decoded.snapshot["entries"]["111111111111/us-east-1"]["records"][0]["ec2_tags"] == MARKER_TAGS
+
+
+def test_ansible_core_still_interprets_markers_in_plain_cached_data(tmp_path):
+    """Why the snapshot is opaque: stored as nested data, one tag breaks the read (guards the
+    assumption; if ansible-core stops doing this the opacity is merely harmless)."""
+    writer = cache_loader.get("jsonfile", _uri=str(tmp_path), _timeout=0)
+    writer.set("plain", {"ec2_tags": {"__ansible_type": "NoSuchType"}})
+    reader = cache_loader.get("jsonfile", _uri=str(tmp_path), _timeout=0)
+    with pytest.raises(Exception):  # noqa: B017 - whatever ansible-core raises
+        reader.get("plain")
+
+
+def _torn(stored: dict, index: int) -> dict:
+    broken = copy.deepcopy(stored)
+    broken["entries"][index] = broken["entries"][index][:20]
+    return broken
+
+
+@pytest.mark.parametrize(
+    "damage, kept",
+    [
+        (lambda s: _torn(s, 0), ["111111111111/us-east-1"]),
+        (lambda s: _torn(s, 1), ["111111111111/eu-west-1"]),
+        (lambda s: {**s, "entries": [*s["entries"], 5, "[]", '{"account_id": 1}']}, None),
+        (lambda s: {**s, "errors": "[{"}, None),
+        (lambda s: {**s, "errors": '[{"account_id": null}]'}, None),
+    ],
+)
+def test_damaged_parts_are_dropped_one_by_one(damage, kept):
+    snap = snapshot()
+    decoded = snapshot_cache.decode(damage(snapshot_cache.encode(snap)))
+    assert not decoded.servable and decoded.problems
+    expected = kept if kept is not None else list(snap["entries"])
+    assert list(decoded.snapshot["entries"]) == expected
+    for key in expected:
+        assert decoded.snapshot["entries"][key] == snap["entries"][key]
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        None,
+        5,
+        "text",
+        [],
+        {},
+        {"format": True},
+        {"format": 2},
+        {"format": 2, "fingerprint": 1, "scope": "s", "scanned_at": "t"},
+        {"format": 2, "fingerprint": "f", "scope": "s", "scanned_at": "t", "entries": {"a": "b"}},
+        {"format": 1, "entries": []},
+    ],
+)
+def test_unreadable_values_never_raise(value):
+    decoded = snapshot_cache.decode(value)
+    assert decoded.snapshot is None and not decoded.servable and decoded.problems
+
+
+def test_another_versions_format_is_not_damage():
+    decoded = snapshot_cache.decode({"format": 3, "whatever": 1})
+    assert decoded.snapshot is None and not decoded.problems and decoded.foreign == "cache format 3"
+
+
+def test_legacy_snapshot_keeps_its_readable_entries_but_is_never_served():
+    snap = snapshot(tags={"Name": "n"})
+    legacy = copy.deepcopy(snap)
+    legacy["entries"]["111111111111/eu-west-1"]["records"] = [{"instance_id": "i-2", "ec2_tags": object()}]
+    decoded = snapshot_cache.decode(legacy)
+    assert not decoded.servable
+    assert list(decoded.snapshot["entries"]) == ["111111111111/us-east-1"]
+    assert decoded.snapshot["entries"]["111111111111/us-east-1"] == snap["entries"]["111111111111/us-east-1"]
+    assert decoded.problems == ["1 of 2 account-region entries cannot be read and are dropped"]
+
+
+def test_region_scope():
+    in_scope = region_scope(
+        {"111111111111": ("eu-west-1",), "222222222222": None},
+        global_regions=("us-east-1", "us-west-2"),
+        exclude=("us-west-2",),
+    )
+    assert in_scope("111111111111", "eu-west-1") and not in_scope("111111111111", "us-east-1")
+    assert in_scope("222222222222", "us-east-1") and not in_scope("222222222222", "eu-west-1")
+    assert not in_scope("222222222222", "us-west-2"), "excluded"
+    assert in_scope("999999999999", "us-east-1"), "an account only the cache knows: the global list"
+    discovery = region_scope({}, global_regions=(), exclude=("eu-west-1",))
+    assert discovery("1", "ap-south-1") and not discovery("1", "eu-west-1")
+
+
+def test_failed_account_carries_over_only_regions_in_scope():
+    previous = snapshot(tags={"Name": "n"})
+    failed = ScanResult(
+        regions=[], failures=[ScanFailure(A.id, A.name, None, "AccessDenied", "m", "h")], progress=Progress()
+    )
+    kept = build_snapshot(
+        failed,
+        fingerprint_value=FP,
+        scanned_at="T2",
+        previous=previous,
+        in_scope=region_scope({A.id: ("eu-west-1",)}, (), ()),
+    )
+    assert list(kept["entries"]) == ["111111111111/eu-west-1"]
+    assert kept["entries"]["111111111111/eu-west-1"]["stale"] is True
+    everything = build_snapshot(failed, fingerprint_value=FP, scanned_at="T2", previous=previous)
+    assert len(everything["entries"]) == 2
