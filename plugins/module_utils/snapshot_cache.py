@@ -24,14 +24,13 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from typing import Any, Mapping
+from typing import Any, Iterable, Mapping
 
-from ansible_collections.crossaccount.aws.plugins.module_utils.snapshot import FORMAT as SNAPSHOT_FORMAT
+from ansible_collections.crossaccount.aws.plugins.module_utils.snapshot import Entry, Snapshot
 
-CACHE_FORMAT = 2  # format 1 (collection 1.0.0) stored the snapshot as nested data
+CACHE_FORMAT = 2  # format 1 (collection 1.0.0) stored the snapshot as nested data (Snapshot.to_dict)
 _LEGACY_FORMAT = 1
 _HEADER = ("fingerprint", "scope", "scanned_at")
-_MAX_PROBLEMS = 3
 
 
 @dataclass
@@ -39,21 +38,21 @@ class Decoded:
     """A cached value read back: the snapshot (None when nothing of it is usable), whether it may be
     served as this run's inventory, and what was wrong with it (one short phrase each)."""
 
-    snapshot: dict[str, Any] | None
+    snapshot: Snapshot | None
     servable: bool
     problems: list[str] = field(default_factory=list)
     foreign: str | None = None  # made by another version of the collection: not damage, not used
 
 
-def encode(snapshot: Mapping[str, Any]) -> dict[str, Any]:
-    """The value to store in the cache for ``snapshot`` (the in-memory form ``build_snapshot`` makes)."""
+def encode(snapshot: Snapshot) -> dict[str, Any]:
+    """The value to store in the cache for ``snapshot``."""
     return {
         "format": CACHE_FORMAT,
-        "fingerprint": snapshot["fingerprint"],
-        "scope": snapshot.get("scope", ""),
-        "scanned_at": snapshot["scanned_at"],
-        "errors": _dumps(list(snapshot["errors"])),
-        "entries": [_dumps(entry) for entry in snapshot["entries"].values()],
+        "fingerprint": snapshot.fingerprint,
+        "scope": snapshot.scope,
+        "scanned_at": snapshot.scanned_at,
+        "errors": _dumps(list(snapshot.errors)),
+        "entries": [_dumps(entry.to_dict()) for entry in snapshot.entries.values()],
     }
 
 
@@ -62,13 +61,12 @@ def decode(value: Any) -> Decoded:
     if not isinstance(value, Mapping):
         return Decoded(None, False, [f"the cached value is a {type(value).__name__}, not a snapshot"])
     version = value.get("format")
-    if version == _LEGACY_FORMAT and not isinstance(version, bool):
-        return _decode_legacy(value)
-    if version != CACHE_FORMAT or isinstance(version, bool):
-        if isinstance(version, int) and not isinstance(version, bool):
-            return Decoded(None, False, foreign=f"cache format {version}")
+    if isinstance(version, bool) or not isinstance(version, int):
         return Decoded(None, False, ["the cached value has no known format"])
-    problems: list[str] = []
+    if version == _LEGACY_FORMAT:
+        return _decode_legacy(value)
+    if version != CACHE_FORMAT:
+        return Decoded(None, False, foreign=f"cache format {version}")
     header = {key: value.get(key) for key in _HEADER}
     bad_header = [key for key, item in header.items() if not isinstance(item, str)]
     if bad_header:
@@ -76,30 +74,22 @@ def decode(value: Any) -> Decoded:
     raw_entries = value.get("entries")
     if not isinstance(raw_entries, list):
         return Decoded(None, False, ["its account-region entries cannot be read"])
-    entries: dict[str, dict[str, Any]] = {}
-    damaged = 0
-    for raw in raw_entries:
-        entry = _loads(raw) if isinstance(raw, str) else None
-        entry = _valid_entry(entry)
-        if entry is None:
-            damaged += 1
-            continue
-        entries[f"{entry['account_id']}/{entry['region']}"] = entry
+    problems: list[str] = []
+    entries, damaged = _entries(_loads(raw) if isinstance(raw, str) else None for raw in raw_entries)
     if damaged:
         problems.append(f"{damaged} of {len(raw_entries)} account-region entries cannot be read and are dropped")
     errors = _loads(value.get("errors")) if isinstance(value.get("errors"), str) else None
     if not _valid_errors(errors):
         problems.append("its list of failures cannot be read")
         errors = []
-    snapshot = {
-        "format": SNAPSHOT_FORMAT,
-        "fingerprint": header["fingerprint"],
-        "scope": header["scope"],
-        "scanned_at": header["scanned_at"],
-        "entries": dict(sorted(entries.items())),
-        "errors": errors,
-    }
-    return Decoded(snapshot, not problems, problems[:_MAX_PROBLEMS])
+    snapshot = Snapshot(
+        fingerprint=header["fingerprint"],
+        scope=header["scope"],
+        scanned_at=header["scanned_at"],
+        entries=entries,
+        errors=errors,
+    )
+    return Decoded(snapshot, not problems, problems)
 
 
 def _decode_legacy(value: Mapping[str, Any]) -> Decoded:
@@ -108,29 +98,24 @@ def _decode_legacy(value: Mapping[str, Any]) -> Decoded:
     fp, scanned_at, raw_entries = value.get("fingerprint"), value.get("scanned_at"), value.get("entries")
     if not isinstance(fp, str) or not isinstance(scanned_at, str) or not isinstance(raw_entries, Mapping):
         return Decoded(None, False, ["the cached snapshot of an earlier version cannot be read"])
-    entries = {}
-    damaged = 0
-    for raw in raw_entries.values():
-        try:  # a value ansible-core's decoder turned into one of its objects does not survive this
-            entry = _valid_entry(json.loads(json.dumps(raw, allow_nan=False)))
-        except (TypeError, ValueError, RecursionError):
-            entry = None
-        if entry is None:
-            damaged += 1
-            continue
-        entries[f"{entry['account_id']}/{entry['region']}"] = entry
+    entries, damaged = _entries(_plain_json(raw) for raw in raw_entries.values())
     problems = []
     if damaged:
         problems.append(f"{damaged} of {len(raw_entries)} account-region entries cannot be read and are dropped")
-    snapshot = {
-        "format": SNAPSHOT_FORMAT,
-        "fingerprint": fp,
-        "scope": None,
-        "scanned_at": scanned_at,
-        "entries": dict(sorted(entries.items())),
-        "errors": [],
-    }
-    return Decoded(snapshot, False, problems)
+    scope = value.get("scope") if isinstance(value.get("scope"), str) else ""
+    return Decoded(Snapshot(fingerprint=fp, scope=scope, scanned_at=scanned_at, entries=entries), False, problems)
+
+
+def _entries(candidates: Iterable[Any]) -> tuple[dict[str, Entry], int]:
+    entries: dict[str, Entry] = {}
+    damaged = 0
+    for candidate in candidates:
+        entry = Entry.from_dict(candidate) if _valid_entry(candidate) else None
+        if entry is None:
+            damaged += 1
+            continue
+        entries[entry.key] = entry
+    return dict(sorted(entries.items())), damaged
 
 
 def _dumps(value: Any) -> str:
@@ -146,23 +131,32 @@ def _loads(text: str) -> Any:
         return None
 
 
-def _valid_entry(entry: Any) -> dict[str, Any] | None:
+def _plain_json(value: Any) -> Any:
+    """``value`` if it is plain JSON data (a value ansible-core's decoder turned into one of its
+    objects does not survive this), else None."""
+    try:
+        return json.loads(json.dumps(value, allow_nan=False))
+    except (TypeError, ValueError, RecursionError):
+        return None
+
+
+def _valid_entry(entry: Any) -> bool:
     if not isinstance(entry, dict):
-        return None
+        return False
     if not all(isinstance(entry.get(key), str) and entry.get(key) for key in ("account_id", "region", "scanned_at")):
-        return None
+        return False
     if not isinstance(entry.get("stale", False), bool) or not isinstance(entry.get("account_name"), (str, type(None))):
-        return None
+        return False
     records = entry.get("records")
     if not isinstance(records, list):
-        return None
+        return False
     for record in records:
         if not isinstance(record, dict) or not isinstance(record.get("instance_id"), str):
-            return None
+            return False
         tags = record.get("ec2_tags", {})
         if not isinstance(tags, dict) or not all(isinstance(v, str) for v in tags.values()):
-            return None
-    return entry
+            return False
+    return True
 
 
 def _valid_errors(errors: Any) -> bool:

@@ -14,7 +14,7 @@ from ansible_collections.crossaccount.aws.plugins.module_utils.config import Acc
 from ansible_collections.crossaccount.aws.plugins.module_utils.errors import ScanFailure
 from ansible_collections.crossaccount.aws.plugins.module_utils.scanner import Progress, RegionResult, ScanResult
 from ansible_collections.crossaccount.aws.plugins.module_utils.snapshot import (
-    build_snapshot,
+    Snapshot,
     fingerprint,
     region_scope,
 )
@@ -31,7 +31,7 @@ MARKER_TAGS = {
 }
 
 
-def snapshot(tags=MARKER_TAGS) -> dict:
+def snapshot(tags=MARKER_TAGS) -> Snapshot:
     records = [{"instance_id": "i-1", "account_id": A.id, "region": "us-east-1", "ec2_tags": dict(tags)}]
     scan = ScanResult(
         regions=[
@@ -41,9 +41,7 @@ def snapshot(tags=MARKER_TAGS) -> dict:
         failures=[ScanFailure(A.id, A.name, "ap-south-1", "AuthFailure", "__ansible_type", "h")],
         progress=Progress(),
     )
-    snap = build_snapshot(scan, fingerprint_value=FP, scanned_at="T0")
-    snap["scope"] = "scope"
-    return snap
+    return Snapshot.build(scan, fingerprint=FP, scope="scope", scanned_at="T0")
 
 
 def all_keys(value):
@@ -79,7 +77,7 @@ def test_round_trip_through_ansible_cores_jsonfile_plugin(tmp_path):
     reader = cache_loader.get("jsonfile", _uri=str(tmp_path), _timeout=0)
     decoded = snapshot_cache.decode(reader.get("k"))
     assert decoded.servable and decoded.snapshot == snap
-    assert decoded.snapshot["entries"]["111111111111/us-east-1"]["records"][0]["ec2_tags"] == MARKER_TAGS
+    assert decoded.snapshot.entries["111111111111/us-east-1"].records[0]["ec2_tags"] == MARKER_TAGS
 
 
 def test_ansible_core_still_interprets_markers_in_plain_cached_data(tmp_path):
@@ -112,10 +110,10 @@ def test_damaged_parts_are_dropped_one_by_one(damage, kept):
     snap = snapshot()
     decoded = snapshot_cache.decode(damage(snapshot_cache.encode(snap)))
     assert not decoded.servable and decoded.problems
-    expected = kept if kept is not None else list(snap["entries"])
-    assert list(decoded.snapshot["entries"]) == expected
+    expected = kept if kept is not None else list(snap.entries)
+    assert list(decoded.snapshot.entries) == expected
     for key in expected:
-        assert decoded.snapshot["entries"][key] == snap["entries"][key]
+        assert decoded.snapshot.entries[key] == snap.entries[key]
 
 
 @pytest.mark.parametrize(
@@ -144,14 +142,18 @@ def test_another_versions_format_is_not_damage():
 
 
 def test_legacy_snapshot_keeps_its_readable_entries_but_is_never_served():
+    """A cache written by 1.0.0 (Snapshot.to_dict, nested data) after ansible-core's decoder turned
+    a marker tag into one of its objects: that entry is dropped, the other one is kept."""
     snap = snapshot(tags={"Name": "n"})
-    legacy = copy.deepcopy(snap)
+    legacy = copy.deepcopy(snap.to_dict())
     legacy["entries"]["111111111111/eu-west-1"]["records"] = [{"instance_id": "i-2", "ec2_tags": object()}]
     decoded = snapshot_cache.decode(legacy)
     assert not decoded.servable
-    assert list(decoded.snapshot["entries"]) == ["111111111111/us-east-1"]
-    assert decoded.snapshot["entries"]["111111111111/us-east-1"] == snap["entries"]["111111111111/us-east-1"]
+    assert list(decoded.snapshot.entries) == ["111111111111/us-east-1"]
+    assert decoded.snapshot.entries["111111111111/us-east-1"] == snap.entries["111111111111/us-east-1"]
     assert decoded.problems == ["1 of 2 account-region entries cannot be read and are dropped"]
+    clean = snapshot_cache.decode(snap.to_dict())
+    assert not clean.servable and not clean.problems and clean.snapshot.entries == snap.entries
 
 
 def test_region_scope():
@@ -173,14 +175,16 @@ def test_failed_account_carries_over_only_regions_in_scope():
     failed = ScanResult(
         regions=[], failures=[ScanFailure(A.id, A.name, None, "AccessDenied", "m", "h")], progress=Progress()
     )
-    kept = build_snapshot(
+    kept = Snapshot.build(
         failed,
-        fingerprint_value=FP,
+        fingerprint=FP,
+        scope="scope",
         scanned_at="T2",
         previous=previous,
+        accounts=[A],
         in_scope=region_scope({A.id: ("eu-west-1",)}, (), ()),
     )
-    assert list(kept["entries"]) == ["111111111111/eu-west-1"]
-    assert kept["entries"]["111111111111/eu-west-1"]["stale"] is True
-    everything = build_snapshot(failed, fingerprint_value=FP, scanned_at="T2", previous=previous)
-    assert len(everything["entries"]) == 2
+    assert list(kept.entries) == ["111111111111/eu-west-1"]
+    assert kept.entries["111111111111/eu-west-1"].stale is True
+    everything = Snapshot.build(failed, fingerprint=FP, scope="scope", scanned_at="T2", previous=previous)
+    assert len(everything.entries) == 2
