@@ -2,8 +2,9 @@
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """The snapshot: what one scan found, and what it kept from the previous one.
 
-The snapshot is what goes into Ansible's inventory cache (as plain JSON: ``to_dict`` and
-``from_dict``) and what the inventory is built from. It holds instance data and failures only,
+The snapshot is what goes into Ansible's inventory cache (``snapshot_cache.py`` stores each
+``Entry.to_dict`` as JSON text of its own, opaque to ansible-core's decoder, and reads it back
+tolerantly) and what the inventory is built from. It holds instance data and failures only,
 never credentials. It alone owns stale-if-error: the hosts of an account or account-region that
 failed now are carried over from the previous snapshot, marked stale with the time of that data;
 after a failed AWS Organizations discovery, the accounts only the previous snapshot knew are
