@@ -351,6 +351,11 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
         try:
             value = self._cache[cache_key]
         except KeyError:
+            if self._cache_holds(cache_key):  # e.g. a file holding {}: core's wrapper finds no payload
+                display.warning(
+                    f"crossaccount.aws.ec2: the inventory cache entry of {path} ({cache_key}) cannot be read "
+                    "(it holds no value); it is ignored: every account is scanned and the entry is written again"
+                )
             return None
         except Exception as exc:  # noqa: BLE001 - whatever the cache plugin or ansible-core's decoder raises
             reason = " ".join(str(exc).split())[:300] or type(exc).__name__
@@ -372,6 +377,17 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
                 + (f" ({kept} readable account-region entries still keep their hosts if they fail now)" if kept else "")
             )
         return decoded
+
+    def _cache_holds(self, cache_key: str) -> bool:
+        """Whether the cache plugin has an unexpired entry under ``cache_key`` (private interface:
+        the ``_plugin`` of ansible-core's CachePluginAdjudicator, guarded by a unit test)."""
+        plugin = getattr(self._cache, "_plugin", None)
+        if plugin is None or not getattr(plugin, "_persistent", False):
+            return False
+        try:
+            return bool(plugin.contains(cache_key))
+        except Exception:  # noqa: BLE001 - only used to word a warning
+            return False
 
     def _scan(self, settings, fp: str, scope: str, previous: Snapshot | None) -> Snapshot:
         from ansible_collections.crossaccount.aws.plugins.module_utils.credentials import AwsContext

@@ -113,6 +113,7 @@ DAMAGE = {
     "empty-file": lambda good: b"",
     "undecodable-bytes": lambda good: b"\xff\xfe\x00" + good[3:],
     "not-a-mapping": lambda good: b"[1, 2, 3]",
+    "empty-mapping": lambda good: b"{}",
     "payload-not-text": lambda good: b'{"__payload__": 5}',
     "payload-torn": lambda good: json.dumps({"__payload__": json.loads(good)["__payload__"][:-40]}).encode(),
     "wrong-types": lambda good: _wrap({**_payload(good), "entries": {"a": 1}, "fingerprint": 7}, good),

@@ -90,6 +90,25 @@ def test_ansible_core_still_interprets_markers_in_plain_cached_data(tmp_path):
         reader.get("plain")
 
 
+def test_private_interface_cache_adjudicator_plugin(tmp_path):
+    """The inventory plugin asks CachePluginAdjudicator._plugin.contains(key) to tell "no entry"
+    from "an entry ansible-core cannot read" (both raise KeyError); listed in docs/design.md."""
+    from ansible.plugins.cache import CachePluginAdjudicator
+
+    adjudicator = CachePluginAdjudicator("jsonfile", _uri=str(tmp_path), _timeout=0)
+    plugin = adjudicator._plugin
+    assert plugin._persistent is True
+    assert plugin.contains("k") is False
+    plugin.set("k", {"x": 1})
+    assert plugin.contains("k") is True
+    (stored,) = [p for p in tmp_path.iterdir() if not p.name.startswith(".")]
+    stored.write_text("{}")
+    fresh = CachePluginAdjudicator("jsonfile", _uri=str(tmp_path), _timeout=0)
+    with pytest.raises(KeyError):
+        fresh["k"]
+    assert fresh._plugin.contains("k") is True
+
+
 def _torn(stored: dict, index: int) -> dict:
     broken = copy.deepcopy(stored)
     broken["entries"][index] = broken["entries"][index][:20]
