@@ -261,7 +261,6 @@ from ansible.errors import AnsibleParserError  # noqa: E402
 from ansible.plugins.inventory import BaseInventoryPlugin, Cacheable, Constructable  # noqa: E402
 from ansible.utils.display import Display  # noqa: E402
 
-from ansible_collections.crossaccount.aws.plugins.module_utils import snapshot_cache  # noqa: E402
 from ansible_collections.crossaccount.aws.plugins.module_utils.accounts import resolve_accounts  # noqa: E402
 from ansible_collections.crossaccount.aws.plugins.module_utils.errors import (  # noqa: E402
     ConfigError,
@@ -279,6 +278,11 @@ from ansible_collections.crossaccount.aws.plugins.module_utils.snapshot import (
     fingerprint,
     region_scope,
     run_vars,
+)
+from ansible_collections.crossaccount.aws.plugins.module_utils.snapshot_cache import (  # noqa: E402
+    Decoded,
+    decode_cached,
+    encode_for_cache,
 )
 from ansible_collections.crossaccount.aws.plugins.module_utils.values import plain  # noqa: E402
 from ansible_collections.crossaccount.aws.plugins.plugin_utils.inventory import (  # noqa: E402
@@ -338,10 +342,10 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
                 return previous
         snapshot = self._scan(settings, fp, scope, previous)
         if user_cache_setting:
-            self._cache[cache_key] = snapshot_cache.encode(snapshot)
+            self._cache[cache_key] = encode_for_cache(snapshot)
         return snapshot
 
-    def _read_cache(self, cache_key: str, path: str) -> snapshot_cache.Decoded | None:
+    def _read_cache(self, cache_key: str, path: str) -> Decoded | None:
         """This source's cached snapshot, read once; None when there is none or it cannot be read.
 
         A damaged entry never fails the run and never costs the other entries of the cache: it is
@@ -365,7 +369,7 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
                 "is written again"
             )
             return None
-        decoded = snapshot_cache.decode(value)
+        decoded = decode_cached(value)
         if decoded.foreign:
             display.v(f"crossaccount.aws.ec2: the inventory cache entry of {path} is of {decoded.foreign}; not used")
         elif decoded.problems:

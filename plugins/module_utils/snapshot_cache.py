@@ -44,7 +44,7 @@ class Decoded:
     foreign: str | None = None  # made by another version of the collection: not damage, not used
 
 
-def encode(snapshot: Snapshot) -> dict[str, Any]:
+def encode_for_cache(snapshot: Snapshot) -> dict[str, Any]:
     """The value to store in the cache for ``snapshot``."""
     return {
         "format": CACHE_FORMAT,
@@ -56,8 +56,8 @@ def encode(snapshot: Snapshot) -> dict[str, Any]:
     }
 
 
-def decode(value: Any) -> Decoded:
-    """The snapshot stored as ``value`` by ``encode`` (or by collection 1.0.0), never raising."""
+def decode_cached(value: Any) -> Decoded:
+    """The snapshot stored as ``value`` by ``encode_for_cache`` (or by collection 1.0.0), never raising."""
     if not isinstance(value, Mapping):
         return Decoded(None, False, [f"the cached value is a {type(value).__name__}, not a snapshot"])
     version = value.get("format")

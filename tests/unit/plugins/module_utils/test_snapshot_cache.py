@@ -55,7 +55,7 @@ def all_keys(value):
 
 
 def test_stored_value_has_only_our_keys_and_plain_strings():
-    stored = snapshot_cache.encode(snapshot())
+    stored = snapshot_cache.encode_for_cache(snapshot())
     assert set(all_keys(stored)) == {"format", "fingerprint", "scope", "scanned_at", "errors", "entries"}
     assert all(isinstance(e, str) for e in stored["entries"]) and isinstance(stored["errors"], str)
     json.dumps(stored).encode("ascii")  # nothing a backend could refuse
@@ -63,7 +63,7 @@ def test_stored_value_has_only_our_keys_and_plain_strings():
 
 def test_round_trip_exact():
     snap = snapshot()
-    decoded = snapshot_cache.decode(json.loads(json.dumps(snapshot_cache.encode(snap))))
+    decoded = snapshot_cache.decode_cached(json.loads(json.dumps(snapshot_cache.encode_for_cache(snap))))
     assert decoded.servable and not decoded.problems
     assert decoded.snapshot == snap
 
@@ -73,9 +73,9 @@ def test_round_trip_through_ansible_cores_jsonfile_plugin(tmp_path):
     with its own JSON profile, which acts on __ansible_type): marker tags come back exactly."""
     snap = snapshot()
     writer = cache_loader.get("jsonfile", _uri=str(tmp_path), _timeout=0)
-    writer.set("k", snapshot_cache.encode(snap))
+    writer.set("k", snapshot_cache.encode_for_cache(snap))
     reader = cache_loader.get("jsonfile", _uri=str(tmp_path), _timeout=0)
-    decoded = snapshot_cache.decode(reader.get("k"))
+    decoded = snapshot_cache.decode_cached(reader.get("k"))
     assert decoded.servable and decoded.snapshot == snap
     assert decoded.snapshot.entries["111111111111/us-east-1"].records[0]["ec2_tags"] == MARKER_TAGS
 
@@ -127,7 +127,7 @@ def _torn(stored: dict, index: int) -> dict:
 )
 def test_damaged_parts_are_dropped_one_by_one(damage, kept):
     snap = snapshot()
-    decoded = snapshot_cache.decode(damage(snapshot_cache.encode(snap)))
+    decoded = snapshot_cache.decode_cached(damage(snapshot_cache.encode_for_cache(snap)))
     assert not decoded.servable and decoded.problems
     expected = kept if kept is not None else list(snap.entries)
     assert list(decoded.snapshot.entries) == expected
@@ -151,12 +151,12 @@ def test_damaged_parts_are_dropped_one_by_one(damage, kept):
     ],
 )
 def test_unreadable_values_never_raise(value):
-    decoded = snapshot_cache.decode(value)
+    decoded = snapshot_cache.decode_cached(value)
     assert decoded.snapshot is None and not decoded.servable and decoded.problems
 
 
 def test_another_versions_format_is_not_damage():
-    decoded = snapshot_cache.decode({"format": 3, "whatever": 1})
+    decoded = snapshot_cache.decode_cached({"format": 3, "whatever": 1})
     assert decoded.snapshot is None and not decoded.problems and decoded.foreign == "cache format 3"
 
 
@@ -166,12 +166,12 @@ def test_legacy_snapshot_keeps_its_readable_entries_but_is_never_served():
     snap = snapshot(tags={"Name": "n"})
     legacy = copy.deepcopy(snap.to_dict())
     legacy["entries"]["111111111111/eu-west-1"]["records"] = [{"instance_id": "i-2", "ec2_tags": object()}]
-    decoded = snapshot_cache.decode(legacy)
+    decoded = snapshot_cache.decode_cached(legacy)
     assert not decoded.servable
     assert list(decoded.snapshot.entries) == ["111111111111/us-east-1"]
     assert decoded.snapshot.entries["111111111111/us-east-1"] == snap.entries["111111111111/us-east-1"]
     assert decoded.problems == ["1 of 2 account-region entries cannot be read and are dropped"]
-    clean = snapshot_cache.decode(snap.to_dict())
+    clean = snapshot_cache.decode_cached(snap.to_dict())
     assert not clean.servable and not clean.problems and clean.snapshot.entries == snap.entries
 
 
