@@ -77,6 +77,11 @@ class ActionModule(ActionBase):
                 "scanned_at": document["scanned_at"],
             }
         )
+        problem = export.unscanned_problem(document)
+        if problem:
+            # nothing written, the run fails: the previous export stays as the last good one
+            result.update({"failed": True, "changed": False, "msg": problem})
+            return result
         max_drop = args["max_drop_percent"]
         if max_drop is not None and not 0 <= max_drop <= 100:
             raise AnsibleActionFail(f"max_drop_percent: {max_drop:g} is out of range; write a number from 0 to 100")

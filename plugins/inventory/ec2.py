@@ -277,7 +277,13 @@ from ansible_collections.crossaccount.aws.plugins.module_utils.hosts import (  #
 from ansible_collections.crossaccount.aws.plugins.module_utils.snapshot import (  # noqa: E402
     Snapshot,
     fingerprint,
+    region_scope,
     run_vars,
+)
+from ansible_collections.crossaccount.aws.plugins.module_utils.snapshot_cache import (  # noqa: E402
+    Decoded,
+    decode_cached,
+    encode_for_cache,
 )
 from ansible_collections.crossaccount.aws.plugins.module_utils.values import plain  # noqa: E402
 from ansible_collections.crossaccount.aws.plugins.plugin_utils.inventory import (  # noqa: E402
@@ -328,18 +334,65 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
         user_cache_setting = self.get_option("cache")
         previous = None
         if user_cache_setting:
-            try:
-                previous = Snapshot.from_dict(self._cache[cache_key])
-            except KeyError:
-                previous = None
-            # cache=False (--flush-cache, a refresh): scan, with the previous snapshot for stale-if-error
-            if cache and previous is not None and previous.serves(fp, scope):
+            cached = self._read_cache(cache_key, path)
+            previous = cached.snapshot if cached is not None else None
+            # cache=False (--flush-cache, a refresh): scan, with the previous snapshot for stale-if-error;
+            # a damaged snapshot is never served, only its readable entries are used for stale-if-error
+            if cache and previous is not None and cached.servable and previous.serves(fp, scope):
                 display.vv("crossaccount.aws.ec2: inventory served from the cache")
                 return previous
         snapshot = self._scan(settings, fp, scope, previous)
         if user_cache_setting:
-            self._cache[cache_key] = snapshot.to_dict()
+            self._cache[cache_key] = encode_for_cache(snapshot)
         return snapshot
+
+    def _read_cache(self, cache_key: str, path: str) -> Decoded | None:
+        """This source's cached snapshot, read once; None when there is none or it cannot be read.
+
+        A damaged entry never fails the run and never costs the other entries of the cache: it is
+        ignored with one warning, every account is scanned, and the entry is written again at the
+        end of the run. The cache is never flushed here (several inventory files may share one
+        cache_connection, each with its own stale-if-error data)."""
+        try:
+            value = self._cache[cache_key]
+        except KeyError:
+            if self._cache_holds(cache_key):  # e.g. a file holding {}: core's wrapper finds no payload
+                display.warning(
+                    f"crossaccount.aws.ec2: the inventory cache entry of {path} ({cache_key}) cannot be read "
+                    "(it holds no value); it is ignored: every account is scanned and the entry is written again"
+                )
+            return None
+        except Exception as exc:  # noqa: BLE001 - whatever the cache plugin or ansible-core's decoder raises
+            reason = " ".join(str(exc).split())[:300] or type(exc).__name__
+            display.warning(
+                f"crossaccount.aws.ec2: the inventory cache entry of {path} ({cache_key}) cannot be read "
+                f"({type(exc).__name__}: {reason}); it is ignored: every account is scanned and the entry "
+                "is written again"
+            )
+            return None
+        decoded = decode_cached(value)
+        if decoded.foreign:
+            display.v(f"crossaccount.aws.ec2: the inventory cache entry of {path} is of {decoded.foreign}; not used")
+        elif decoded.problems:
+            kept = len(decoded.snapshot.entries) if decoded.snapshot is not None else 0
+            display.warning(
+                f"crossaccount.aws.ec2: the inventory cache entry of {path} ({cache_key}) is damaged: "
+                + "; ".join(decoded.problems)
+                + "; every account is scanned and the entry is written again"
+                + (f" ({kept} readable account-region entries still keep their hosts if they fail now)" if kept else "")
+            )
+        return decoded
+
+    def _cache_holds(self, cache_key: str) -> bool:
+        """Whether the cache plugin has an unexpired entry under ``cache_key`` (private interface:
+        the ``_plugin`` of ansible-core's CachePluginAdjudicator, guarded by a unit test)."""
+        plugin = getattr(self._cache, "_plugin", None)
+        if plugin is None or not getattr(plugin, "_persistent", False):
+            return False
+        try:
+            return bool(plugin.contains(cache_key))
+        except Exception:  # noqa: BLE001 - only used to word a warning
+            return False
 
     def _scan(self, settings, fp: str, scope: str, previous: Snapshot | None) -> Snapshot:
         from ansible_collections.crossaccount.aws.plugins.module_utils.credentials import AwsContext
@@ -361,6 +414,9 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
             accounts=accounts,
             account_failures=account_failures,
             shard=settings.accounts.shard,
+            in_scope=region_scope(
+                {a.id: a.regions for a in accounts}, settings.scan.regions, settings.scan.exclude_regions
+            ),
         )
 
     # -- inventory ------------------------------------------------------------------------------

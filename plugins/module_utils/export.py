@@ -53,10 +53,11 @@ ERROR_COLUMNS = (
     "stale_since",
 )
 
-# Spreadsheet formula injection: a cell from an EC2 tag that starts with one of these is
-# prefixed with a single quote in the CSV (the JSON keeps the value as it is).
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-_TEXT_COLUMNS = frozenset({"account_name", "name"})
+# Spreadsheet formula injection: a CSV cell (of either file) that a spreadsheet could read as a
+# formula is prefixed with a single quote (the JSON keeps every value as it is). Spreadsheets skip
+# leading blanks before a formula, and some read the full-width forms of = + - @ as formulas.
+_FORMULA_START = frozenset("=+-@\t\r\n\uff1d\uff0b\uff0d\uff20\ufe66\ufe62\ufe63\ufe6b\u2212")
+_INVISIBLE = "\u200b\u200c\u200d\u2060\ufeff"
 _TAG_COLUMN_RE = re.compile(r"^[^\x00-\x1f]{1,128}$")
 
 
@@ -202,17 +203,55 @@ def shrink_problem(previous: int | None, new: int, max_drop_percent: float | Non
     return None
 
 
+def unscanned_problem(document: Mapping[str, Any]) -> str | None:
+    """Why ``document`` must not be written at all, or None: it holds no freshly scanned instance
+    while accounts or regions failed (every account failed, or nothing that did not fail had an
+    instance, or every row is stale data of an earlier scan). Such an export says nothing about
+    the estate now; written, it would replace a good export with an empty or stale one."""
+    counts = document["counts"]
+    fresh = counts["instances"] - counts["stale_instances"]
+    if fresh > 0 or (not counts["errors"] and not counts["instances"]):
+        return None
+    errors = document["errors"]
+    shown = "; ".join(f"{e['account_id']}{' ' + e['region'] if e['region'] else ''}: {e['code']}" for e in errors[:10])
+    more = f" and {len(errors) - 10} more" if len(errors) > 10 else ""
+    stale = f" ({counts['stale_instances']} stale instance(s) kept from earlier scans)" if counts["instances"] else ""
+    return (
+        f"nothing was scanned successfully: {len(errors)} account(s)/region(s) failed and the export would hold "
+        f"no freshly scanned instance{stale}; the previous export is left as it was. Failures: {shown}{more}"
+        if errors
+        else f"every one of the {counts['instances']} instance(s) is stale and no failure is listed; "
+        "the previous export is left as it was"
+    )
+
+
 # ---------------------------------------------------------------------------------------------
 # rendering
 
 
-def _csv_cell(column: str, value: Any) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    text = _text(value)
-    if (column in _TEXT_COLUMNS or column.startswith("tag_")) and text.startswith(_FORMULA_START):
+def neutralise_formula(text: str) -> str:
+    """``text`` as a CSV cell no spreadsheet runs as a formula: one that starts with ``=``, ``+``,
+    ``-``, ``@``, a tab, CR or LF (or their full-width forms), after any leading blanks, gets a
+    leading single quote. Used for every text cell of cmdb.csv and cmdb-errors.csv alike: tags,
+    Organizations account names and AWS error messages are all written by someone else."""
+    if not text:
+        return text
+    if text[0] in _FORMULA_START:
+        return "'" + text
+    stripped = text.lstrip()
+    while stripped and stripped[0] in _INVISIBLE:
+        stripped = stripped[1:].lstrip()
+    if stripped != text and stripped and stripped[0] in _FORMULA_START:
         return "'" + text
     return text
+
+
+def _csv_cell(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return str(int(value))
+    return neutralise_formula(_text(value))
 
 
 def render_csv(document: Mapping[str, Any]) -> bytes:
@@ -222,7 +261,7 @@ def render_csv(document: Mapping[str, Any]) -> bytes:
     writer = csv.writer(buf, lineterminator="\r\n")
     writer.writerow(columns)
     for row in document["instances"]:
-        writer.writerow([_csv_cell(c, row.get(c)) for c in columns])
+        writer.writerow([_csv_cell(row.get(c)) for c in columns])
     return buf.getvalue().encode("utf-8")
 
 
@@ -232,7 +271,7 @@ def render_errors_csv(document: Mapping[str, Any]) -> bytes:
     writer = csv.writer(buf, lineterminator="\r\n")
     writer.writerow(ERROR_COLUMNS)
     for error in document["errors"]:
-        writer.writerow([_text(error.get(c)) for c in ERROR_COLUMNS])
+        writer.writerow([_csv_cell(error.get(c)) for c in ERROR_COLUMNS])
     return buf.getvalue().encode("utf-8")
 
 
@@ -339,13 +378,23 @@ def _fsync_dir(directory: str) -> None:
         os.close(dir_fd)
 
 
+def _apply_mode(path: str, mode: int) -> bool:
+    """chmod ``path`` to ``mode`` when it differs; True when it changed."""
+    current = os.stat(path).st_mode & 0o7777
+    if current == mode:
+        return False
+    os.chmod(path, mode)
+    return True
+
+
 def write_atomically(files: Mapping[str, bytes], mode: int = 0o644) -> list[str]:
     """Replace each file of ``files`` (path -> bytes) atomically; returns the paths that changed.
 
     Every new file is first written in full to a temporary file beside its target and fsynced;
     only when all are written are they renamed over the targets with ``os.replace``, one after
     the other. On any error before the renames every temporary file is removed and every
-    target is left as it was. Files that already hold exactly the new bytes are not touched."""
+    target is left as it was. Files that already hold exactly the new bytes are not rewritten,
+    but get ``mode`` all the same (and count as changed when their mode did not match)."""
     todo = {path: data for path, data in files.items() if not _same_content(path, data)}
     temps: dict[str, str] = {}
     try:
@@ -359,4 +408,6 @@ def write_atomically(files: Mapping[str, bytes], mode: int = 0o644) -> list[str]
         os.replace(tmp, path)
     for directory in {os.path.dirname(os.path.abspath(p)) for p in temps}:
         _fsync_dir(directory)
-    return list(temps)
+    changed = list(temps)
+    changed += [path for path in files if path not in temps and _apply_mode(path, mode)]
+    return changed

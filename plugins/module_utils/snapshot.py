@@ -2,8 +2,9 @@
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """The snapshot: what one scan found, and what it kept from the previous one.
 
-The snapshot is what goes into Ansible's inventory cache (as plain JSON: ``to_dict`` and
-``from_dict``) and what the inventory is built from. It holds instance data and failures only,
+The snapshot is what goes into Ansible's inventory cache (``snapshot_cache.py`` stores each
+``Entry.to_dict`` as JSON text of its own, opaque to ansible-core's decoder, and reads it back
+tolerantly) and what the inventory is built from. It holds instance data and failures only,
 never credentials. It alone owns stale-if-error: the hosts of an account or account-region that
 failed now are carried over from the previous snapshot, marked stale with the time of that data;
 after a failed AWS Organizations discovery, the accounts only the previous snapshot knew are
@@ -17,7 +18,7 @@ import dataclasses
 import hashlib
 import json
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Iterable, Iterator, Mapping
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator, Mapping
 
 from ansible_collections.crossaccount.aws.plugins.module_utils.config import Account, shard_of
 from ansible_collections.crossaccount.aws.plugins.module_utils.errors import ScanFailure
@@ -119,10 +120,13 @@ class Snapshot:
         accounts: Iterable[Account] = (),
         account_failures: Iterable[ScanFailure] = (),
         shard: tuple[int, int] | None = None,
+        in_scope: Callable[[str, str], bool] | None = None,
     ) -> Snapshot:
         """The snapshot of ``scan_result`` (the scan of ``accounts``) with ``account_failures``
         (met while listing the accounts), carrying over from ``previous`` (same fingerprint only)
-        the data of every failed account and account-region."""
+        the data of every failed account and account-region that ``in_scope(account_id, region)``
+        says the configuration still scans (a region removed from the file is not kept alive by
+        a failure of its account; see ``region_scope``)."""
         entries = {}
         for result in scan_result.regions:
             entry = Entry(
@@ -143,6 +147,8 @@ class Snapshot:
             failed_regions = {(f.account_id, f.region) for f in failures if f.region is not None}
             for key, entry in previous.entries.items():
                 if key in entries:
+                    continue
+                if in_scope is not None and not in_scope(entry.account_id, entry.region):
                     continue
                 if entry.account_id in failed_accounts or (entry.account_id, entry.region) in failed_regions:
                     entries[key] = dataclasses.replace(entry, stale=True)
@@ -236,6 +242,26 @@ class Snapshot:
             entries=entries,
             errors=[dict(e) for e in errors],
         )
+
+
+def region_scope(
+    account_regions: Mapping[str, Iterable[str] | None], global_regions: Iterable[str], exclude: Iterable[str]
+) -> Callable[[str, str], bool]:
+    """Whether the configuration still scans (account id, region): the account's own regions, else
+    the global ``regions``, else every enabled region; never an excluded one. ``account_regions``
+    maps the accounts of this run to their own region list (None: the global setting applies);
+    an account only the previous snapshot knows (a failed Organizations discovery) gets the
+    global setting."""
+    global_set = frozenset(global_regions)
+    excluded = frozenset(exclude)
+
+    def in_scope(account_id: str, region: str) -> bool:
+        if region in excluded:
+            return False
+        chosen = frozenset(account_regions.get(account_id) or ()) or global_set
+        return not chosen or region in chosen
+
+    return in_scope
 
 
 def run_vars(earlier: Mapping[str, Any], snapshot: Snapshot) -> dict[str, Any]:

@@ -28,6 +28,13 @@ description:
   - Refuses to write anything when the C(crossaccount.aws.ec2) inventory did not load (ansible-core
     turns a failed inventory source into a warning and an empty inventory; an empty export would
     read as if every instance had been deleted).
+  - Refuses to write anything, and fails, when accounts or regions failed and the export would hold
+    no freshly scanned instance (every account failed; or every host is stale data kept from an
+    earlier scan by the inventory cache). The previous export stays as it was. An empty export
+    with no failure (every account scanned, no instance) is written.
+  - Every text cell of both CSV files that a spreadsheet could run as a formula (starting with
+    C(=), C(+), C(-), C(@), tab, CR or LF, also after leading blanks or in full-width form) is
+    prefixed with a single quote; the JSON keeps the values as they are.
   - Runs on the controller only (an action plugin) and reads the host variables straight from the
     in-memory inventory, never templating them.
 options:
@@ -58,7 +65,9 @@ options:
         a wrong filter). Unset, any size is written.
     type: float
   mode:
-    description: The permissions of the files written, as an octal string.
+    description:
+      - The permissions of the files written, as an octal string. Applied even when a file's
+        content did not change (the task then reports a change when the permissions did).
     type: raw
     default: "0644"
 attributes:

@@ -151,6 +151,81 @@ def test_csv_rendering_and_formula_guard():
 
 
 @pytest.mark.parametrize(
+    "value, neutralised",
+    [
+        ("=1+1", True),
+        ("+1", True),
+        ("-1", True),
+        ("@SUM(A1)", True),
+        ("\tx", True),
+        ("\rx", True),
+        ("\nx", True),
+        ("  =cmd|' /C calc'!A0", True),
+        ("\u00a0\u3000@x", True),  # no-break and ideographic space
+        ("\u200b=x", True),  # zero-width space
+        ("\ufeff +x", True),
+        ("\uff1dHYPERLINK()", True),  # full-width =
+        ("\uff0b1", True),
+        ("\uff0d1", True),
+        ("\uff20x", True),
+        ("\u22121", True),  # minus sign
+        ("web-1", False),
+        ("a=b", False),
+        ("", False),
+        ("   ", False),
+        ("10.0.0.1", False),
+    ],
+)
+def test_formula_cells_are_neutralised(value, neutralised):
+    assert export.neutralise_formula(value) == ("'" + value if neutralised else value)
+
+
+def test_errors_csv_neutralises_formulas_like_the_instances_csv():
+    """Account names come from Organizations (member-account admins rename accounts), messages
+    from AWS or whatever answered: every text cell of cmdb-errors.csv gets the same guard."""
+    hosts = [host(iid="i-1", account_name="=evil()")]
+    errors = [
+        {
+            "account_id": "111111111111",
+            "account_name": ' =HYPERLINK("http://x")',
+            "region": None,
+            "code": "AccessDenied",
+            "message": "@SUM(1)",
+            "hint": "\uff0bcmd",
+        }
+    ]
+    doc = export.build_export(hosts, errors=errors, scanned_at="t")
+    (row,) = list(csv.DictReader(io.StringIO(export.render_errors_csv(doc).decode("utf-8"), newline="")))
+    assert row["account_name"] == '\' =HYPERLINK("http://x")'
+    assert row["message"] == "'@SUM(1)" and row["hint"] == "'\uff0bcmd"
+    assert row["code"] == "AccessDenied" and row["stale_hosts"] == "0"
+    (instance,) = list(csv.DictReader(io.StringIO(export.render_csv(doc).decode("utf-8"), newline="")))
+    assert instance["account_name"] == "'=evil()"
+    assert doc["errors"][0]["account_name"] == ' =HYPERLINK("http://x")', "the JSON keeps the value"
+
+
+@pytest.mark.parametrize(
+    "hosts, errors, refused",
+    [
+        ([], [{"account_id": "1", "code": "AccessDenied"}], True),  # every account failed
+        ([{"crossaccount_stale": True}], [{"account_id": "1", "code": "AccessDenied"}], True),  # all stale
+        ([{"crossaccount_stale": True}], [], True),  # all stale, no failure listed: not believable
+        ([{"crossaccount_stale": True}, {}], [{"account_id": "1", "code": "AccessDenied"}], False),
+        ([{}], [{"account_id": "1", "code": "AccessDenied"}], False),  # partly scanned
+        ([], [], False),  # scanned, and nothing there
+    ],
+)
+def test_unscanned_problem(hosts, errors, refused):
+    doc = export.build_export([host(iid=f"i-{n}", **h) for n, h in enumerate(hosts)], errors=errors, scanned_at="t")
+    problem = export.unscanned_problem(doc)
+    assert (problem is not None) is refused
+    if refused:
+        assert "previous export is left as it was" in problem
+    if refused and errors:
+        assert "nothing was scanned successfully" in problem and "1: AccessDenied" in problem
+
+
+@pytest.mark.parametrize(
     "value, message",
     [
         ("Environment", "expected a list"),
@@ -180,10 +255,22 @@ def test_write_replaces_and_skips_identical_content(tmp_path):
     a, b = str(tmp_path / "a.csv"), str(tmp_path / "b.json")
     assert sorted(export.write_atomically({a: b"one", b: b"two"}, 0o640)) == [a, b]
     assert open(a, "rb").read() == b"one" and oct(os.stat(a).st_mode & 0o777) == "0o640"
-    assert export.write_atomically({a: b"one", b: b"three"}) == [b]
+    assert export.write_atomically({a: b"one", b: b"three"}, 0o640) == [b]
     assert open(b, "rb").read() == b"three"
-    assert export.write_atomically({a: b"one", b: b"three"}) == []
+    assert export.write_atomically({a: b"one", b: b"three"}, 0o640) == []
     assert sorted(os.listdir(tmp_path)) == ["a.csv", "b.json"]
+
+
+def test_mode_is_applied_when_the_content_did_not_change(tmp_path):
+    a, b = str(tmp_path / "a.csv"), str(tmp_path / "b.json")
+    export.write_atomically({a: b"one", b: b"two"}, 0o644)
+    inode = os.stat(a).st_ino
+    assert sorted(export.write_atomically({a: b"one", b: b"two"}, 0o600)) == [a, b]
+    assert [oct(os.stat(p).st_mode & 0o777) for p in (a, b)] == ["0o600", "0o600"]
+    assert os.stat(a).st_ino == inode, "same content: not rewritten, only chmod"
+    os.chmod(b, 0o666)  # changed behind the export's back
+    assert export.write_atomically({a: b"one", b: b"two"}, 0o600) == [b]
+    assert oct(os.stat(b).st_mode & 0o777) == "0o600"
 
 
 def test_a_failed_write_leaves_every_old_file_and_no_temp_file(tmp_path):
