@@ -274,6 +274,8 @@ from ansible_collections.crossaccount.aws.plugins.module_utils.errors import (  
     CrossAccountError,
     StrictErrorsFailure,
     failure_line,
+    split_controller_failures,
+    summary_lines,
 )
 from ansible_collections.crossaccount.aws.plugins.module_utils.hosts import (  # noqa: E402
     assign_hostnames,
@@ -415,7 +417,7 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
         if settings.strict_errors and snapshot["errors"]:
             if cache_on:
                 self.update_cache_if_changed()
-            lines = [failure_line(e) for e in snapshot["errors"]]
+            lines = summary_lines(snapshot["errors"])
             message = f"crossaccount.aws.ec2: strict_errors is on and {len(lines)} scan(s) failed: " + " | ".join(lines)
             if not _any_unparsed_is_failed():
                 message += (
@@ -461,7 +463,11 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
         stale = {}
         for account_id, region, count, scanned_at in stale_summary(snapshot):
             stale[(account_id, region)] = (count, scanned_at)
-        for error in snapshot["errors"]:
+        # STS refusing the controller's own credentials: one line for every account it stopped
+        controller, errors = split_controller_failures(snapshot["errors"])
+        for line in summary_lines(controller):
+            display.warning(f"crossaccount.aws.ec2: {line}")
+        for error in errors:
             line = failure_line(error)
             kept = [
                 (r, c, t)
