@@ -88,6 +88,7 @@ def describe_enabled_regions(client: Any, partition: str) -> list[str]:
     listed = response.get("Regions") if isinstance(response, Mapping) else None
     if not isinstance(listed, list):
         raise NotAnAwsResponse("DescribeRegions", "the answer has no list of regions")
+    # a name that is not a region never becomes a client region (an endpoint host name)
     region_names((r.get("RegionName") if isinstance(r, Mapping) else r for r in listed), "DescribeRegions")
     found = enabled_regions(response, partition)
     if not found:

@@ -181,6 +181,8 @@ def instance_id(value: Any) -> str:
 def region_names(names: Iterable[Any], operation: str = "DescribeRegions") -> list[str]:
     out = []
     for name in names:
+        if name is None:  # an entry without a name is skipped by the selection (regions.enabled_regions)
+            continue
         if not validation.is_region(name):
             raise NotAnAwsResponse(operation, f"the answer lists region {bounded(repr(name), 60)}, not a region name")
         out.append(name)
