@@ -263,7 +263,7 @@ from ansible.errors import AnsibleParserError  # noqa: E402
 from ansible.plugins.inventory import BaseInventoryPlugin, Cacheable, Constructable  # noqa: E402
 from ansible.utils.display import Display  # noqa: E402
 
-from ansible_collections.crossaccount.aws.plugins.module_utils import botocore_data  # noqa: E402
+from ansible_collections.crossaccount.aws.plugins.module_utils import botocore_data, safe_yaml  # noqa: E402
 from ansible_collections.crossaccount.aws.plugins.module_utils import config as cfg  # noqa: E402
 from ansible_collections.crossaccount.aws.plugins.module_utils.accounts import (  # noqa: E402
     resolve_accounts,
@@ -333,10 +333,12 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
         return sorted(set(defs) | set(CONSTRUCTED_AND_CACHE_KEYS))
 
     def _load_yaml(self, path: str, what: str) -> Any:
+        # duplicate keys and alias bombs are refused on the raw text, before anything is built from it
+        safe_yaml.check_file(path, what)
         try:
             data = self.loader.load_from_file(path, cache="none")
         except Exception as exc:  # noqa: BLE001 - broken YAML becomes one line
-            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            first = str(exc).strip().splitlines()[0][:300] if str(exc).strip() else type(exc).__name__
             origin = getattr(exc, "obj", None)  # ansible-core's YAML errors carry an Origin with the position
             where = f" at line {origin.line_num}" if getattr(origin, "line_num", None) else ""
             where += f", column {origin.col_num}" if where and getattr(origin, "col_num", None) else ""
@@ -360,6 +362,12 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
             if not isinstance(accounts_file, str):
                 raise ConfigError("accounts_file", "expected a file path", "write accounts_file: accounts.yml")
             full = os.path.join(os.path.dirname(path), os.path.expanduser(accounts_file))
+            if os.path.isdir(full):
+                raise ConfigError(
+                    "accounts_file",
+                    f"{full} is a directory",
+                    "name the YAML file in it, e.g. accounts_file: accounts.yml",
+                )
             if not os.path.isfile(full):
                 raise ConfigError(
                     "accounts_file", f"{full} does not exist", "write a path relative to the inventory file"

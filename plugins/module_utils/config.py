@@ -14,18 +14,18 @@ import re
 from dataclasses import dataclass
 from typing import Any, Iterable, Mapping
 
+from ansible_collections.crossaccount.aws.plugins.module_utils import validation
 from ansible_collections.crossaccount.aws.plugins.module_utils.errors import ConfigError
 
-ACCOUNT_ID_RE = re.compile(r"^\d{12}$")
-ROLE_ARN_RE = re.compile(
-    r"^arn:(aws|aws-cn|aws-us-gov|aws-iso|aws-iso-b|aws-iso-e|aws-iso-f|aws-eusc):iam::(\d{12}):role/([\w+=,.@/-]{1,512})$"
-)
-ROLE_NAME_RE = re.compile(r"^(?:[\w+=,.@-]+/)*[\w+=,.@-]{1,64}$")
-SESSION_NAME_RE = re.compile(r"^[\w+=,.@-]{2,64}$")
-EXTERNAL_ID_RE = re.compile(r"^[\w+=,.@:/-]{2,1224}$")
-REGION_RE = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d+$")
-OU_RE = re.compile(r"^(ou-[0-9a-z]{4,32}-[a-z0-9]{8,32}|r-[0-9a-z]{4,32})$")
-SHARD_RE = re.compile(r"^\s*(\d+)\s*/\s*(\d+)\s*$")
+# AWS's own character sets, ASCII only and matched whole (validation.py): no Unicode digits,
+# no look-alike letters, no trailing newline.
+ACCOUNT_ID_RE = validation.ACCOUNT_ID
+ROLE_ARN_RE = validation.ROLE_ARN
+ROLE_NAME_RE = validation.ROLE_NAME
+SESSION_NAME_RE = validation.SESSION_NAME
+EXTERNAL_ID_RE = validation.EXTERNAL_ID
+REGION_RE = validation.REGION
+SHARD_RE = validation.SHARD
 
 ACCOUNT_KEYS = ("id", "name", "role_name", "role_arn", "external_id", "regions")
 ORGANIZATION_KEYS = ("role_arn", "external_id", "include_ous", "exclude_ous", "exclude_accounts")
@@ -199,7 +199,7 @@ def _int(raw: Mapping[str, Any], key: str, default: int, bounds: tuple[int, int]
     if value is None:
         return default
     if isinstance(value, bool) or not isinstance(value, int):
-        if isinstance(value, str) and value.strip().isdigit():
+        if isinstance(value, str) and validation.WHOLE_NUMBER.fullmatch(value.strip(" ")):
             value = int(value)
         else:
             raise ConfigError(
@@ -239,44 +239,49 @@ def parse_account_id(value: Any, key: str) -> str:
             f"expected an account id, got {_type_name(value)}",
             'write the 12-digit id in quotes, e.g. "012345678901"',
         )
-    value = value.strip()
-    if not ACCOUNT_ID_RE.match(value):
+    value = value.strip(" ")  # spaces around a quoted id are harmless; a newline or a Unicode space is not
+    if not validation.is_account_id(value):
+        shown = ascii(value) if len(value) <= 40 else ascii(value[:40]) + "..."
         raise ConfigError(
-            key, f"'{value}' is not a 12-digit AWS account id", 'write exactly 12 digits in quotes, e.g. "012345678901"'
+            key,
+            f"{shown} is not a 12-digit AWS account id (ASCII digits 0-9 only, nothing around them)",
+            'write exactly 12 digits in quotes, e.g. "012345678901"',
         )
     return value
 
 
 def parse_role_arn(value: Any, key: str) -> tuple[str, str]:
     """(partition, account id) of a valid IAM role ARN."""
-    if not isinstance(value, str) or not ROLE_ARN_RE.match(value.strip()):
+    parts = validation.role_arn_parts(value)
+    if parts is None:
+        shown = ascii(value) if not isinstance(value, str) or len(value) <= 80 else ascii(value[:80]) + "..."
         raise ConfigError(
-            key, f"{value!r} is not an IAM role ARN", "write arn:aws:iam::<12-digit account id>:role/<role name>"
+            key, f"{shown} is not an IAM role ARN", "write arn:aws:iam::<12-digit account id>:role/<role name>"
         )
-    m = ROLE_ARN_RE.match(value.strip())
-    return m.group(1), m.group(2)
+    return parts[0], parts[1]
 
 
 def _check_role_name(value: str | None, key: str) -> None:
-    if value is not None and not ROLE_NAME_RE.match(value):
+    if value is not None and not validation.is_role_name(value):
         raise ConfigError(
             key,
-            f"{value!r} is not a valid IAM role name",
+            f"{ascii(value[:80])} is not a valid IAM role name",
             "write the role name only (letters, digits and +=,.@_-), e.g. CMDBDiscovery",
         )
 
 
 def _check_regions(regions: Iterable[str], key: str, known_regions: frozenset[str] | None) -> None:
     for i, region in enumerate(regions):
-        valid = bool(REGION_RE.match(region)) and (not known_regions or region in known_regions)
+        valid = validation.is_region(region) and (not known_regions or region in known_regions)
         if not valid:
             hint = _suggest(region, known_regions or ())
             fix = (hint + " " if hint else "") + "write an AWS region code such as us-east-1 or eu-west-1"
-            raise ConfigError(f"{key}[{i}]", f"unknown region '{region}'", fix)
+            shown = f"'{region}'" if region.isascii() and region.isprintable() else ascii(region[:40])
+            raise ConfigError(f"{key}[{i}]", f"unknown region {shown}", fix)
 
 
 def _check_external_id(value: str | None, key: str) -> None:
-    if value is not None and not EXTERNAL_ID_RE.match(value):
+    if value is not None and not validation.is_external_id(value):
         raise ConfigError(
             key,
             "external id must be 2-1224 characters of letters, digits and +=,.@:/-",
@@ -364,7 +369,7 @@ def _parse_account(
                 "fix one of them or drop id",
             )
         account_id = arn_account
-        role_arn = role_arn.strip()
+        role_arn = role_arn.strip(" ")
     elif account_id is None:
         raise ConfigError(where, "no account id", 'add id: "123456789012" or role_arn: arn:aws:iam::...:role/NAME')
     else:
@@ -428,7 +433,7 @@ def merge_accounts(*sources: Iterable[Account]) -> tuple[Account, ...]:
 def parse_shard(value: Any) -> tuple[int, int] | None:
     if value in (None, ""):
         return None
-    m = SHARD_RE.match(str(value))
+    m = SHARD_RE.fullmatch(str(value))
     if not m:
         raise ConfigError("shard", f"{value!r} is not of the form k/n", 'write e.g. shard: "1/4" (this is part 1 of 4)')
     k, n = int(m.group(1)), int(m.group(2))
@@ -439,7 +444,8 @@ def parse_shard(value: Any) -> tuple[int, int] | None:
 
 def shard_of(account_id: str, n: int) -> int:
     """The 1-based shard of an account: a stable hash, the same on every controller and run."""
-    digest = hashlib.sha256(account_id.encode("ascii")).digest()
+    # utf-8: the same bytes as ASCII for every valid id, and no crash on one that slipped through
+    digest = hashlib.sha256(str(account_id).encode("utf-8", "replace")).digest()
     return int.from_bytes(digest[:8], "big") % n + 1
 
 
@@ -536,7 +542,7 @@ def parse_organization(value: Any, known: Iterable[str] = ORGANIZATION_KEYS) -> 
     for key in ("include_ous", "exclude_ous"):
         ous[key] = _string_list(value, key, where="organization.")
         for i, ou in enumerate(ous[key]):
-            if not OU_RE.match(ou):
+            if not validation.is_parent_id(ou):
                 raise ConfigError(
                     f"organization.{key}[{i}]",
                     f"{ou!r} is not an OU or root id",
@@ -626,6 +632,42 @@ def refuse_secrets(raw: Mapping[str, Any], file_accounts: Any = None, accounts_f
     _refuse_secret_keys(raw.get("organization"), "organization.")
 
 
+def refuse_empty_scope(
+    raw: Mapping[str, Any],
+    explicit: tuple[Account, ...],
+    from_file: tuple[Account, ...],
+    regions: tuple[str, ...],
+    exclude_regions: tuple[str, ...],
+    accounts_file_key: str = "accounts_file",
+) -> None:
+    """Refuse a configuration that can only scan nothing somewhere: an accounts file that lists no
+    account, or exclude_regions removing every region of a region list. (Regions that come from
+    DescribeRegions are checked per account at scan time: NoRegionsToScan.)"""
+    if raw.get("accounts_file") is not None and not from_file:
+        raise ConfigError(
+            accounts_file_key,
+            f"{raw.get('accounts_file')} lists no account",
+            'list the accounts in it (- "111111111111"), or remove accounts_file',
+        )
+    excluded = set(exclude_regions)
+    if not excluded:
+        return
+    if regions and set(regions) <= excluded:
+        raise ConfigError(
+            "exclude_regions",
+            "removes every region of regions, so nothing would be scanned",
+            "remove those regions from exclude_regions or from regions",
+        )
+    for key, accounts in (("accounts", explicit), (accounts_file_key, from_file)):
+        for i, account in enumerate(accounts):
+            if account.regions and set(account.regions) <= excluded:
+                raise ConfigError(
+                    f"{key}[{i}].regions",
+                    f"exclude_regions removes every region of account {account.id}, so it would scan nothing",
+                    "remove those regions from exclude_regions or from the account's regions",
+                )
+
+
 def parse_settings(
     raw: Mapping[str, Any],
     *,
@@ -659,7 +701,7 @@ def parse_settings(
         fix = (hint + " " if hint else "") + "use one of " + ", ".join(PARTITIONS)
         raise ConfigError("partition", f"unknown partition {partition!r}", fix)
     session_name = _string(raw, "role_session_name", "crossaccount-inventory")
-    if not SESSION_NAME_RE.match(session_name):
+    if not validation.is_session_name(session_name):
         raise ConfigError(
             "role_session_name",
             f"{session_name!r} is not a valid role session name",
@@ -706,6 +748,8 @@ def parse_settings(
     sts_region = _string(raw, "sts_region")
     if sts_region:
         _check_regions([sts_region], "sts_region", known_regions)
+
+    refuse_empty_scope(raw, explicit, from_file, regions, exclude_regions, accounts_file_key)
 
     retry_mode = _string(raw, "retry_mode", "standard")
     if retry_mode not in RETRY_MODES:

@@ -23,9 +23,11 @@ class ConfigError(CrossAccountError):
     """A malformed inventory configuration: one line naming the key and the fix."""
 
     def __init__(self, key: str, problem: str, fix: str | None = None) -> None:
-        self.key = key
-        self.problem = problem
-        self.fix = fix
+        # one line, bounded: a value echoed back may be anything the file holds
+        self.key = bounded(key, 200)
+        self.problem = bounded(problem, 400)
+        self.fix = bounded(fix, 400) if fix else fix
+        key, problem, fix = self.key, self.problem, self.fix
         text = f"{key}: {problem}"
         if fix:
             text += f"; {fix}"
