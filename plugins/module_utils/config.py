@@ -632,6 +632,19 @@ def refuse_secrets(raw: Mapping[str, Any], file_accounts: Any = None, accounts_f
     _refuse_secret_keys(raw.get("organization"), "organization.")
 
 
+def refuse_empty_accounts_file(
+    raw: Mapping[str, Any], from_file: tuple[Account, ...], accounts_file_key: str = "accounts_file"
+) -> None:
+    """An accounts file that lists no account (empty, [], accounts: []) is a broken export of the
+    account list, not an instruction to scan nothing."""
+    if raw.get("accounts_file") is not None and not from_file:
+        raise ConfigError(
+            accounts_file_key,
+            f"{raw.get('accounts_file')} lists no account",
+            'list the accounts in it (- "111111111111"), or remove accounts_file',
+        )
+
+
 def refuse_empty_scope(
     raw: Mapping[str, Any],
     explicit: tuple[Account, ...],
@@ -643,12 +656,7 @@ def refuse_empty_scope(
     """Refuse a configuration that can only scan nothing somewhere: an accounts file that lists no
     account, or exclude_regions removing every region of a region list. (Regions that come from
     DescribeRegions are checked per account at scan time: NoRegionsToScan.)"""
-    if raw.get("accounts_file") is not None and not from_file:
-        raise ConfigError(
-            accounts_file_key,
-            f"{raw.get('accounts_file')} lists no account",
-            'list the accounts in it (- "111111111111"), or remove accounts_file',
-        )
+    refuse_empty_accounts_file(raw, from_file, accounts_file_key)
     excluded = set(exclude_regions)
     if not excluded:
         return
@@ -725,6 +733,7 @@ def parse_settings(
         known_regions=known_regions,
         source="accounts_file",
     )
+    refuse_empty_accounts_file(raw, from_file, accounts_file_key)
     organization = parse_organization(raw.get("organization"))
     if organization is not None and not role_name:
         raise ConfigError(

@@ -103,8 +103,9 @@ def check_nodes(root: Any) -> None:
                 chars, count = chars + c, count + n
             total = (chars, count)
         if total[0] > MAX_EXPANDED_CHARS or total[1] > MAX_EXPANDED_NODES:
+            top = path.split(".", 1)[0].split("[", 1)[0]  # the option it is under: where to look
             raise _Refused(
-                path,
+                top,
                 f"the YAML aliases expand to more than {MAX_EXPANDED_CHARS // (1024 * 1024)} MiB or "
                 f"{MAX_EXPANDED_NODES} values (an alias bomb?)",
                 "write the values out instead of nesting aliases (&name / *name)",
