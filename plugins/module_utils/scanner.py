@@ -18,7 +18,7 @@ from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any, Callable, Iterable
 
 from ansible_collections.crossaccount.aws.plugins.module_utils import responses
-from ansible_collections.crossaccount.aws.plugins.module_utils.config import Account, Settings
+from ansible_collections.crossaccount.aws.plugins.module_utils.config import Account, ScanSettings
 from ansible_collections.crossaccount.aws.plugins.module_utils.errors import (
     ScanFailure,
     controller_refusal_for,
@@ -84,12 +84,6 @@ class ScanResult:
     # account id -> regions that were planned (empty when the account failed before planning)
     planned: dict[str, list[str]] = field(default_factory=dict)
 
-    def failed_accounts(self) -> set[str]:
-        return {f.account_id for f in self.failures if f.region is None}
-
-    def failed_regions(self) -> set[tuple[str, str]]:
-        return {(f.account_id, f.region) for f in self.failures if f.region is not None}
-
 
 class _AccountPlan:
     __slots__ = ("account", "credentials", "regions")
@@ -120,7 +114,7 @@ def _fail(ctx: AwsContext, exc: BaseException, account: Account, region: str | N
 
 
 def prepare_account(
-    ctx: AwsContext, settings: Settings, account: Account, refused: dict[str, ScanFailure] | None = None
+    ctx: AwsContext, settings: ScanSettings, account: Account, refused: dict[str, ScanFailure] | None = None
 ) -> _AccountPlan | ScanFailure:
     """AssumeRole (and DescribeRegions when needed) for one account.
 
@@ -151,7 +145,7 @@ def prepare_account(
     return _AccountPlan(account, credentials, regions)
 
 
-def scan_region(ctx: AwsContext, settings: Settings, plan: _AccountPlan, region: str) -> RegionResult | ScanFailure:
+def scan_region(ctx: AwsContext, settings: ScanSettings, plan: _AccountPlan, region: str) -> RegionResult | ScanFailure:
     """Every instance of one account-region, or a failure (never a partial list)."""
     account = plan.account
     try:
@@ -184,7 +178,7 @@ def scan_region(ctx: AwsContext, settings: Settings, plan: _AccountPlan, region:
 
 def scan(
     ctx: AwsContext,
-    settings: Settings,
+    settings: ScanSettings,
     accounts: Iterable[Account],
     on_progress: Callable[[Progress], None] | None = None,
 ) -> ScanResult:
