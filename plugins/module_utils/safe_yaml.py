@@ -26,6 +26,7 @@ from ansible_collections.crossaccount.aws.plugins.module_utils.errors import Con
 MAX_FILE_BYTES = 32 * 1024 * 1024
 MAX_EXPANDED_CHARS = 16 * 1024 * 1024
 MAX_EXPANDED_NODES = 1_000_000
+MAX_DEPTH = 100  # an inventory file is a few levels deep; recursive code downstream must not overflow
 _MERGE_TAG = "tag:yaml.org,2002:merge"
 
 
@@ -56,18 +57,21 @@ def check_nodes(root: Any) -> None:
 
     sizes: dict[int, tuple[int, int]] = {}  # id(node) -> (characters, nodes) when expanded
     on_path: set[int] = set()
-    # (node, path, children pushed?)
-    stack: list[tuple[Any, str, bool]] = [(root, "", False)]
+    # (node, path, children pushed?, depth)
+    stack: list[tuple[Any, str, bool, int]] = [(root, "", False, 0)]
     while stack:
-        node, path, expanded = stack.pop()
+        node, path, expanded, depth = stack.pop()
         nid = id(node)
+        if depth > MAX_DEPTH:
+            top = path.split(".", 1)[0].split("[", 1)[0]
+            raise _Refused(top, f"the YAML is nested more than {MAX_DEPTH} levels deep", "flatten it")
         if not expanded:
             if nid in sizes:
                 continue
             if nid in on_path:
                 raise _Refused(path, "a YAML alias refers to itself (a recursive structure)", "remove the alias (*)")
             on_path.add(nid)
-            stack.append((node, path, True))
+            stack.append((node, path, True, depth))
             if isinstance(node, yaml.MappingNode):
                 seen: dict[tuple[str, str], int] = {}
                 for key, value in node.value:
@@ -84,11 +88,11 @@ def check_nodes(root: Any) -> None:
                             )
                         seen[ident] = line
                     child = _join(path, _key_text(key)) if isinstance(key, yaml.ScalarNode) else path
-                    stack.append((key, path, False))
-                    stack.append((value, child, False))
+                    stack.append((key, path, False, depth + 1))
+                    stack.append((value, child, False, depth + 1))
             elif isinstance(node, yaml.SequenceNode):
                 for i, item in enumerate(node.value):
-                    stack.append((item, f"{path}[{i}]", False))
+                    stack.append((item, f"{path}[{i}]", False, depth + 1))
             continue
         on_path.discard(nid)
         if isinstance(node, yaml.ScalarNode):
@@ -119,7 +123,7 @@ def check_text(text: str) -> None:
     try:
         root = yaml.compose(text, Loader=loader)
     except RecursionError:
-        raise _Refused("", "the YAML is nested too deeply", "flatten it") from None
+        raise _Refused("", f"the YAML is nested more than {MAX_DEPTH} levels deep", "flatten it") from None
     except yaml.YAMLError:
         return  # the loader reports it, with line and column
     if root is not None:

@@ -29,20 +29,22 @@ accounts:
   - id: "111111111111"
     regions: {regions}
   - id: "222222222222"
-    name: development
+    name: development{regions_222}
   - id: "333333333333"
     regions: {regions}
   - id: "444444444444"
     name: production
     regions: {regions}
-read_timeout: 5
-connect_timeout: 5
+read_timeout: 20
+connect_timeout: 10
 max_attempts: 2
 {extra}"""
 
 
-def config(extra: str = "") -> str:
-    return CONFIG.format(regions=REGIONS, extra=extra)
+def config(extra: str = "", discover_222: bool = False) -> str:
+    """222222222222 discovers its regions (DescribeRegions) only when ``discover_222``."""
+    regions_222 = "" if discover_222 else f"\n    regions: {REGIONS}"
+    return CONFIG.format(regions=REGIONS, extra=extra, regions_222=regions_222)
 
 
 def ours(stderr: str) -> list[str]:
@@ -93,7 +95,7 @@ def test_describe_instances_answer_not_from_aws_fails_that_region_only(kind, sta
 @pytest.mark.parametrize("kind", ["xhtml", "empty", "json", "huge-html"])
 def test_describe_regions_answer_not_from_aws_fails_the_account(kind, stand_in, fleet, faults, write_inventory):
     faults.set_faults([Fault(code=kind, action="DescribeRegions", account="222222222222", body=NOT_AWS[kind])])
-    result = run(write_inventory, stand_in, config())
+    result = run(write_inventory, stand_in, config(discover_222=True))
     errors = result.all_vars["crossaccount_errors"]
     assert [(e["account_id"], e["region"], e["code"]) for e in errors] == [("222222222222", None, "NotAnAwsResponse")]
     assert "DescribeRegions" in errors[0]["message"] and HINT in errors[0]["hint"]
@@ -114,7 +116,7 @@ def test_describe_regions_listing_no_region_fails_the_account(stand_in, fleet, f
             )
         ]
     )
-    result = run(write_inventory, stand_in, config())
+    result = run(write_inventory, stand_in, config(discover_222=True))
     errors = result.all_vars["crossaccount_errors"]
     assert [(e["account_id"], e["code"]) for e in errors] == [("222222222222", "NotAnAwsResponse")]
     assert "no enabled region" in errors[0]["message"]
@@ -127,7 +129,7 @@ def test_describe_regions_listing_a_region_that_is_no_region_fails_the_account(
     faults.set_faults(
         [Fault(code="odd", action="DescribeRegions", account="222222222222", body=body, content_type="text/xml")]
     )
-    result = run(write_inventory, stand_in, config())
+    result = run(write_inventory, stand_in, config(discover_222=True))
     errors = result.all_vars["crossaccount_errors"]
     assert [(e["account_id"], e["code"]) for e in errors] == [("222222222222", "NotAnAwsResponse")]
     assert (
@@ -236,7 +238,9 @@ def test_every_discovered_region_excluded_is_a_failure_of_the_account(stand_in, 
     """222222222222 discovers its regions; exclude_regions removes every one: it is reported, never
     an account scanned "complete" with no region. The accounts with regions of their own are scanned."""
     faults.aws_like_regions = True
-    text = CONFIG.format(regions="[af-south-1]", extra=f"exclude_regions: [{', '.join(AWS_ENABLED_REGIONS)}]\n")
+    text = CONFIG.format(
+        regions="[af-south-1]", extra=f"exclude_regions: [{', '.join(AWS_ENABLED_REGIONS)}]\n", regions_222=""
+    )
     result = run(write_inventory, stand_in, text)
     errors = result.all_vars["crossaccount_errors"]
     assert [(e["account_id"], e["region"], e["code"]) for e in errors] == [("222222222222", None, "NoRegionsToScan")]
