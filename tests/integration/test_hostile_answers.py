@@ -251,3 +251,58 @@ def test_every_discovered_region_excluded_is_a_failure_of_the_account(stand_in, 
     assert (
         sum(n for (a, acct, _r), n in faults.calls.items() if a == "DescribeInstances" and acct == "111111111111") == 1
     )
+
+
+CONTROLLER = "STS refused the controller's own credentials"
+
+
+@pytest.mark.parametrize("code", ["ExpiredToken", "InvalidClientTokenId", "SignatureDoesNotMatch"])
+def test_sts_refusing_the_controllers_credentials_is_one_message(code, stand_in, fleet, faults, write_inventory):
+    """Every AssumeRole refused for the controller's own credentials: one warning naming them and the
+    fix, no hint per account about trust policies or duration_seconds, and nothing looks complete."""
+    faults.set_faults([Fault(code=code, action="AssumeRole", status=403, message="The security token is invalid")])
+    result = run(write_inventory, stand_in, config())
+    assert result.rc == 0, result.stderr
+    lines = ours(result.stderr)
+    assert len(lines) == 1, lines
+    assert CONTROLLER in lines[0] and "refresh the controller's credentials" in lines[0]
+    assert "4 account(s) not scanned" in lines[0]
+    assert "trust policy" not in result.stderr and "duration_seconds" not in result.stderr
+    errors = result.all_vars["crossaccount_errors"]
+    assert sorted(e["account_id"] for e in errors) == sorted(ACCOUNTS)
+    assert {e["code"] for e in errors} == {code}
+    assert all(e["hint"].startswith(CONTROLLER) for e in errors)
+    assert result.hostvars == {}
+    # no GetCallerIdentity for a principal hint: it would be refused the same way
+    assert not any(action == "GetCallerIdentity" for (action, _a, _r) in faults.calls)
+
+    strict = cli.inventory(
+        write_inventory(config("strict_errors: true\n"), name="strict.ec2.yml"),
+        stand_in.endpoint,
+        "--list",
+        extra_env={"ANSIBLE_INVENTORY_ANY_UNPARSED_IS_FAILED": "true"},
+    )
+    assert strict.rc != 0 and "Traceback" not in strict.stderr
+    # the warning and the failure (ansible-core 2.19 may repeat a source's error after "caused by"):
+    # never once per account
+    assert 2 <= strict.stderr.count("refresh the controller's credentials") <= 3
+    assert "trust policy" not in strict.stderr
+
+
+def test_controller_refusal_in_a_later_batch_does_not_call_sts_again(stand_in, fleet, faults, write_inventory):
+    """With one worker the accounts are tried one after the other: after the first refusal the others
+    are not sent to STS at all (one refused call, not one per account)."""
+    faults.set_faults([Fault(code="ExpiredToken", action="AssumeRole", status=403, message="expired")])
+    result = run(write_inventory, stand_in, config("max_workers: 1\n"))
+    assert sum(n for (action, _a, _r), n in faults.calls.items() if action == "AssumeRole") == 1
+    errors = result.all_vars["crossaccount_errors"]
+    assert sorted(e["account_id"] for e in errors) == sorted(ACCOUNTS)
+    assert len(ours(result.stderr)) == 1
+
+
+def test_a_role_denial_still_gets_its_own_hint(stand_in, fleet, faults, write_inventory):
+    """The control: AccessDenied is about the role of that account, and says so per account."""
+    faults.set_faults([Fault(code="AccessDenied", action="AssumeRole", account="333333333333", status=403)])
+    result = run(write_inventory, stand_in, config())
+    [line] = [ln for ln in ours(result.stderr) if "333333333333" in ln]
+    assert "trust policy" in line and CONTROLLER not in line
