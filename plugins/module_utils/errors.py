@@ -323,6 +323,9 @@ def describe_failure(
     ``AssumeRole``); the exception's own operation name wins when it has one."""
     code, message = error_code_and_message(exc)
     code = safe_code(code)
+    if principal is not None:  # GetCallerIdentity's answer: shown only when it looks like an ARN
+        principal = principal if principal.startswith("arn:") and len(principal) <= 2048 else None
+        principal = bounded(principal, 300) if principal else None
     operation = failed_operation(exc, operation)
     hint = _OPERATION_HINTS.get((operation, code)) or _HINTS.get(code, "")
     if code == NOT_AN_AWS_RESPONSE:
@@ -346,7 +349,7 @@ def describe_failure(
         region=region,
         code=code,
         message=safe_text(message),
-        hint=hint,
+        hint=bounded(hint),
     )
 
 
