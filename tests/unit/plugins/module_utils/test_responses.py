@@ -246,3 +246,33 @@ def test_controller_failures_are_one_line_naming_every_account():
     assert lines[1].startswith("account 999999999999 region us-east-1: Throttling")
     message = strict_errors_message([*failures, other], True)
     assert message.count(CONTROLLER_CREDENTIALS_PREFIX) == 1 and "31 scan(s) failed" in message
+
+
+def test_every_client_of_the_run_checks_its_answers(monkeypatch):
+    """The AwsContext of a run installs the checks: its EC2 clients and the STS client of the role
+    credentials refuse a page that is not AWS's (a refactoring of credentials.py must keep this)."""
+    from ansible_collections.crossaccount.aws.plugins.module_utils.credentials import AwsContext
+
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "AKIAIOSFODNN7EXAMPLE")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "x" * 40)
+    ctx = AwsContext(
+        profile=None,
+        sts_region="us-east-1",
+        retry_mode="standard",
+        max_attempts=2,
+        max_pool_connections=2,
+        connect_timeout=1,
+        read_timeout=1,
+        duration_seconds=900,
+        role_session_name="test",
+    )
+    ec2 = ctx.create_client("ec2", "eu-west-1")
+    sts = ctx._sts_client_with_keys("us-east-1", "sts", aws_access_key_id="a", aws_secret_access_key="b")
+    for client, service, operation in ((ec2, "ec2", "DescribeInstances"), (sts, "sts", "AssumeRole")):
+        with pytest.raises(NotAnAwsResponse):
+            client.meta.events.emit(
+                f"before-parse.{service}.{operation}",
+                operation_model=model(service, operation),
+                response_dict={"status_code": 200, "body": b"<html>sign in</html>", "headers": {}},
+                customized_response_dict={},
+            )
