@@ -276,3 +276,47 @@ def test_every_client_of_the_run_checks_its_answers(monkeypatch):
                 response_dict={"status_code": 200, "body": b"<html>sign in</html>", "headers": {}},
                 customized_response_dict={},
             )
+
+
+class _OrgClient:
+    """Organizations answers as a hostile middlebox could shape them."""
+
+    def __init__(self, accounts: list, ous: list) -> None:
+        self.accounts, self.ous = accounts, ous
+
+    def get_paginator(self, method: str):
+        pages = {
+            "list_accounts": [{"Accounts": self.accounts}],
+            "list_accounts_for_parent": [{"Accounts": self.accounts}],
+            "list_organizational_units_for_parent": [{"OrganizationalUnits": self.ous}],
+        }[method]
+
+        class _P:
+            def paginate(self, **kwargs):
+                return iter(pages)
+
+        return _P()
+
+
+GOOD = {"Id": "222222222222", "Name": "dev", "Status": "ACTIVE"}
+
+
+@pytest.mark.parametrize(
+    ("accounts", "ous", "words"),
+    [
+        ([GOOD, {"Id": "22222222222２", "Status": "ACTIVE"}], [], "not 12 digits"),
+        ([GOOD, {"Name": "no id", "Status": "ACTIVE"}], [], "not 12 digits"),
+        ([GOOD, "222222222222"], [], "no list of Accounts"),
+        ([GOOD], [{"Id": "ou-ab12-cdefgh34\n"}], "not an OU id"),
+        ([GOOD], [{"Id": "../../r-ab12"}], "not an OU id"),
+    ],
+)
+def test_organizations_answers_with_ids_of_the_wrong_shape_fail_discovery(accounts, ous, words):
+    from ansible_collections.crossaccount.aws.plugins.module_utils.organizations import _Calls
+
+    calls = _Calls(_OrgClient(accounts, ous))
+    with pytest.raises(NotAnAwsResponse, match=words):
+        if ous:
+            calls.accounts_under(["r-ab12"])
+        else:
+            calls.all_accounts()
