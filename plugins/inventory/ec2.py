@@ -268,7 +268,9 @@ from ansible_collections.crossaccount.aws.plugins.module_utils.errors import (  
     CrossAccountError,
     StrictErrorsFailure,
     failure_line,
+    split_controller_failures,
     strict_errors_message,
+    summary_lines,
 )
 from ansible_collections.crossaccount.aws.plugins.module_utils.hosts import (  # noqa: E402
     assign_hostnames,
@@ -422,7 +424,11 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
     # -- inventory ------------------------------------------------------------------------------
 
     def _populate(self, settings, snapshot: Snapshot) -> None:
-        for error in snapshot.errors:
+        # STS refusing the controller's own credentials: one line for every account it stopped
+        controller, errors = split_controller_failures(snapshot.errors)
+        for line in summary_lines(controller):
+            display.warning(f"crossaccount.aws.ec2: {line}")
+        for error in errors:
             line = failure_line(error)
             kept = snapshot.stale_for(error)
             if kept:

@@ -25,19 +25,19 @@ import re
 from dataclasses import dataclass
 from typing import Any, Callable, Iterable, Mapping
 
+from ansible_collections.crossaccount.aws.plugins.module_utils import validation
 from ansible_collections.crossaccount.aws.plugins.module_utils.constants import HOSTNAME_SOURCES
 from ansible_collections.crossaccount.aws.plugins.module_utils.errors import ConfigError
 
-ACCOUNT_ID_RE = re.compile(r"^\d{12}$")
-ROLE_ARN_RE = re.compile(
-    r"^arn:(aws|aws-cn|aws-us-gov|aws-iso|aws-iso-b|aws-iso-e|aws-iso-f|aws-eusc):iam::(\d{12}):role/([\w+=,.@/-]{1,512})$"
-)
-ROLE_NAME_RE = re.compile(r"^(?:[\w+=,.@-]+/)*[\w+=,.@-]{1,64}$")
-SESSION_NAME_RE = re.compile(r"^[\w+=,.@-]{2,64}$")
-EXTERNAL_ID_RE = re.compile(r"^[\w+=,.@:/-]{2,1224}$")
-REGION_RE = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d+$")
-OU_RE = re.compile(r"^(ou-[0-9a-z]{4,32}-[a-z0-9]{8,32}|r-[0-9a-z]{4,32})$")
-SHARD_RE = re.compile(r"^\s*(\d+)\s*/\s*(\d+)\s*$")
+# AWS's own character sets, ASCII only and matched whole (validation.py): no Unicode digits,
+# no look-alike letters, no trailing newline.
+ACCOUNT_ID_RE = validation.ACCOUNT_ID
+ROLE_ARN_RE = validation.ROLE_ARN
+ROLE_NAME_RE = validation.ROLE_NAME
+SESSION_NAME_RE = validation.SESSION_NAME
+EXTERNAL_ID_RE = validation.EXTERNAL_ID
+REGION_RE = validation.REGION
+SHARD_RE = validation.SHARD
 
 ACCOUNT_KEYS = ("id", "name", "role_name", "role_arn", "external_id", "regions")
 ORGANIZATION_KEYS = ("role_arn", "external_id", "include_ous", "exclude_ous", "exclude_accounts")
@@ -227,8 +227,8 @@ def _string_list(raw: Mapping[str, Any], key: str, *, where: str = "") -> tuple[
 
 
 def _check_int(value: Any, key: str, bounds: tuple[int, int] | None) -> None:
-    if isinstance(value, str) and value.strip().isdigit():
-        value = int(value)
+    if isinstance(value, str) and validation.WHOLE_NUMBER.fullmatch(value.strip(" ")):
+        value = int(value)  # ASCII digits only: int() would also read "１６"
     fix = f"write a number from {bounds[0]} to {bounds[1]}" if bounds else "write a whole number"
     if isinstance(value, bool) or not isinstance(value, int):
         raise ConfigError(key, f"expected a whole number, got {_type_name(value)} ({value!r})", fix)
@@ -260,44 +260,48 @@ def parse_account_id(value: Any, key: str) -> str:
             f"expected an account id, got {_type_name(value)}",
             'write the 12-digit id in quotes, e.g. "012345678901"',
         )
-    value = value.strip()
-    if not ACCOUNT_ID_RE.match(value):
+    value = value.strip(" ")  # spaces around a quoted id are harmless; a newline or a Unicode space is not
+    if not validation.is_account_id(value):
+        shown = ascii(value) if len(value) <= 40 else ascii(value[:40]) + "..."
         raise ConfigError(
-            key, f"'{value}' is not a 12-digit AWS account id", 'write exactly 12 digits in quotes, e.g. "012345678901"'
+            key,
+            f"{shown} is not a 12-digit AWS account id (ASCII digits 0-9 only, nothing around them)",
+            'write exactly 12 digits in quotes, e.g. "012345678901"',
         )
     return value
 
 
 def parse_role_arn(value: Any, key: str) -> tuple[str, str]:
     """(partition, account id) of a valid IAM role ARN."""
-    if not isinstance(value, str) or not ROLE_ARN_RE.match(value.strip()):
-        raise ConfigError(
-            key, f"{value!r} is not an IAM role ARN", "write arn:aws:iam::<12-digit account id>:role/<role name>"
-        )
-    m = ROLE_ARN_RE.match(value.strip())
-    return m.group(1), m.group(2)
+    parts = validation.role_arn_parts(value.strip(" ") if isinstance(value, str) else value)
+    if parts is None:
+        shown = ascii(value) if not isinstance(value, str) or len(value) <= 80 else ascii(value[:80]) + "..."
+        fix = "write arn:aws:iam::<12-digit account id>:role/<role name>"
+        raise ConfigError(key, f"{shown} is not an IAM role ARN", fix)
+    return parts[0], parts[1]
 
 
 def _check_role_name(value: str | None, key: str) -> None:
-    if value is not None and not ROLE_NAME_RE.match(value):
+    if value is not None and not validation.is_role_name(value):
         raise ConfigError(
             key,
-            f"{value!r} is not a valid IAM role name",
+            f"{ascii(value[:80])} is not a valid IAM role name",
             "write the role name only (letters, digits and +=,.@_-), e.g. CMDBDiscovery",
         )
 
 
 def _check_regions(regions: Iterable[str], key: str, known_regions: frozenset[str] | None) -> None:
     for i, region in enumerate(regions):
-        valid = bool(REGION_RE.match(region)) and (not known_regions or region in known_regions)
+        valid = validation.is_region(region) and (not known_regions or region in known_regions)
         if not valid:
             hint = _suggest(region, known_regions or ())
             fix = (hint + " " if hint else "") + "write an AWS region code such as us-east-1 or eu-west-1"
-            raise ConfigError(f"{key}[{i}]", f"unknown region '{region}'", fix)
+            shown = f"'{region}'" if region.isascii() and region.isprintable() else ascii(region[:40])
+            raise ConfigError(f"{key}[{i}]", f"unknown region {shown}", fix)
 
 
 def _check_external_id(value: str | None, key: str) -> None:
-    if value is not None and not EXTERNAL_ID_RE.match(value):
+    if value is not None and not validation.is_external_id(value):
         raise ConfigError(
             key,
             "external id must be 2-1224 characters of letters, digits and +=,.@:/-",
@@ -385,7 +389,7 @@ def _parse_account(
                 "fix one of them or drop id",
             )
         account_id = arn_account
-        role_arn = role_arn.strip()
+        role_arn = role_arn.strip(" ")
     elif account_id is None:
         raise ConfigError(where, "no account id", 'add id: "123456789012" or role_arn: arn:aws:iam::...:role/NAME')
     else:
@@ -449,7 +453,7 @@ def merge_accounts(*sources: Iterable[Account]) -> tuple[Account, ...]:
 def parse_shard(value: Any) -> tuple[int, int] | None:
     if value in (None, ""):
         return None
-    m = SHARD_RE.match(str(value))
+    m = SHARD_RE.fullmatch(str(value))
     if not m:
         raise ConfigError("shard", f"{value!r} is not of the form k/n", 'write e.g. shard: "1/4" (this is part 1 of 4)')
     k, n = int(m.group(1)), int(m.group(2))
@@ -460,7 +464,8 @@ def parse_shard(value: Any) -> tuple[int, int] | None:
 
 def shard_of(account_id: str, n: int) -> int:
     """The 1-based shard of an account: a stable hash, the same on every controller and run."""
-    digest = hashlib.sha256(account_id.encode("ascii")).digest()
+    # utf-8: the same bytes as ASCII for every valid id, and no crash on one that slipped through
+    digest = hashlib.sha256(str(account_id).encode("utf-8", "replace")).digest()
     return int.from_bytes(digest[:8], "big") % n + 1
 
 
@@ -555,7 +560,7 @@ def parse_organization(value: Any, known: Iterable[str] = ORGANIZATION_KEYS) -> 
     for key in ("include_ous", "exclude_ous"):
         ous[key] = _string_list(value, key, where="organization.")
         for i, ou in enumerate(ous[key]):
-            if not OU_RE.match(ou):
+            if not validation.is_parent_id(ou):
                 raise ConfigError(
                     f"organization.{key}[{i}]",
                     f"{ou!r} is not an OU or root id",
@@ -692,7 +697,7 @@ def _check_choices(value: Any, key: str, choices: Iterable[Any]) -> None:
 
 
 def _check_session_name(value: str, key: str) -> None:
-    if not SESSION_NAME_RE.match(value):
+    if not validation.is_session_name(value):
         raise ConfigError(key, f"{value!r} is not a valid role session name", "use 2-64 letters, digits or +=,.@_-")
 
 
@@ -776,6 +781,7 @@ def _check_accounts(
     }
     explicit = parse_accounts(raw.get("accounts"), key="accounts", **common)
     from_file = parse_accounts(file_accounts, key=accounts_file_key, source="accounts_file", **common)
+    refuse_empty_accounts_file(raw, from_file, accounts_file_key)
     if raw.get("organization") is not None and not raw.get("role_name"):
         raise ConfigError(
             "role_name",
@@ -790,6 +796,57 @@ def _check_accounts(
         raise ConfigError(
             "accounts", "no accounts to scan", "list account ids under accounts, or set accounts_file or organization"
         )
+    refuse_empty_scope(
+        raw,
+        explicit,
+        from_file,
+        tuple(raw.get("regions") or ()),
+        tuple(raw.get("exclude_regions") or ()),
+        accounts_file_key,
+    )
+
+
+def refuse_empty_accounts_file(
+    raw: Mapping[str, Any], from_file: tuple[Account, ...], accounts_file_key: str = "accounts_file"
+) -> None:
+    """An accounts file that lists no account (empty, [], accounts: []) is a broken export of the
+    account list, not an instruction to scan nothing."""
+    if raw.get("accounts_file") is not None and not from_file:
+        raise ConfigError(
+            accounts_file_key,
+            f"{raw.get('accounts_file')} lists no account",
+            'list the accounts in it (- "111111111111"), or remove accounts_file',
+        )
+
+
+def refuse_empty_scope(
+    raw: Mapping[str, Any],
+    explicit: tuple[Account, ...],
+    from_file: tuple[Account, ...],
+    regions: tuple[str, ...],
+    exclude_regions: tuple[str, ...],
+    accounts_file_key: str = "accounts_file",
+) -> None:
+    """Refuse a configuration that can only scan nothing somewhere: exclude_regions removing every
+    region of a region list. (Regions that come from DescribeRegions are checked per account at
+    scan time: NoRegionsToScan.)"""
+    excluded = set(exclude_regions)
+    if not excluded:
+        return
+    if regions and set(regions) <= excluded:
+        raise ConfigError(
+            "exclude_regions",
+            "removes every region of regions, so nothing would be scanned",
+            "remove those regions from exclude_regions or from regions",
+        )
+    for key, accounts in (("accounts", explicit), (accounts_file_key, from_file)):
+        for i, account in enumerate(accounts):
+            if account.regions and set(account.regions) <= excluded:
+                raise ConfigError(
+                    f"{key}[{i}].regions",
+                    f"exclude_regions removes every region of account {account.id}, so it would scan nothing",
+                    "remove those regions from exclude_regions or from the account's regions",
+                )
 
 
 # ---------------------------------------------------------------------------------------------

@@ -31,6 +31,7 @@ import threading
 import weakref
 from typing import Any, Callable
 
+from ansible_collections.crossaccount.aws.plugins.module_utils import responses
 from ansible_collections.crossaccount.aws.plugins.module_utils.errors import MissingDependencyError
 
 try:
@@ -190,6 +191,8 @@ class AwsContext:
         self.session.get_component("response_parser_factory").set_parser_defaults(
             timestamp_parser=_keep_timestamps_as_text
         )
+        # a 2xx answer that is not AWS's (a proxy's page, an empty body) fails, never reads as empty
+        responses.install(self.session)
         self._memoised = self._memoise(memoise_clients)
         self._sts_clients: dict[tuple[str, str, str], Any] = {}
         self.client_config = botocore.config.Config(

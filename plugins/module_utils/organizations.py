@@ -15,13 +15,20 @@ from __future__ import annotations
 import dataclasses
 from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping
 
+from ansible_collections.crossaccount.aws.plugins.module_utils import responses
 from ansible_collections.crossaccount.aws.plugins.module_utils.config import (
     Account,
     AccountSettings,
     OrganizationSettings,
     parse_role_arn,
 )
-from ansible_collections.crossaccount.aws.plugins.module_utils.errors import ScanFailure, describe_failure
+from ansible_collections.crossaccount.aws.plugins.module_utils.errors import (
+    CONTROLLER_CREDENTIAL_CODES,
+    NotAnAwsResponse,
+    ScanFailure,
+    controller_credentials_hint,
+    describe_failure,
+)
 
 if TYPE_CHECKING:  # annotations only: credentials imports botocore
     from ansible_collections.crossaccount.aws.plugins.module_utils.credentials import AwsContext
@@ -130,7 +137,16 @@ class _Calls:
         self.operation = operation
         out: list[dict[str, Any]] = []
         for page in self.client.get_paginator(method).paginate(**kwargs):
-            out.extend(page.get(key, []))
+            items = page.get(key)
+            if not isinstance(items, list) or not all(isinstance(i, Mapping) for i in items):
+                raise NotAnAwsResponse(operation, f"the answer has no list of {key}")
+            for item in items:
+                # ids from the answer become role ARNs, group names and ParentIds: AWS's shapes only
+                if key == "Accounts":
+                    responses.account_id(item.get("Id"), operation)
+                else:
+                    responses.parent_id(item.get("Id"), operation)
+            out.extend(items)
         return out
 
     def all_accounts(self) -> list[dict[str, Any]]:
@@ -171,7 +187,10 @@ def _failure(ctx: AwsContext, exc: BaseException, org: OrganizationSettings, ope
     )
     extra = _ORG_HINTS.get(failure.code) if operation != "AssumeRole" else None
     hint = failure.hint or extra or ""
-    if operation == "AssumeRole":
+    if not org.role_arn and failure.code in CONTROLLER_CREDENTIAL_CODES:
+        # Organizations called with the controller's own credentials: they are what was refused
+        hint = controller_credentials_hint(failure.code).replace("the ones that call sts:AssumeRole", "used here")
+    elif operation == "AssumeRole":
         hint = (hint + "; " if hint else "") + "the role is organization.role_arn"
     message = "account discovery through AWS Organizations failed, accounts it would list are not scanned: "
     return dataclasses.replace(failure, message=message + failure.message, hint=hint)

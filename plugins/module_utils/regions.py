@@ -76,8 +76,23 @@ def needs_discovery(account_regions: Iterable[str] | None, global_regions: Itera
 
 
 def describe_enabled_regions(client: Any, partition: str) -> list[str]:
+    """The enabled regions of the account. Every account has regions: an answer that names none of
+    the partition (or names something that is not a region) is not AWS's, and fails the account."""
+    from ansible_collections.crossaccount.aws.plugins.module_utils.errors import NotAnAwsResponse
+    from ansible_collections.crossaccount.aws.plugins.module_utils.responses import region_names
+
     response = client.describe_regions(
         AllRegions=False,
         Filters=[{"Name": "opt-in-status", "Values": sorted(ENABLED_OPT_IN)}],
     )
-    return enabled_regions(response, partition)
+    listed = response.get("Regions") if isinstance(response, Mapping) else None
+    if not isinstance(listed, list):
+        raise NotAnAwsResponse("DescribeRegions", "the answer has no list of regions")
+    # a name that is not a region never becomes a client region (an endpoint host name)
+    region_names((r.get("RegionName") if isinstance(r, Mapping) else r for r in listed), "DescribeRegions")
+    found = enabled_regions(response, partition)
+    if not found:
+        raise NotAnAwsResponse(
+            "DescribeRegions", f"the answer lists no enabled region of partition {partition} ({len(listed)} listed)"
+        )
+    return found

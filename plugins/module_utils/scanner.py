@@ -17,11 +17,16 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any, Callable, Iterable
 
+from ansible_collections.crossaccount.aws.plugins.module_utils import responses
 from ansible_collections.crossaccount.aws.plugins.module_utils.config import Account, ScanSettings
 from ansible_collections.crossaccount.aws.plugins.module_utils.errors import (
     ScanFailure,
+    controller_refusal_for,
     describe_failure,
+    error_code_and_message,
     failed_operation,
+    is_controller_failure,
+    no_regions_left,
 )
 from ansible_collections.crossaccount.aws.plugins.module_utils.hosts import instance_record
 
@@ -90,8 +95,11 @@ class _AccountPlan:
 
 
 def _fail(ctx: AwsContext, exc: BaseException, account: Account, region: str | None, operation: str) -> ScanFailure:
-    # A role refresh in the middle of a region's scan fails as an AssumeRole: name the principal then too.
-    principal = ctx.principal() if failed_operation(exc, operation) == "AssumeRole" else None
+    # A role refresh in the middle of a region's scan fails as an AssumeRole: name the principal then too
+    # (not when STS refused the controller's own credentials: GetCallerIdentity would be refused as well).
+    controller = is_controller_failure(error_code_and_message(exc)[0], failed_operation(exc, operation))
+    principal = ctx.principal() if failed_operation(exc, operation) == "AssumeRole" and not controller else None
+    sts_region = getattr(ctx, "sts_region", None)
     return describe_failure(
         exc,
         account_id=account.id,
@@ -101,16 +109,27 @@ def _fail(ctx: AwsContext, exc: BaseException, account: Account, region: str | N
         principal=principal,
         role_arn=account.role_arn,
         external_id=bool(account.external_id),
+        sts_region=sts_region(account.partition) if controller and callable(sts_region) else None,
     )
 
 
-def prepare_account(ctx: AwsContext, settings: ScanSettings, account: Account) -> _AccountPlan | ScanFailure:
-    """AssumeRole (and DescribeRegions when needed) for one account."""
+def prepare_account(
+    ctx: AwsContext, settings: ScanSettings, account: Account, refused: dict[str, ScanFailure] | None = None
+) -> _AccountPlan | ScanFailure:
+    """AssumeRole (and DescribeRegions when needed) for one account.
+
+    ``refused`` (partition -> failure) is shared by the accounts of one scan: once STS refused the
+    controller's own credentials, the other accounts of that partition are not tried again."""
+    if refused is not None and account.partition in refused:
+        return controller_refusal_for(refused[account.partition], account.id, account.name)
     try:
         credentials = ctx.role_credentials(account.role_arn, account.external_id, account.partition)
         credentials.get_frozen_credentials()  # assume the role now, so a denial is one account-level failure
     except Exception as exc:  # noqa: BLE001 - every failure is reported, none aborts the scan
-        return _fail(ctx, exc, account, None, "AssumeRole")
+        failure = _fail(ctx, exc, account, None, "AssumeRole")
+        if refused is not None and is_controller_failure(failure.code, "AssumeRole"):
+            refused.setdefault(account.partition, failure)
+        return failure
     available = None
     if needs_discovery(account.regions, settings.regions):
         try:
@@ -121,6 +140,8 @@ def prepare_account(ctx: AwsContext, settings: ScanSettings, account: Account) -
     regions = select_regions(
         available, account_regions=account.regions, global_regions=settings.regions, exclude=settings.exclude_regions
     )
+    if not regions:  # every region the account has is excluded: nothing scanned is not "no instances"
+        return no_regions_left(account.id, account.name, available or (), settings.exclude_regions)
     return _AccountPlan(account, credentials, regions)
 
 
@@ -136,8 +157,8 @@ def scan_region(ctx: AwsContext, settings: ScanSettings, plan: _AccountPlan, reg
         for page in pages:
             for reservation in page.get("Reservations", []):
                 for instance in reservation.get("Instances", []):
-                    iid = instance.get("InstanceId")
-                    if not iid or iid in seen:
+                    iid = responses.instance_id(instance.get("InstanceId"))
+                    if iid in seen:
                         continue
                     seen.add(iid)
                     records.append(
@@ -165,8 +186,9 @@ def scan(
     accounts = list(accounts)
     progress = Progress(accounts_total=len(accounts))
     result = ScanResult(regions=[], failures=[], progress=progress)
+    refused: dict[str, ScanFailure] = {}  # partition -> STS refusal of the controller's own credentials
     with ThreadPoolExecutor(max_workers=settings.max_workers, thread_name_prefix="crossaccount") as pool:
-        pending = {pool.submit(prepare_account, ctx, settings, a): None for a in accounts}
+        pending = {pool.submit(prepare_account, ctx, settings, a, refused): None for a in accounts}
         while pending:
             done, _not_done = wait(pending, return_when=FIRST_COMPLETED)
             for future in done:

@@ -18,7 +18,7 @@ from ansible import constants as C
 from ansible.errors import AnsibleParserError
 from ansible.utils.display import Display
 
-from ansible_collections.crossaccount.aws.plugins.module_utils import botocore_data
+from ansible_collections.crossaccount.aws.plugins.module_utils import botocore_data, safe_yaml
 from ansible_collections.crossaccount.aws.plugins.module_utils.config import (
     Settings,
     build_settings,
@@ -42,11 +42,14 @@ def plugin_names(plugin: Any) -> tuple[str, ...]:
 
 
 def load_yaml(loader: Any, path: str, what: str) -> Any:
-    """The plain content of a YAML file; broken YAML becomes one ConfigError line with the position."""
+    """The plain content of a YAML file; broken YAML becomes one ConfigError line with the position.
+    Duplicate keys and alias bombs are refused on the raw text first (safe_yaml), before anything
+    is built from it."""
+    safe_yaml.check_file(path, what)
     try:
         data = loader.load_from_file(path, cache="none")
     except Exception as exc:  # noqa: BLE001 - broken YAML becomes one line
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        first = str(exc).strip().splitlines()[0][:300] if str(exc).strip() else type(exc).__name__
         origin = getattr(exc, "obj", None)  # ansible-core's YAML errors carry an Origin with the position
         where = f" at line {origin.line_num}" if getattr(origin, "line_num", None) else ""
         where += f", column {origin.col_num}" if where and getattr(origin, "col_num", None) else ""
@@ -76,6 +79,9 @@ def read_accounts_file(loader: Any, inventory_path: str, raw: Any) -> Any:
     if not isinstance(accounts_file, str):
         raise ConfigError("accounts_file", "expected a file path", "write accounts_file: accounts.yml")
     full = os.path.join(os.path.dirname(inventory_path), os.path.expanduser(accounts_file))
+    if os.path.isdir(full):
+        fix = "name the YAML file in it, e.g. accounts_file: accounts.yml"
+        raise ConfigError("accounts_file", f"{full} is a directory, not a file", fix)
     if not os.path.isfile(full):
         raise ConfigError("accounts_file", f"{full} does not exist", "write a path relative to the inventory file")
     content = load_yaml(loader, full, "accounts_file")

@@ -101,6 +101,103 @@ CASES = {
 }
 
 
+def _bomb(indent: str = "", levels: int = 9) -> str:
+    """A "billion laughs": 9 levels of 9 aliases, a few hundred bytes expanding to about 10 GB."""
+    lines = [f'{indent}a0: &a0 "{"lol" * 10}"']
+    lines += [f"{indent}a{i}: &a{i} [" + ", ".join([f"*a{i - 1}"] * 9) + "]" for i in range(1, levels + 1)]
+    return "\n".join(lines) + "\n"
+
+
+ACCOUNTS_FILE = OK.replace('accounts: ["111111111111"]', "accounts_file: accounts.yml")
+
+# Issue 10 §4: validation that cannot be bypassed, and configurations that can only scan nothing.
+CASES.update(
+    {
+        # AWS ids are ASCII: Unicode digits, look-alike letters and a trailing newline are refused
+        "id-fullwidth-digits": Case(
+            OK.replace("111111111111", "１１１１１１１１１１１１"), "accounts[0]", "exactly 12 digits"
+        ),
+        "id-arabic-indic-digits": Case(OK.replace("111111111111", "١١١١١١١١١١١١"), "accounts[0]", "exactly 12 digits"),
+        "id-trailing-newline": Case(
+            OK.replace('"111111111111"', '"111111111111\\n"'), "accounts[0]", "exactly 12 digits"
+        ),
+        "id-in-map-trailing-newline": Case(
+            OK.replace('"111111111111"', '{id: "111111111111\\n"}'), "accounts[0].id", "exactly 12 digits"
+        ),
+        "role-name-lookalike": Case(OK.replace("CMDBDiscovery", "CMDBDіscovery"), "role_name", "role name only"),
+        "role-name-trailing-newline": Case(
+            OK.replace("role_name: CMDBDiscovery", 'role_name: "CMDBDiscovery\\n"'), "role_name", "role name only"
+        ),
+        "role-arn-fullwidth-account": Case(
+            OK.replace('"111111111111"', '{role_arn: "arn:aws:iam::１１１１１１１１１１１１:role/CMDBDiscovery"}'),
+            "accounts[0].role_arn",
+            "write arn:aws:iam::<12-digit account id>:role/<role name>",
+        ),
+        "role-arn-trailing-newline": Case(
+            OK.replace('"111111111111"', '{role_arn: "arn:aws:iam::111111111111:role/CMDBDiscovery\\n"}'),
+            "accounts[0].role_arn",
+            "write arn:aws:iam::",
+        ),
+        "session-name-unicode": Case(OK + "role_session_name: inventaire-été\n", "role_session_name", "2-64"),
+        "session-name-trailing-newline": Case(OK + 'role_session_name: "cmdb\\n"\n', "role_session_name", "2-64"),
+        "external-id-unicode": Case(OK + "external_id: ехтернал-id\n", "external_id", "trust policy"),
+        "region-trailing-newline": Case(
+            OK.replace("[us-east-1]", '["us-east-1\\n"]'), "regions[0]", "such as us-east-1"
+        ),
+        "ou-id-unicode": Case(
+            OK + "organization: {include_ous: [ou-ab12-cdefgh３４]}\n", "organization.include_ous[0]", "ou-ab12"
+        ),
+        "shard-fullwidth": Case(OK + 'shard: "１/２"\n', "shard", '"1/4"'),
+        "max-workers-fullwidth": Case(OK + 'max_workers: "１６"\n', "max_workers", "from 1 to 256"),
+        # a key twice: which one was meant is a guess, YAML would keep the last one silently
+        "duplicate-key-top": Case(
+            OK + "role_name: OtherRole\n", "role_name", "keep one role_name", also="lines 2 and 5"
+        ),
+        "duplicate-key-in-entry": Case(
+            OK.replace('"111111111111"', '{id: "111111111111", id: "222222222222"}'), "accounts[0].id", "keep one id"
+        ),
+        "duplicate-key-accounts-file": Case(
+            ACCOUNTS_FILE,
+            "accounts_file[0].role_name",
+            "keep one role_name",
+            accounts_file='- id: "222222222222"\n  role_name: A\n  role_name: B\n',
+        ),
+        # a few hundred bytes of aliases must not expand to gigabytes
+        "alias-bomb": Case(OK + "compose:\n" + _bomb("  "), "compose", "instead of nesting aliases", also="alias bomb"),
+        "alias-bomb-accounts-file": Case(
+            ACCOUNTS_FILE,
+            "accounts_file.x",
+            "instead of nesting aliases",
+            accounts_file="x:\n" + _bomb("  ") + 'accounts: ["222222222222"]\n',
+        ),
+        "alias-recursive": Case(OK + "compose: &r\n  x: *r\n", "compose.x", "remove the alias"),
+        # configurations that can only scan nothing
+        "accounts-file-is-a-directory": Case(
+            OK.replace('accounts: ["111111111111"]', "accounts_file: ."),
+            "accounts_file",
+            "name the YAML file in it",
+            also="is a directory",
+        ),
+        "accounts-file-empty": Case(ACCOUNTS_FILE, "accounts_file", "list the accounts in it", accounts_file=""),
+        "accounts-file-empty-list": Case(
+            ACCOUNTS_FILE, "accounts_file", "list the accounts in it", accounts_file="[]\n"
+        ),
+        "accounts-file-empty-mapping": Case(
+            ACCOUNTS_FILE, "accounts_file", "list the accounts in it", accounts_file="accounts: []\n"
+        ),
+        "exclude-every-region": Case(
+            OK + "exclude_regions: [us-east-1]\n", "exclude_regions", "remove those regions", also="nothing"
+        ),
+        "exclude-every-region-of-an-account": Case(
+            OK.replace('"111111111111"', '{id: "111111111111", regions: [eu-west-1]}')
+            + "exclude_regions: [eu-west-1]\n",
+            "accounts[0].regions",
+            "remove those regions",
+        ),
+    }
+)
+
+
 @pytest.mark.parametrize("name", list(CASES))
 def test_bad_input_gets_one_clear_line(name, stand_in, faults, tmp_path):
     case = CASES[name]
@@ -112,7 +209,8 @@ def test_bad_input_gets_one_clear_line(name, stand_in, faults, tmp_path):
     if case.only_our_plugin:
         env["ANSIBLE_INVENTORY_ENABLED"] = "crossaccount.aws.ec2"
 
-    result = cli.inventory(str(path), stand_in.endpoint, "--list", extra_env=env)
+    # the timeout bounds the alias bombs: refused at once, never expanded
+    result = cli.inventory(str(path), stand_in.endpoint, "--list", extra_env=env, timeout=60)
     output = result.stdout + result.stderr
 
     assert result.rc != 0, "ANSIBLE_INVENTORY_ANY_UNPARSED_IS_FAILED=true must fail the run"

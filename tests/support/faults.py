@@ -8,6 +8,8 @@ EC2 and STS), the caller's account (from the access key, via moto's own mapping)
 * answers with an AWS error when a ``Fault`` rule matches (per action, account, region, with a
   rate for throttling-like faults and an optional count), delays the answer (timeouts) or closes
   the connection without an answer (``drop``: a connection error);
+* answers with a body that is not AWS's (``Fault(body=...)``): the HTML sign-in page of a proxy, an
+  empty body, truncated XML, JSON where XML is expected, a page of megabytes (see ``NOT_AWS``);
 * optionally rewrites the Expiration of AssumeRole answers (``sts_expiration``), so a test can
   give role sessions a short life on a clock it controls;
 * answers DescribeRegions like AWS does (``aws_like_regions``): the enabled regions of the
@@ -72,6 +74,11 @@ class Fault:
     delay_s: float = 0.0  # sleep before answering (a read timeout when above the client's)
     hang_only: bool = False  # with delay_s: delay, then answer normally (a slow call, not an error)
     drop: bool = False  # close the connection without an answer (the client sees a connection error)
+    # answer with this body instead of an AWS error (a proxy's HTML page, an empty body, truncated XML,
+    # JSON where XML is expected, a huge page): with status 200 unless ``status`` says otherwise
+    body: bytes | None = None
+    content_type: str = "text/html; charset=utf-8"
+    headers: tuple[tuple[str, str], ...] = ()  # more headers of that answer (e.g. x-amzn-RequestId)
 
     def matches(self, action: str, account: str | None, region: str | None) -> bool:
         return (
@@ -79,6 +86,26 @@ class Fault:
             and (self.account is None or self.account == account)
             and (self.region is None or self.region == region)
         )
+
+
+# Answers of a middlebox that is not AWS, by name (``Fault(code=name, body=NOT_AWS[name])``).
+NOT_AWS = {
+    "html-sign-in": (
+        b"<!DOCTYPE html>\n<html><head><title>Sign in</title></head><body><form action='/login'>"
+        b"<input name=user><br><input type=password name=pass></form></body></html>\n"
+    ),
+    # well-formed XML, but not an AWS answer (an XHTML page parses without error)
+    "xhtml": b'<?xml version="1.0"?><html xmlns="http://www.w3.org/1999/xhtml"><body><p>Proxy</p></body></html>',
+    "empty": b"",
+    "truncated-xml": (
+        b'<?xml version="1.0" encoding="UTF-8"?><DescribeInstancesResponse '
+        b'xmlns="http://ec2.amazonaws.com/doc/2016-11-15/"><requestId>4ac4-'
+    ),
+    "json": b'{"Reservations": [], "Regions": [], "Credentials": null}',
+    "json-object-empty": b"{}",
+    # a sign-in page of 3 MB: messages must stay about a kilobyte whatever the page
+    "huge-html": b"<html><body>" + b"<p>Please sign in to the corporate proxy.</p>\n" * 70000 + b"</body></html>",
+}
 
 
 def _error_body(action: str, code: str, message: str, service: str) -> bytes:
@@ -109,6 +136,11 @@ def _regions_body(regions: Iterable[str]) -> bytes:
     ).encode()
 
 
+def regions_body(regions: Iterable[str]) -> bytes:
+    """A DescribeRegions answer of AWS's shape listing ``regions`` (none: an answer no account gives)."""
+    return _regions_body(regions)
+
+
 def account_of_access_key(access_key: str) -> str | None:
     try:
         from moto.iam.models import get_account_id_from
@@ -132,6 +164,7 @@ class FaultLayer:
         self.app = app
         self.latency_ms = latency_ms
         self.aws_like_regions = aws_like_regions
+        self._aws_like_regions_default = aws_like_regions
         self.faults: list[Fault] = list(faults)
         self.calls: Counter = Counter()  # (action, account, region) -> count
         self.injected: Counter = Counter()  # (code, action, account, region) -> count
@@ -147,6 +180,7 @@ class FaultLayer:
             self.calls.clear()
             self.injected.clear()
             self.sts_expiration = None
+            self.aws_like_regions = self._aws_like_regions_default
 
     def set_faults(self, faults: Iterable[Fault]) -> None:
         with self._lock:
@@ -178,6 +212,8 @@ class FaultLayer:
         params = parse_qs(body.decode("utf-8", "replace")) if body else {}
         params.update(parse_qs(environ.get("QUERY_STRING", "")))
         action = (params.get("Action") or [""])[0]
+        if not action:  # JSON protocols (Organizations): X-Amz-Target is "<service prefix>.<operation>"
+            action = environ.get("HTTP_X_AMZ_TARGET", "").rpartition(".")[2]
         scope = _SCOPE_RE.search(environ.get("HTTP_AUTHORIZATION", ""))
         access_key, region, service = (scope.group(1), scope.group(2), scope.group(3)) if scope else (None, None, "")
         if action == "AssumeRole":
@@ -198,6 +234,10 @@ class FaultLayer:
                 time.sleep(fault.delay_s)
             if fault.drop:
                 return self._drop(environ, start_response)
+            if fault.body is not None:
+                status = 200 if fault.status == 400 else fault.status
+                start_response(f"{status} Not From AWS", [("Content-Type", fault.content_type), *fault.headers])
+                return [fault.body]
             if not fault.hang_only:
                 status = f"{fault.status} Injected"
                 start_response(status, [("Content-Type", "text/xml")])

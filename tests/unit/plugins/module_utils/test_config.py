@@ -308,6 +308,76 @@ REFUSED = [
 ]
 
 
+# Issue 10 §4: AWS's own character sets, ASCII and matched whole; configurations that scan nothing.
+REFUSED += [
+    pytest.param(
+        'role_name: R\naccounts: ["１１１１１１１１１１１１"]', "accounts[0]", "exactly 12 digits", id="fullwidth-id"
+    ),
+    pytest.param('role_name: R\naccounts: ["١١١١١١١١١١١١"]', "accounts[0]", "exactly 12 digits", id="arabic-id"),
+    pytest.param('role_name: R\naccounts: ["111111111111\\n"]', "accounts[0]", "exactly 12 digits", id="id-newline"),
+    pytest.param('role_name: R\naccounts: ["111111111111\\t"]', "accounts[0]", "exactly 12 digits", id="id-tab"),
+    pytest.param('role_name: R\naccounts: ["111111111111\\u00a0"]', "accounts[0]", "exactly 12 digits", id="id-nbsp"),
+    pytest.param(
+        'role_name: R\naccounts: [{id: "11111111111\\u0661"}]', "accounts[0].id", "exactly 12 digits", id="map-id"
+    ),
+    pytest.param("role_name: CMDBDіscovery\naccounts: ['111111111111']", "role_name", "role name only", id="cyrillic"),
+    pytest.param('role_name: "R\\n"\naccounts: ["111111111111"]', "role_name", "role name only", id="name-newline"),
+    pytest.param("role_name: Rôle\naccounts: ['111111111111']", "role_name", "role name only", id="name-accent"),
+    pytest.param(
+        "accounts: [{role_arn: 'arn:aws:iam::１１１１１１１１１１１１:role/X'}]",
+        "accounts[0].role_arn",
+        "arn:aws:iam::",
+        id="arn-fullwidth",
+    ),
+    pytest.param(
+        'accounts: [{role_arn: "arn:aws:iam::111111111111:role/X\\n"}]',
+        "accounts[0].role_arn",
+        "arn:aws:iam::",
+        id="arn-newline",
+    ),
+    pytest.param(
+        "accounts: [{role_arn: 'arn:aws:iam::111111111111:role/Ⅹ'}]",
+        "accounts[0].role_arn",
+        "arn:aws:iam::",
+        id="arn-roman",
+    ),
+    pytest.param(BASE + 'role_session_name: "ab\\n"', "role_session_name", "2-64", id="session-newline"),
+    pytest.param(BASE + "role_session_name: séance", "role_session_name", "2-64", id="session-accent"),
+    pytest.param(BASE + 'external_id: "abc\\n"', "external_id", "trust policy", id="external-id-newline"),
+    pytest.param(BASE + "external_id: ехт-id", "external_id", "trust policy", id="external-id-cyrillic"),
+    pytest.param(BASE + 'regions: ["us-east-1\\n"]', "regions[0]", "such as us-east-1", id="region-newline"),
+    pytest.param(BASE + "regions: [us-east-１]", "regions[0]", "such as us-east-1", id="region-fullwidth"),
+    pytest.param(
+        "role_name: R\norganization: {include_ous: ['ou-ab12-cdefgh34\\n']}",
+        "organization.include_ous[0]",
+        "ou-ab12",
+        id="ou-newline",
+    ),
+    pytest.param(
+        "role_name: R\norganization: {exclude_accounts: ['１１１１１１１１１１１１']}",
+        "organization.exclude_accounts[0]",
+        "exactly 12 digits",
+        id="exclude-account-fullwidth",
+    ),
+    pytest.param(BASE + 'shard: "１/２"', "shard", '"1/4"', id="shard-fullwidth"),
+    pytest.param(BASE + 'shard: "1/2\\n"', "shard", '"1/4"', id="shard-newline"),
+    pytest.param(BASE + 'max_workers: "１６"', "max_workers", "from 1 to 256", id="workers-fullwidth"),
+    pytest.param(
+        BASE + "regions: [us-east-1, eu-west-1]\nexclude_regions: [eu-west-1, us-east-1]",
+        "exclude_regions",
+        "remove those regions",
+        id="exclude-every-region",
+    ),
+    pytest.param(
+        "role_name: R\naccounts: ['111111111111', {id: '222222222222', regions: [eu-west-1]}]\n"
+        "exclude_regions: [eu-west-1]",
+        "accounts[1].regions",
+        "remove those regions",
+        id="exclude-every-region-of-an-account",
+    ),
+]
+
+
 @pytest.mark.parametrize(("text", "key", "fix"), REFUSED)
 def test_refused(text, key, fix):
     err = refused(text)
@@ -542,3 +612,27 @@ def test_fragment_options_are_refused_in_one_line(text, key, fix):
     assert err.key == key, str(err)
     assert fix in err.fix, str(err)
     assert str(err).startswith(f"{key}: ") and len(str(err)) < 300
+
+
+@pytest.mark.parametrize("content", [None, []])  # {accounts: []} is unwrapped by the plugin: see test_bad_input
+def test_accounts_file_listing_no_account_is_refused(content):
+    err = refused(BASE.replace('accounts: ["111111111111"]', "accounts_file: accounts.yml"), file_accounts=content)
+    assert err.key == "accounts_file" and "lists no account" in err.problem
+
+
+def test_exclude_regions_that_leave_something_are_accepted():
+    s = settings(BASE + "regions: [us-east-1, eu-west-1]\nexclude_regions: [eu-west-1]")
+    assert s.scan.regions == ("us-east-1", "eu-west-1") and s.scan.exclude_regions == ("eu-west-1",)
+    # with regions from DescribeRegions, excluding is checked per account at scan time (NoRegionsToScan)
+    assert settings(BASE + "exclude_regions: [eu-west-1, us-east-1]").scan.exclude_regions
+
+
+def test_shard_of_never_crashes_on_an_id_that_slipped_through():
+    assert 1 <= shard_of("１１１１１１１１１１１１", 4) <= 4
+    # the same shard as before for every valid id (its UTF-8 bytes are its ASCII bytes)
+    assert shard_of("111111111111", 4) == int.from_bytes(hashlib.sha256(b"111111111111").digest()[:8], "big") % 4 + 1
+
+
+def test_a_refused_value_is_echoed_bounded_and_on_one_line():
+    err = refused("role_name: R\naccounts: [" + repr("1" * 5000 + "\n") + "]")
+    assert len(str(err)) < 1000 and "\n" not in str(err)
