@@ -209,6 +209,28 @@ options:
         of n, so n inventory sources cover the fleet with no overlap and no gap. See docs/scaling.md.
     type: str
     version_added: "1.0.0"
+  ssm:
+    description:
+      - Reach the hosts over SSM Session Manager with the connection plugin crossaccount.aws.aws_ssm
+        (amazon.aws.aws_ssm with the session role of each host's own account). Sets these host
+        variables, none of them secret, C(ansible_connection) (unless C(set_connection) is false),
+        C(ansible_aws_ssm_instance_id), C(ansible_aws_ssm_region), C(ansible_aws_ssm_bucket_name),
+        C(crossaccount_ssm_role_arn) (arn:PARTITION:iam::ACCOUNT:role/C(role_name) of the host's own
+        account) and C(crossaccount_ssm_role_session_name).
+      - Keys are C(role_name) (required, the session role that exists in every account),
+        C(bucket_name) (required, aws_ssm's file-transfer bucket), C(bucket_endpoint_url),
+        C(document) (an SSM session document), C(s3_addressing_style) (auto, path or virtual),
+        C(role_session_name) (default V(crossaccount-ssm)), C(set_connection) (default true) and
+        C(discovery) (default false).
+      - With C(discovery) true, DescribeInstanceInformation is called in every account-region that
+        has instances (same pool, the discovery role needs ssm:DescribeInstanceInformation). Hosts
+        get C(ssm_ping_status) (V(Online), V(ConnectionLost), V(Inactive) or V(NotManaged)) and
+        C(crossaccount_ssm_online), and the online ones join group V(ssm_online). A failed call is a
+        warning and a C(crossaccount_errors) entry; those hosts stay, without C(ssm_ping_status).
+      - The session role's credentials are obtained in memory when a play connects, never stored.
+        See the README section "Running playbooks across accounts" and docs/iam.md.
+    type: dict
+    version_added: "1.1.0"
 """
 
 EXAMPLES = r"""
@@ -253,6 +275,15 @@ cache: true
 cache_plugin: ansible.builtin.jsonfile
 cache_connection: ~/.cache/crossaccount
 cache_timeout: 604800
+
+# every instance reachable over SSM Session Manager with each account's own session role
+plugin: crossaccount.aws.ec2
+role_name: CMDBDiscovery
+organization: {}
+ssm:
+  role_name: AnsibleSessionManager
+  bucket_name: example-ansible-ssm
+  discovery: true
 """
 
 import dataclasses  # noqa: E402
@@ -375,6 +406,7 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
             known_attributes=known_attributes,
             file_accounts=file_accounts,
         )
+        settings = _with_ssm(settings, raw)
         # Ansible's own option handling (constructed, cache) runs after our checks so that our
         # messages, which name the key and the fix, come first.
         self._read_config_data(path)
@@ -384,7 +416,9 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
 
     def _parse(self, path: str, cache: bool) -> None:
         settings = self._settings(path)
-        fp = fingerprint(attributes=settings.effective_attributes(), filters=settings.filters)
+        fp = fingerprint(
+            attributes=settings.effective_attributes(), filters=settings.filters, **_ssm_fingerprint(settings)
+        )
         scope = fingerprint(scope=settings.scope())
 
         cache_key = self.get_cache_key(path)
@@ -411,6 +445,7 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
                 self._cache[cache_key] = snapshot
 
         self._report(snapshot)
+        _start_ssm_broker(settings)
         self._populate(settings, snapshot)
         if settings.strict_errors and snapshot["errors"]:
             if cache_on:
@@ -499,6 +534,8 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
                 inventory.add_child(group, name)
             for var, value in record.items():
                 inventory.set_variable(name, var, value)
+            if settings.ssm is not None:
+                _add_ssm(inventory, name, record, settings, added_groups)
             if compose:
                 self._set_composite_vars(compose, record, name, strict=strict)
             if groups:
@@ -545,6 +582,46 @@ class _ProgressReporter:
     def done(self, progress) -> None:
         if display.verbosity >= 1:
             display.display(f"crossaccount.aws.ec2: scan finished: {progress.line()}", stderr=True)
+
+
+# -- ssm (issue 12): kept apart from the parse flow so it merges easily ------------------------
+
+
+def _with_ssm(settings, raw):
+    from ansible_collections.crossaccount.aws.plugins.module_utils.ssm import parse_ssm
+
+    return dataclasses.replace(settings, ssm=parse_ssm(raw.get("ssm")))
+
+
+def _ssm_fingerprint(settings) -> dict:
+    """SSM discovery adds data to the records: a cached snapshot made without it is not served."""
+    return {"ssm_discovery": True} if settings.ssm is not None and settings.ssm.discovery else {}
+
+
+def _start_ssm_broker(settings) -> None:
+    """In ansible-playbook, the connection plugin's workers get session credentials from this
+    (main) process, so each session role is assumed about once per run (ssm_credentials.py)."""
+    if settings.ssm is None:
+        return
+    from ansible_collections.crossaccount.aws.plugins.module_utils.ssm_credentials import start_broker
+
+    if not start_broker(
+        profile=settings.profile, sts_region=settings.sts_region, duration_seconds=settings.duration_seconds
+    ):
+        display.vv("crossaccount.aws.ec2: no SSM credential broker here; each connection assumes its role itself")
+
+
+def _add_ssm(inventory, name: str, record, settings, added_groups: set) -> None:
+    from ansible_collections.crossaccount.aws.plugins.module_utils.ssm import ssm_groups, ssm_host_vars
+
+    partition = settings.partition
+    for var, value in ssm_host_vars(record, settings.ssm, partition).items():
+        inventory.set_variable(name, var, value)
+    for group in ssm_groups(record, settings.ssm):
+        if group not in added_groups:
+            inventory.add_group(group)
+            added_groups.add(group)
+        inventory.add_child(group, name)
 
 
 def _any_unparsed_is_failed() -> bool:

@@ -95,6 +95,7 @@ class Settings:
     sts_region: str | None = None
     profile: str | None = None
     shard: tuple[int, int] | None = None
+    ssm: Any = None  # ssm.SsmSettings (the ssm option), set by the inventory plugin
 
     def describe_filters(self) -> list[dict[str, Any]]:
         """Filters in the shape DescribeInstances wants."""
