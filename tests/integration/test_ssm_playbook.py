@@ -282,3 +282,56 @@ def test_denied_session_role_fails_only_that_account(stand_in, fleet, bucket, tm
     assert all("AccessDeniedException" in line for line in lines), lines
     # one StartSession per denied host: a denial is not retried with pauses
     assert len(denied) == sum(1 for h in hosts.values() if h["account"] == "333333333333")
+
+
+def test_discovery_failure_is_isolated_and_reported(stand_in, fleet, faults, tmp_path):
+    """DescribeInstanceInformation denied in one account-region: one warning and one
+    crossaccount_errors entry; its hosts stay (without a ping status); elsewhere one call each."""
+    inventory = tmp_path / "cmdb.ec2.yml"
+    inventory.write_text(INVENTORY.format(extra=""))
+    layer = stand_in.ssm
+    layer.reset()
+    lost = next(
+        f["instance_id"]
+        for f in fleet
+        if (f["account"], f["region"], f["state"]) == ("222222222222", "us-east-1", "running")
+    )
+    layer.ping_status[lost] = "ConnectionLost"
+    layer.describe_failures.add(("444444444444", "us-east-1"))
+    try:
+        listed = cli.inventory(str(inventory), stand_in.endpoint, "--list", extra_env=_env(tmp_path))
+        calls = dict(layer.describe_calls)
+    finally:
+        layer.reset()
+    assert listed.rc == 0, listed.stderr
+    hostvars = listed.hostvars
+    expected = {
+        f["instance_id"] for f in fleet if f["account"] in ACCOUNTS and f["region"] in ("us-east-1", "eu-west-1")
+    }
+    assert set(hostvars) == expected, "no host lost to the failed discovery"
+    errors = listed.all_vars["crossaccount_errors"]
+    assert [(e["account_id"], e["region"], e["code"]) for e in errors] == [
+        ("444444444444", "us-east-1", "AccessDeniedException")
+    ]
+    assert "DescribeInstanceInformation" in errors[0]["message"]
+    assert listed.stderr.count("AccessDeniedException") == 1
+    online = set(listed.data["ssm_online"]["hosts"])
+    for host, hv in hostvars.items():
+        if (hv["account_id"], hv["region"]) == ("444444444444", "us-east-1"):
+            assert "ssm_ping_status" not in hv and "crossaccount_ssm_online" not in hv and host not in online
+        elif host == lost:
+            assert hv["ssm_ping_status"] == "ConnectionLost" and host not in online
+        elif hv["state"]["name"] == "running":
+            assert hv["ssm_ping_status"] == "Online" and host in online
+    assert set(calls.values()) == {1}
+
+
+def test_a_bad_ssm_option_is_one_line(stand_in, tmp_path):
+    inventory = tmp_path / "bad.ec2.yml"
+    inventory.write_text(INVENTORY.format(extra="").replace("bucket_name: example-ansible-ssm", "bucket: x"))
+    listed = cli.inventory(
+        str(inventory), stand_in.endpoint, "--list", extra_env={"ANSIBLE_INVENTORY_ANY_UNPARSED_IS_FAILED": "true"}
+    )
+    assert listed.rc != 0
+    lines = [line for line in listed.stderr.splitlines() if "ssm.bucket" in line]
+    assert len(lines) == 1 and "did you mean" in lines[0], listed.stderr
