@@ -38,7 +38,7 @@ $(AMAZON_AWS)/MANIFEST.json: | $(STAMP)
 	$(BIN)/python -m pip download --quiet --no-deps --dest .tmp/wheels $(AMAZON_AWS_FROM)
 	$(BIN)/python .ci/vendor_amazon_aws.py .tmp/wheels .tmp/collections
 
-demo: venv
+demo: venv collection-link
 	$(BIN)/python demo/run_demo.py
 
 lint: venv
