@@ -65,7 +65,7 @@ build: venv
 # -- the collection as the ecosystem sees it (issue 5) ------------------------------------------
 # ansible-test sanity on the built collection, in a temporary ansible_collections/ tree (.ci/sanity.sh)
 .PHONY: sanity sanity-newest test-newest venv-newest changelog release-check
-sanity: venv
+sanity: venv collection-link
 	.ci/sanity.sh
 
 # Version matrix: `make test` is the oldest supported ansible-core (requirements-dev.txt, Python 3.11);
