@@ -241,8 +241,10 @@ def test_discovery_marks_online_hosts_once_per_account_region(play, fleet):
     }
 
 
-def test_denied_session_role_fails_only_that_account(stand_in, fleet, bucket, tmp_path):
-    """The issue's --limit; the session role of 333333333333 may not StartSession."""
+def test_denied_session_roles_fail_only_their_accounts(stand_in, fleet, bucket, tmp_path):
+    """The issue's --limit. In 333333333333 the session role may not StartSession; in 444444444444
+    it cannot be assumed at all. Those hosts are unreachable, named with account and role; the
+    hosts of 222222222222 complete."""
     inventory = tmp_path / "cmdb.ec2.yml"
     inventory.write_text(INVENTORY.format(extra=""))
     playbook = tmp_path / "site.yml"
@@ -250,6 +252,7 @@ def test_denied_session_role_fails_only_that_account(stand_in, fleet, bucket, tm
     layer = stand_in.ssm
     layer.reset()
     layer.deny_start.add(("333333333333", SESSION_ROLE))
+    layer.deny_assume.add(f"arn:aws:iam::444444444444:role/{SESSION_ROLE}")
     try:
         played = _playbook(
             inventory,
@@ -257,9 +260,10 @@ def test_denied_session_role_fails_only_that_account(stand_in, fleet, bucket, tm
             stand_in.endpoint,
             tmp_path,
             "--limit",
-            "account_222222222222:account_333333333333:&region_eu_west_1",
+            "account_222222222222:account_333333333333:account_444444444444:&region_eu_west_1",
         )
         denied = list(layer.denied)
+        started = [s.account for s in layer.sessions.values()]
     finally:
         layer.reset()
     by_id = {f["instance_id"]: f for f in fleet}
@@ -269,19 +273,21 @@ def test_denied_session_role_fails_only_that_account(stand_in, fleet, bucket, tm
     assert {(h["account"], h["region"]) for h in hosts.values()} == {
         ("222222222222", "eu-west-1"),
         ("333333333333", "eu-west-1"),
+        ("444444444444", "eu-west-1"),
     }
     for iid, host in hosts.items():
-        if host["account"] == "333333333333":
-            assert recap[iid]["unreachable"] == 1 and recap[iid]["ok"] == 0, recap
-        else:
+        if host["account"] == "222222222222":
             assert recap[iid]["unreachable"] == 0 and recap[iid]["failed"] == 0 and recap[iid]["ok"] >= 3, recap
-    # the message names the account, the role and AWS's refusal
-    lines = [line for line in played.stdout.splitlines() if "UNREACHABLE" in line]
-    assert lines and all("333333333333" in line for line in lines), lines
-    assert all(f"arn:aws:iam::333333333333:role/{SESSION_ROLE}" in line for line in lines), lines
-    assert all("AccessDeniedException" in line for line in lines), lines
-    # one StartSession per denied host: a denial is not retried with pauses
-    assert len(denied) == sum(1 for h in hosts.values() if h["account"] == "333333333333")
+        else:
+            assert recap[iid]["unreachable"] == 1 and recap[iid]["ok"] == 0, recap
+    unreachable = [line for line in played.stdout.splitlines() if "UNREACHABLE" in line]
+    assert len(unreachable) == 2, played.stdout[-3000:]
+    for account, error in (("333333333333", "AccessDeniedException"), ("444444444444", "AssumeRole: AccessDenied")):
+        (line,) = [line for line in unreachable if f"account {account}" in line]
+        assert f"arn:aws:iam::{account}:role/{SESSION_ROLE}" in line and error in line, line
+    # one StartSession for the denied host (a denial is not retried with pauses), none in 444444444444
+    assert len(denied) == 1 and "444444444444" not in started
+    assert set(started) == {"222222222222"}
 
 
 def test_discovery_failure_is_isolated_and_reported(stand_in, fleet, faults, tmp_path):

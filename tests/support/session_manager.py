@@ -9,6 +9,7 @@ calls moto lacks and records them with the principal that signed them:
   the signing region (moto's EC2 backend), else ``InvalidTarget``, like AWS. Sessions can be
   denied per (account, role) with ``deny_start``: AccessDeniedException naming the principal.
 * ``TerminateSession`` / ``ResumeSession``: recorded; an unknown session id is refused.
+* ``AssumeRole`` of a role in ``deny_assume``: AccessDenied, like a trust policy that refuses.
 * ``DescribeInstanceInformation``: every running instance of the caller's account-region, Online
   unless ``ping_status`` says otherwise (None: not managed), with pagination.
 * ``GET /__ssm/data-channel/<session id>`` with the session's token: what the fake
@@ -60,6 +61,7 @@ class SessionManagerLayer:
         self.sessions: dict[str, Session] = {}
         self.denied: list[dict] = []  # StartSession calls refused by deny_start
         self.deny_start: set[tuple[str, str]] = set()  # (account, role name) refused StartSession
+        self.deny_assume: set[str] = set()  # role ARNs whose AssumeRole is refused (AccessDenied)
         self.ping_status: dict[str, str | None] = {}  # instance id -> PingStatus (None: not managed)
         self.describe_failures: set[tuple[str, str]] = set()  # (account, region): AccessDenied
         self.describe_calls: Counter = Counter()  # (account, region) -> DescribeInstanceInformation calls
@@ -72,6 +74,7 @@ class SessionManagerLayer:
             self.sessions.clear()
             self.denied.clear()
             self.deny_start.clear()
+            self.deny_assume.clear()
             self.ping_status.clear()
             self.describe_failures.clear()
             self.describe_calls.clear()
@@ -132,6 +135,14 @@ class SessionManagerLayer:
     # -- STS: who got which keys -----------------------------------------------------------------------
 
     def _assume_role(self, environ, start_response, role_arn: str):
+        if role_arn in self.deny_assume:
+            body = (
+                "<ErrorResponse><Error><Type>Sender</Type><Code>AccessDenied</Code><Message>User: "
+                "arn:aws:iam::999999999999:user/runner is not authorized to perform: sts:AssumeRole on resource: "
+                f"{role_arn}</Message></Error><RequestId>{uuid.uuid4()}</RequestId></ErrorResponse>"
+            ).encode()
+            start_response("403 Forbidden", [("Content-Type", "text/xml"), ("Content-Length", str(len(body)))])
+            return [body]
         captured = {}
 
         def capture(status, headers, exc_info=None):
