@@ -229,6 +229,13 @@ class Connection(AwsSsmConnection):
                 f"{code}: {self._redact(' '.join(to_text(message).split()))[:400]}"
             ) from None
 
+    def start_session(self) -> None:
+        # also reached through reset() (wait_for_connection, meta: reset_connection) without
+        # _connect: never let aws_ssm fall back to the controller's own credentials
+        if not self._secret_values:
+            self._load_role_credentials()
+        super().start_session()
+
     def exec_command(self, cmd, in_data=None, sudoable=True):
         # Connect outside amazon.aws.aws_ssm's retry loop: a denied role or session fails the host
         # at once (unreachable) instead of being retried with pauses.

@@ -59,7 +59,7 @@ def test_the_private_internals_we_use_are_still_there():
     from ansible_collections.amazon.aws.plugins.connection.aws_ssm import Connection
     from ansible_collections.amazon.aws.plugins.plugin_utils.ssm.sessionmanager import SSMSessionManager
 
-    for name in ("_connect", "exec_command", "verbosity_display", "start_session", "close", "_init_clients"):
+    for name in ("_connect", "exec_command", "verbosity_display", "start_session", "reset", "close", "_init_clients"):
         assert callable(getattr(Connection, name, None)), name
     assert isinstance(Connection.session_manager, property) and Connection.session_manager.fset is not None
     assert list(inspect.signature(Connection.verbosity_display).parameters) == ["self", "level", "message"]
