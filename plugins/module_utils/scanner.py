@@ -155,7 +155,7 @@ def scan_region(ctx: AwsContext, settings: ScanSettings, plan: _AccountPlan, reg
     except Exception as exc:  # noqa: BLE001
         return _fail(ctx, exc, account, region, "DescribeInstances")
     result = RegionResult(account=account, region=region, records=records, scanned_at=utc_now())
-    if getattr(settings, "ssm", None) is not None and settings.ssm.discovery and records:
+    if getattr(settings, "ssm_discovery", False) and records:
         _ssm_discovery(ctx, plan, region, result)
     return result
 

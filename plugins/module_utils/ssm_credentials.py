@@ -189,7 +189,9 @@ def broker_running() -> bool:
     return bool(_BROKER)
 
 
-def start_broker(*, profile: str | None = None, sts_region: str | None = None, duration_seconds: int = 3600) -> bool:
+def start_broker(
+    *, profile: str | None = None, sts_region: str | None = None, duration_seconds: int = DEFAULT_DURATION
+) -> bool:
     """Serve session credentials to this process's future forks. Idempotent. Returns False when
     no broker can run here (no AF_UNIX sockets): the workers then fall back to their own AssumeRole."""
     from multiprocessing.connection import Listener

@@ -98,6 +98,7 @@ def test_documented_defaults_are_what_the_code_applies(written):
         "max_workers": s.scan.max_workers,
         "hostnames": list(s.output.hostnames),
         "strict_errors": s.output.strict_errors,
+        "ssm": s.ssm,
     }
     assert s.client.max_pool_connections == s.scan.max_workers
     for name, value in applied.items():
