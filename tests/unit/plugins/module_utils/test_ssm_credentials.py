@@ -16,6 +16,8 @@ from tests.support.session_manager import SessionManagerLayer
 from tests.support.stand_in import StandIn, aws_env
 
 ROLE = "arn:aws:iam::{}:role/AnsibleSessionManager"
+# the stand-in's server threads run while workers fork, as ansible-core's result thread does
+pytestmark = pytest.mark.filterwarnings("ignore:This process .* is multi-threaded:DeprecationWarning")
 
 
 @pytest.fixture(scope="module")
