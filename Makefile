@@ -38,7 +38,7 @@ $(AMAZON_AWS)/MANIFEST.json: | $(STAMP)
 	$(BIN)/python -m pip download --quiet --no-deps --dest .tmp/wheels $(AMAZON_AWS_FROM)
 	$(BIN)/python .ci/vendor_amazon_aws.py .tmp/wheels .tmp/collections
 
-demo: venv
+demo: venv collection-link
 	$(BIN)/python demo/run_demo.py
 
 lint: venv
@@ -73,7 +73,7 @@ build: venv
 # -- the collection as the ecosystem sees it (issue 5) ------------------------------------------
 # ansible-test sanity on the built collection, in a temporary ansible_collections/ tree (.ci/sanity.sh)
 .PHONY: sanity sanity-newest test-newest venv-newest changelog release-check
-sanity: venv
+sanity: venv collection-link
 	.ci/sanity.sh
 
 # Version matrix: `make test` is the oldest supported ansible-core (requirements-dev.txt, Python 3.11);

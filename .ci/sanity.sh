@@ -23,6 +23,12 @@ tree="$work/ansible_collections/crossaccount/aws"
 mkdir -p "$tree/tests/sanity"
 tar -xzf "$work"/crossaccount-aws-*.tar.gz -C "$tree"
 cp tests/sanity/ignore-*.txt "$tree/tests/sanity/" 2>/dev/null || true
+# the collection's dependency amazon.aws (its aws_ssm connection is what plugins/connection/aws_ssm.py
+# extends), beside it as ansible-test expects, from `make collection-link`
+if [ -d .tmp/collections/ansible_collections/amazon/aws ]; then
+    mkdir -p "$work/ansible_collections/amazon"
+    cp -r .tmp/collections/ansible_collections/amazon/aws "$work/ansible_collections/amazon/aws"
+fi
 
 # ansible-test bootstraps pip in its virtual environments with a get-pip script downloaded from
 # ci-files.testing.ansible.com, which CI cannot reach; it documents saving the script into its

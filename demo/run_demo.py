@@ -1,5 +1,8 @@
 """`make demo`: build and install the collection, start a local AWS stand-in (moto on a loopback
 port), seed Example Corp's fleet in four accounts, and run the plugin through ansible-inventory.
+Then a playbook reaches the instances of all four accounts over SSM Session Manager (the stand-in
+answers StartSession; a fake session-manager-plugin plays the instances), each session with the
+session role of the instance's own account.
 
 Example Corp: payer 111111111111, development 222222222222, testing 333333333333, production
 444444444444; instances in several regions, Name tags, some Names shared.
@@ -21,11 +24,16 @@ sys.path.insert(0, ROOT)
 
 from tests.support.cli import ansible_env, unwrap  # noqa: E402
 from tests.support.faults import FaultLayer  # noqa: E402
-from tests.support.fleet import ACCOUNTS, example_corp, seed  # noqa: E402
+from tests.support.fleet import ACCOUNTS, account_client, example_corp, seed  # noqa: E402
+from tests.support.session_manager import SessionManagerLayer  # noqa: E402
 from tests.support.stand_in import StandIn  # noqa: E402
 
 BIN = os.path.dirname(sys.executable)
 INVENTORY = os.path.join(ROOT, "examples", "demo.ec2.yml")
+SSM_INVENTORY = os.path.join(ROOT, "examples", "demo-ssm.ec2.yml")
+PLAYBOOK = os.path.join(ROOT, "demo", "site.yml")
+FAKE_PLUGIN = os.path.join(ROOT, "tests", "support", "fake_session_manager_plugin.py")
+AMAZON_AWS = os.path.join(ROOT, ".tmp", "collections", "ansible_collections", "amazon", "aws")
 
 
 def banner(text: str) -> None:
@@ -41,14 +49,62 @@ def install_collection(work: str) -> str:
     )
     tarball = glob.glob(os.path.join(work, "crossaccount-aws-*.tar.gz"))[0]
     collections = os.path.join(work, "collections")
+    # the dependency amazon.aws, as make collection-link extracted it (no Galaxy server is assumed)
+    shutil.copytree(AMAZON_AWS, os.path.join(collections, "ansible_collections", "amazon", "aws"))
     subprocess.run(
-        [os.path.join(BIN, "ansible-galaxy"), "collection", "install", "--force", "-p", collections, tarball],
+        [os.path.join(BIN, "ansible-galaxy"), "collection", "install", "--offline", "-p", collections, tarball],
         check=True,
         stdout=subprocess.DEVNULL,
         env=dict(os.environ, ANSIBLE_COLLECTIONS_PATH=collections),
     )
     print(f"installed {os.path.basename(tarball)} into {collections}")
     return collections
+
+
+def run_playbook(server, layer, env, work: str, created: list[dict]) -> int:
+    """ansible-playbook over Session Manager on every online instance of the four accounts."""
+    account_client(server.endpoint, "s3", "111111111111").create_bucket(Bucket="example-ansible-ssm")
+    env = dict(
+        env,
+        AWS_SESSION_MANAGER_PLUGIN=FAKE_PLUGIN,
+        CROSSACCOUNT_FAKE_SSM_ROOT=os.path.join(work, "instances"),
+        ANSIBLE_PYTHON_INTERPRETER=sys.executable,
+    )
+    banner(f"ansible-playbook -i {os.path.relpath(SSM_INVENTORY, ROOT)} {os.path.relpath(PLAYBOOK, ROOT)}")
+    started = time.monotonic()
+    proc = subprocess.run(
+        [os.path.join(BIN, "ansible-playbook"), "-i", SSM_INVENTORY, PLAYBOOK], env=env, capture_output=True, text=True
+    )
+    elapsed = time.monotonic() - started
+    print(proc.stdout[proc.stdout.find("PLAY RECAP") :] if "PLAY RECAP" in proc.stdout else proc.stdout)
+    if proc.returncode != 0:
+        sys.stderr.write(proc.stdout[-4000:] + proc.stderr[-4000:])
+        print(f"ERROR: the play failed (rc {proc.returncode})", file=sys.stderr)
+        return 1
+
+    banner("the sessions the stand-in recorded (account and role of the signing credentials)")
+    names = {c["instance_id"]: c["name"] or "" for c in created}
+    print(f"{'instance':<20} {'Name tag':<17} {'account':<13} {'region':<15} {'role':<22} sessions (all terminated)")
+    sessions = sorted(layer.sessions.values(), key=lambda s: (s.account or "", s.region or "", s.target))
+    rows: dict[tuple, list] = {}
+    for s in sessions:
+        rows.setdefault((s.target, s.account, s.region, s.role), []).append(s.terminated)
+    for (target, account, region, role), ended in rows.items():
+        print(
+            f"{target:<20} {names.get(target, ''):<17} {account:<13} {region:<15} {role:<22}",
+            f"{len(ended)} ({all(ended)})",
+        )
+    assumed = {arn: n for arn, n in layer.assume_calls.items() if arn.endswith(":role/AnsibleSessionManager")}
+    accounts = sorted({s.account for s in sessions})
+    print(
+        f"\n{len(sessions)} sessions on {len({s.target for s in sessions})} instances in {len(accounts)} accounts "
+        f"({', '.join(accounts)}) in {elapsed:.1f}s; AssumeRole of the session roles: "
+        + ", ".join(f"{arn.split(':')[4]} x{n}" for arn, n in sorted(assumed.items()))
+    )
+    if len(accounts) != len(ACCOUNTS):
+        print(f"ERROR: expected sessions in all {len(ACCOUNTS)} accounts", file=sys.stderr)
+        return 1
+    return 0
 
 
 def main() -> int:
@@ -58,7 +114,13 @@ def main() -> int:
         collections = install_collection(work)
 
         banner("start the local AWS stand-in and seed Example Corp")
-        server = StandIn(middleware=lambda app: FaultLayer(app, aws_like_regions=True)).start()
+        layers = {}
+
+        def middleware(app):
+            layers["ssm"] = SessionManagerLayer(FaultLayer(app, aws_like_regions=True))
+            return layers["ssm"]
+
+        server = StandIn(middleware=middleware).start()
         print(f"moto stand-in on {server.endpoint} (20 enabled regions per account, like AWS)")
         started = time.monotonic()
         created = seed(server.endpoint, example_corp())
@@ -99,6 +161,8 @@ def main() -> int:
             )
             if len(rows) != len(created):
                 print(f"ERROR: expected {len(created)} hosts", file=sys.stderr)
+                return 1
+            if run_playbook(server, layers["ssm"], env, work, created) != 0:
                 return 1
         finally:
             server.stop()

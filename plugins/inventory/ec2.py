@@ -210,6 +210,28 @@ options:
         of n, so n inventory sources cover the fleet with no overlap and no gap. See docs/scaling.md.
     type: str
     version_added: "1.0.0"
+  ssm:
+    description:
+      - Reach the hosts over SSM Session Manager with the connection plugin crossaccount.aws.aws_ssm
+        (amazon.aws.aws_ssm with the session role of each host's own account). Sets these host
+        variables, none of them secret, C(ansible_connection) (unless C(set_connection) is false),
+        C(ansible_aws_ssm_instance_id), C(ansible_aws_ssm_region), C(ansible_aws_ssm_bucket_name),
+        C(crossaccount_ssm_role_arn) (arn:PARTITION:iam::ACCOUNT:role/C(role_name) of the host's own
+        account) and C(crossaccount_ssm_role_session_name).
+      - Keys are C(role_name) (required, the session role that exists in every account),
+        C(bucket_name) (required, aws_ssm's file-transfer bucket), C(bucket_endpoint_url),
+        C(document) (an SSM session document), C(s3_addressing_style) (auto, path or virtual),
+        C(role_session_name) (default V(crossaccount-ssm)), C(set_connection) (default true) and
+        C(discovery) (default false).
+      - With C(discovery) true, DescribeInstanceInformation is called in every account-region that
+        has instances (same pool, the discovery role needs ssm:DescribeInstanceInformation). Hosts
+        get C(ssm_ping_status) (V(Online), V(ConnectionLost), V(Inactive) or V(NotManaged)) and
+        C(crossaccount_ssm_online), and the online ones join group V(ssm_online). A failed call is a
+        warning and a C(crossaccount_errors) entry; those hosts stay, without C(ssm_ping_status).
+      - The session role's credentials are obtained in memory when a play connects, never stored.
+        See the README section "Running playbooks across accounts" and docs/iam.md.
+    type: dict
+    version_added: "1.1.0"
 """
 
 EXAMPLES = r"""
@@ -254,6 +276,15 @@ cache: true
 cache_plugin: ansible.builtin.jsonfile
 cache_connection: ~/.cache/crossaccount
 cache_timeout: 604800
+
+# every instance reachable over SSM Session Manager with each account's own session role
+plugin: crossaccount.aws.ec2
+role_name: CMDBDiscovery
+organization: {}
+ssm:
+  role_name: AnsibleSessionManager
+  bucket_name: example-ansible-ssm
+  discovery: true
 """
 
 import dataclasses  # noqa: E402
@@ -316,8 +347,9 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
     def parse(self, inventory, loader, path, cache=True):
         super().parse(inventory, loader, path, cache=cache)
         try:
-            settings = load_settings(self, path)
+            settings = _with_ssm(self, load_settings(self, path))
             snapshot = self._cached_or_scanned(path, settings, cache)
+            _start_ssm_broker(settings)
             self._populate(settings, snapshot)
             self._raise_if_strict(settings, snapshot)
         except ConfigError as exc:
@@ -330,7 +362,9 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
     # -- the snapshot: from the cache (Cacheable's get/update pattern) or a scan ------------------
 
     def _cached_or_scanned(self, path: str, settings, cache: bool) -> Snapshot:
-        fp = fingerprint(attributes=settings.scan.attributes, filters=settings.scan.filters)
+        fp = fingerprint(
+            attributes=settings.scan.attributes, filters=settings.scan.filters, **_ssm_fingerprint(settings)
+        )
         scope = fingerprint(scope=settings.scope())
         cache_key = self.get_cache_key(path)
         user_cache_setting = self.get_option("cache")
@@ -456,6 +490,8 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
                 inventory.add_child(group, name)
             for var, value in record.items():
                 inventory.set_variable(name, var, value)
+            if settings.ssm is not None:
+                _add_ssm(inventory, name, record, settings, added_groups)
             if compose:
                 self._set_composite_vars(compose, record, name, strict=strict)
             if groups:
@@ -470,3 +506,47 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
             if self.get_option("cache"):
                 self.update_cache_if_changed()  # core does it only after a parse that did not raise
             raise StrictErrorsFailure(strict_errors_message(snapshot.errors, any_unparsed_is_failed()))
+
+
+# -- ssm (issue 12): kept apart from the parse flow so it merges easily ------------------------
+
+
+def _with_ssm(plugin, settings):
+    """The ssm option (validated by ssm.parse_ssm) added to the settings; its discovery flag to
+    the scan stage."""
+    from ansible_collections.crossaccount.aws.plugins.module_utils.ssm import parse_ssm
+
+    ssm = parse_ssm(plain(plugin.get_option("ssm")))
+    if ssm is None:
+        return settings
+    scan = dataclasses.replace(settings.scan, ssm_discovery=ssm.discovery)
+    return dataclasses.replace(settings, ssm=ssm, scan=scan)
+
+
+def _ssm_fingerprint(settings) -> dict:
+    """SSM discovery adds data to the records: a cached snapshot made without it is not served."""
+    return {"ssm_discovery": True} if settings.ssm is not None and settings.ssm.discovery else {}
+
+
+def _start_ssm_broker(settings) -> None:
+    """In ansible-playbook, the connection plugin's workers get session credentials from this
+    (main) process, so each session role is assumed about once per run (ssm_credentials.py)."""
+    if settings.ssm is None:
+        return
+    from ansible_collections.crossaccount.aws.plugins.module_utils.ssm_credentials import start_broker
+
+    client = settings.client
+    if not start_broker(profile=client.profile, sts_region=client.sts_region, duration_seconds=client.duration_seconds):
+        display.vv("crossaccount.aws.ec2: no SSM credential broker here; each connection assumes its role itself")
+
+
+def _add_ssm(inventory, name: str, record, settings, added_groups: set) -> None:
+    from ansible_collections.crossaccount.aws.plugins.module_utils.ssm import ssm_groups, ssm_host_vars
+
+    for var, value in ssm_host_vars(record, settings.ssm, settings.accounts.partition).items():
+        inventory.set_variable(name, var, value)
+    for group in ssm_groups(record, settings.ssm):
+        if group not in added_groups:
+            inventory.add_group(group)
+            added_groups.add(group)
+        inventory.add_child(group, name)

@@ -121,6 +121,7 @@ class ScanSettings:
     # the attributes kept (those the hostnames read included), None: every attribute
     attributes: tuple[str, ...] | None
     max_workers: int
+    ssm_discovery: bool = False  # the ssm option's discovery (ssm.py), set by the inventory plugin
 
     def describe_filters(self) -> list[dict[str, Any]]:
         """Filters in the shape DescribeInstances wants."""
@@ -143,6 +144,7 @@ class Settings:
     client: ClientSettings
     scan: ScanSettings
     output: OutputSettings
+    ssm: Any = None  # ssm.SsmSettings: the ssm option (issue 12), set by the inventory plugin
 
     def scope(self) -> str:
         """What a run scans. Ansible's cache key is only the file path, so a snapshot cached before

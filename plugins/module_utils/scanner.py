@@ -49,6 +49,8 @@ class RegionResult:
     region: str
     records: list[dict[str, Any]]
     scanned_at: str
+    # failures that cost no host: the optional SSM discovery of this account-region (ssm.py)
+    failures: list[ScanFailure] = field(default_factory=list)
 
 
 @dataclass
@@ -173,7 +175,21 @@ def scan_region(ctx: AwsContext, settings: ScanSettings, plan: _AccountPlan, reg
                     )
     except Exception as exc:  # noqa: BLE001
         return _fail(ctx, exc, account, region, "DescribeInstances")
-    return RegionResult(account=account, region=region, records=records, scanned_at=utc_now())
+    result = RegionResult(account=account, region=region, records=records, scanned_at=utc_now())
+    if getattr(settings, "ssm_discovery", False) and records:
+        _ssm_discovery(ctx, plan, region, result)
+    return result
+
+
+def _ssm_discovery(ctx: AwsContext, plan: _AccountPlan, region: str, result: RegionResult) -> None:
+    """DescribeInstanceInformation of one account-region, on the same pool thread. A failure
+    costs no host: it is one failure entry, and these hosts get no ssm_ping_status."""
+    from ansible_collections.crossaccount.aws.plugins.module_utils.ssm import add_ping_status
+
+    try:
+        add_ping_status(result.records, ctx.create_client("ssm", region, plan.credentials))
+    except Exception as exc:  # noqa: BLE001
+        result.failures.append(_fail(ctx, exc, plan.account, region, "DescribeInstanceInformation"))
 
 
 def scan(
@@ -211,6 +227,7 @@ def scan(
                         progress.tasks_failed += 1
                     else:
                         result.regions.append(outcome)
+                        result.failures.extend(outcome.failures)
                         progress.instances += len(outcome.records)
                 if on_progress is not None:
                     on_progress(progress)

@@ -9,6 +9,7 @@ import pytest
 
 from tests.support.faults import FaultLayer
 from tests.support.fleet import example_corp, seed
+from tests.support.session_manager import SessionManagerLayer
 from tests.support.stand_in import StandIn, aws_env
 
 
@@ -18,10 +19,12 @@ def stand_in():
 
     def middleware(app):
         holder["faults"] = FaultLayer(app)
-        return holder["faults"]
+        holder["ssm"] = SessionManagerLayer(holder["faults"])
+        return holder["ssm"]
 
     server = StandIn(middleware=middleware).start()
     server.faults = holder["faults"]
+    server.ssm = holder["ssm"]
     yield server
     server.stop()
 

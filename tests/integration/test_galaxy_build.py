@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import tarfile
 
@@ -42,6 +43,7 @@ REQUIRED = {
     "meta/runtime.yml",
     "meta/execution-environment.yml",
     "plugins/inventory/ec2.py",
+    "plugins/connection/aws_ssm.py",
     "plugins/module_utils/config.py",
     "plugins/module_utils/credentials.py",
 }
@@ -82,9 +84,15 @@ def test_tarball_holds_only_the_collection(built):
 
 @pytest.fixture(scope="module")
 def target(built, stand_in, tmp_path_factory):
-    """A fresh collections path with the tarball installed offline (no Galaxy server asked)."""
+    """A fresh collections path with the tarball installed offline (no Galaxy server asked). Its
+    dependency amazon.aws is provided beforehand, as in an air-gapped execution environment build
+    (the copy `make collection-link` extracted from the ansible wheel)."""
     base = tmp_path_factory.mktemp("galaxy-install")
     target = base / "collections"
+    shutil.copytree(
+        os.path.join(cli.COLLECTIONS, "ansible_collections", "amazon", "aws"),
+        target / "ansible_collections" / "amazon" / "aws",
+    )
     _run(
         [os.path.join(cli.BIN, "ansible-galaxy"), "collection", "install", "--offline", "-p", str(target), str(built)],
         str(base),
@@ -125,10 +133,10 @@ def test_execution_environment_definitions(target, tmp_path):
     minimums, no system packages) and accepts examples/execution-environment.yml."""
     builder = os.path.join(cli.BIN, "ansible-builder")
     introspected = yaml.safe_load(_run([builder, "introspect", str(target)], str(tmp_path)).stdout)
-    python = sorted(line.split("#")[0].strip() for line in introspected["python"])
+    ours = [line for line in introspected["python"] if "crossaccount.aws" in line]
+    python = sorted(line.split("#")[0].strip() for line in ours)
     assert python == ["boto3>=1.34.0", "botocore>=1.34.0"]
-    assert all("from collection crossaccount.aws" in line for line in introspected["python"])
-    assert introspected.get("system") in ([], None)
+    assert not [line for line in introspected.get("system") or [] if "crossaccount.aws" in line]
 
     context = tmp_path / "context"
     example = os.path.join(cli.ROOT, "examples", "execution-environment.yml")
@@ -138,4 +146,22 @@ def test_execution_environment_definitions(target, tmp_path):
     assert "ansible-core>=2.19,<2.22" in containerfile
     assert "introspect.py introspect" in containerfile, "the collection's dependencies are added at build time"
     galaxy = yaml.safe_load((context / "_build" / "requirements.yml").read_text())
-    assert [c["name"] for c in galaxy["collections"]] == ["crossaccount.aws"]
+    assert [c["name"] for c in galaxy["collections"]] == ["crossaccount.aws", "amazon.aws"]
+    # the system dependency of crossaccount.aws.aws_ssm, installed from AWS's RPM
+    assert "session-manager-plugin.rpm" in containerfile and "session-manager-plugin --version" in containerfile
+
+
+def test_installed_collection_has_its_dependency_and_the_connection(target, stand_in, tmp_path):
+    manifest = json.loads((target / "ansible_collections" / "crossaccount" / "aws" / "MANIFEST.json").read_text())
+    assert manifest["collection_info"]["dependencies"] == {"amazon.aws": ">=10.0.0,<11.0.0"}
+    doc = cli.run(
+        [os.path.join(cli.BIN, "ansible-doc"), "-t", "connection", "--json", "crossaccount.aws.aws_ssm"],
+        stand_in.endpoint,
+        cwd=str(tmp_path),
+        collections=str(target),
+    )
+    assert doc.rc == 0, doc.stderr
+    options = json.loads(doc.stdout)["crossaccount.aws.aws_ssm"]["doc"]["options"]
+    assert options["role_arn"]["vars"] == [{"name": "crossaccount_ssm_role_arn"}]
+    for secret in ("access_key_id", "secret_access_key", "session_token", "profile"):
+        assert not options[secret].get("vars") and not options[secret].get("env"), secret

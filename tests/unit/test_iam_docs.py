@@ -28,7 +28,20 @@ IAM = ROOT / "docs" / "iam"
 TEMPLATE = IAM / "discovery-role.yml"
 MODULE_UTILS = ROOT / "plugins" / "module_utils"
 
-DISCOVERY_ACTIONS = {"ec2:DescribeInstances", "ec2:DescribeRegions"}
+DISCOVERY_ACTIONS = {"ec2:DescribeInstances", "ec2:DescribeRegions", "ssm:DescribeInstanceInformation"}
+# What amazon.aws.aws_ssm calls with the session role's credentials -> the IAM action it needs.
+# A call of aws_ssm that is not in this table fails test_session_policy_covers_what_aws_ssm_calls.
+AWS_SSM_CALLS = {
+    "start_session": "ssm:StartSession",
+    "terminate_session": "ssm:TerminateSession",
+    "head_bucket": "s3:ListBucket",
+    "get_object": "s3:GetObject",  # presigned GET for curl, and download_fileobj
+    "download_fileobj": "s3:GetObject",
+    "put_object": "s3:PutObject",  # presigned PUT for curl
+    "upload_fileobj": "s3:PutObject",
+    "delete_object": "s3:DeleteObject",
+}
+AMAZON_AWS = ROOT / ".tmp" / "collections" / "ansible_collections" / "amazon" / "aws"
 ORG_ACTIONS = {
     "organizations:ListAccounts",
     "organizations:ListAccountsForParent",
@@ -65,14 +78,25 @@ def template():
 
 def test_template_is_plain_yaml_cloudformation(template):
     assert template["AWSTemplateFormatVersion"] == "2010-09-09"
-    assert "!" not in re.sub(r"#.*", "", TEMPLATE.read_text()), "short tags (!Ref) need a special loader"
+    text = re.sub(r"#.*", "", TEMPLATE.read_text()).replace("${!", "${")  # ${!x} is Fn::Sub for a literal ${x}
+    assert "!" not in text, "short tags (!Ref) need a special loader"
     params = template["Parameters"]
-    assert set(params) == {"RunnerPrincipalArn", "ExternalId", "RoleName", "MaxSessionDuration"}
+    assert set(params) == {
+        "RunnerPrincipalArn",
+        "ExternalId",
+        "RoleName",
+        "MaxSessionDuration",
+        "SessionRoleName",
+        "TransferBucketName",
+    }
+    assert params["SessionRoleName"]["Default"] == "AnsibleSessionManager"
+    assert params["TransferBucketName"]["Default"] == "", "no session role unless a bucket is named"
     assert params["RoleName"]["Default"] == "CMDBDiscovery"
     assert params["ExternalId"]["NoEcho"] is True and params["ExternalId"]["MinLength"] == 2
     assert re.match(params["RunnerPrincipalArn"]["AllowedPattern"], "arn:aws:iam::111111111111:role/CMDBRunner")
     assert not re.match(params["RunnerPrincipalArn"]["AllowedPattern"], "*")
-    assert [r["Type"] for r in template["Resources"].values()] == ["AWS::IAM::Role"]
+    assert [r["Type"] for r in template["Resources"].values()] == ["AWS::IAM::Role", "AWS::IAM::Role"]
+    assert template["Resources"]["SessionRole"]["Condition"] == "CreateSessionRole"
 
 
 def test_discovery_role_grants_exactly_the_describe_calls(template):
@@ -98,7 +122,7 @@ def test_discovery_role_trusts_only_the_runner_with_an_external_id(template):
 
 
 def test_policies_match_what_the_code_calls():
-    assert _operations_called("ec2") == DISCOVERY_ACTIONS
+    assert _operations_called("ec2") | _operations_called("ssm") == DISCOVERY_ACTIONS
     assert _operations_called("organizations") == ORG_ACTIONS
     org = json.loads((IAM / "org-lister-policy.json").read_text())
     assert set().union(*(_actions(s) for s in org["Statement"])) == ORG_ACTIONS
@@ -107,6 +131,7 @@ def test_policies_match_what_the_code_calls():
         assert statement["Effect"] == "Allow"
         assert _actions(statement) == {"sts:AssumeRole"}
         assert re.match(r"^arn:aws:iam::(\*|\d{12}):role/\w+$", statement["Resource"]), "roles only, never *"
+    assert "arn:aws:iam::*:role/AnsibleSessionManager" in {s["Resource"] for s in runner["Statement"]}
 
 
 def test_template_deploys_and_produces_the_documented_trust_policy(monkeypatch):
@@ -125,6 +150,7 @@ def test_template_deploys_and_produces_the_documented_trust_policy(monkeypatch):
             Parameters=[
                 {"ParameterKey": "RunnerPrincipalArn", "ParameterValue": "arn:aws:iam::111111111111:role/CMDBRunner"},
                 {"ParameterKey": "ExternalId", "ParameterValue": "example-external-id"},
+                {"ParameterKey": "TransferBucketName", "ParameterValue": "example-ansible-ssm"},
             ],
         )
         stack = cloudformation.describe_stacks(StackName="discovery")["Stacks"][0]
@@ -132,19 +158,73 @@ def test_template_deploys_and_produces_the_documented_trust_policy(monkeypatch):
         iam = boto3.client("iam", region_name="us-east-1")
         role = iam.get_role(RoleName="CMDBDiscovery")["Role"]
         policy = iam.get_role_policy(RoleName="CMDBDiscovery", PolicyName="ec2-inventory-read")["PolicyDocument"]
+        session_role = iam.get_role(RoleName="AnsibleSessionManager")["Role"]
+        session_policy = iam.get_role_policy(RoleName="AnsibleSessionManager", PolicyName="ssm-sessions")[
+            "PolicyDocument"
+        ]
+    if isinstance(session_policy, str):
+        session_policy = ast.literal_eval(urllib.parse.unquote(session_policy))
+    assert session_policy == json.loads((IAM / "session-policy.json").read_text())
+    assert session_role["AssumeRolePolicyDocument"] == json.loads((IAM / "session-trust-policy.json").read_text())
     assert role["AssumeRolePolicyDocument"] == json.loads((IAM / "discovery-trust-policy.json").read_text())
     assert role["MaxSessionDuration"] == 3600
     if isinstance(policy, str):  # moto keeps a CloudFormation-made inline policy as the repr of a dict
         policy = ast.literal_eval(urllib.parse.unquote(policy))
     assert policy == json.loads((IAM / "discovery-policy.json").read_text())
-    assert stack["Outputs"][0]["OutputValue"].endswith(":role/CMDBDiscovery")
+    outputs = {o["OutputKey"]: o["OutputValue"] for o in stack["Outputs"]}
+    assert outputs["RoleArn"].endswith(":role/CMDBDiscovery")
+    assert outputs["SessionRoleArn"].endswith(":role/AnsibleSessionManager")
+
+
+def _session_statements() -> list[dict]:
+    return json.loads((IAM / "session-policy.json").read_text())["Statement"]
+
+
+def test_session_policy_covers_what_aws_ssm_calls():
+    """Every AWS call amazon.aws.aws_ssm makes is in AWS_SSM_CALLS, and the session policy grants
+    exactly those actions (plus GetBucketLocation and ResumeSession, which AWS documents for it)."""
+    if not AMAZON_AWS.is_dir():
+        pytest.skip("amazon.aws is placed by make collection-link")
+    sources = [
+        AMAZON_AWS / "plugins" / "connection" / "aws_ssm.py",
+        *(AMAZON_AWS / "plugins/plugin_utils/ssm").glob("*.py"),
+    ]
+    called = set()
+    for path in sources:
+        text = path.read_text()
+        called |= set(re.findall(r"(?:client|_client|s3_client)\.([a-z_]+)\(", text))
+        called |= set(re.findall(r"get_url\(\s*\"([a-z_]+)\"", text))
+        called |= {m for m in re.findall(r"\"(get_object|put_object)\"", text)}
+    called -= {"meta", "generate_presigned_url", "get_paginator"}
+    assert called, "the scan of aws_ssm found no AWS call: the pattern is out of date"
+    assert called <= set(AWS_SSM_CALLS), (
+        f"aws_ssm calls something the session policy does not cover: {called - set(AWS_SSM_CALLS)}"
+    )
+    granted = set().union(*(_actions(s) for s in _session_statements()))
+    assert granted == set(AWS_SSM_CALLS.values()) | {"s3:GetBucketLocation", "ssm:ResumeSession"}
+    assert not any("*" in a for a in granted)
+
+
+def test_session_role_is_scoped_to_one_bucket_and_its_own_sessions():
+    for statement in _session_statements():
+        resources = statement["Resource"] if isinstance(statement["Resource"], list) else [statement["Resource"]]
+        assert "*" not in resources
+        if any(a.startswith("s3:") for a in _actions(statement)):
+            assert all(r.startswith("arn:aws:s3:::example-ansible-ssm") for r in resources)
+        if _actions(statement) & {"ssm:TerminateSession", "ssm:ResumeSession"}:
+            assert resources == ["arn:aws:ssm:*:*:session/${aws:userid}-*"]
+    bucket = json.loads((IAM / "transfer-bucket-policy.json").read_text())
+    allows = [s for s in bucket["Statement"] if s["Effect"] == "Allow"]
+    assert allows and all(s["Condition"]["StringEquals"]["aws:PrincipalOrgID"] == "o-exampleorgid" for s in allows)
+    denies = {s["Sid"] for s in bucket["Statement"] if s["Effect"] == "Deny"}
+    assert denies == {"NoOneOutsideTheOrganization", "TlsOnly"}
 
 
 def test_every_policy_in_the_page_is_a_policy_file():
     page = (ROOT / "docs" / "iam.md").read_text()
     blocks = [json.loads(b) for b in re.findall(r"```json\n(.*?)```", page, flags=re.S)]
     files = {p.name: json.loads(p.read_text()) for p in IAM.glob("*.json")}
-    assert len(files) >= 4 and len(blocks) == len(files)
+    assert len(files) >= 7 and len(blocks) == len(files)
     for block in blocks:
         assert block in files.values(), f"a JSON block in docs/iam.md differs from docs/iam/*.json: {block}"
     for name in ["discovery-role.yml", *files]:

@@ -1,0 +1,117 @@
+"""Session-role credentials: the main process's broker serves its forked workers, so each role is
+assumed once however many workers ask; a denied role is an error with AWS's code, asked again next
+time; without a broker a process assumes each role once for itself. Against the moto stand-in on
+loopback, counting AssumeRole calls where they arrive."""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+
+import pytest
+
+from ansible_collections.crossaccount.aws.plugins.module_utils import ssm_credentials
+from tests.support.faults import Fault, FaultLayer
+from tests.support.session_manager import SessionManagerLayer
+from tests.support.stand_in import StandIn, aws_env
+
+ROLE = "arn:aws:iam::{}:role/AnsibleSessionManager"
+# the stand-in's server threads run while workers fork, as ansible-core's result thread does
+pytestmark = pytest.mark.filterwarnings("ignore:This process .* is multi-threaded:DeprecationWarning")
+
+
+@pytest.fixture(scope="module")
+def server():
+    holder = {}
+
+    def middleware(app):
+        holder["faults"] = FaultLayer(app)
+        holder["ssm"] = SessionManagerLayer(holder["faults"])
+        return holder["ssm"]
+
+    srv = StandIn(middleware=middleware).start()
+    srv.faults, srv.ssm = holder["faults"], holder["ssm"]
+    yield srv
+    srv.stop()
+
+
+@pytest.fixture
+def env(server, monkeypatch):
+    for key in list(os.environ):
+        if key.startswith("AWS_"):
+            monkeypatch.delenv(key)
+    for key, value in aws_env(server.endpoint, base={}).items():
+        monkeypatch.setenv(key, value)
+    server.ssm.reset()
+    server.faults.reset()
+    saved_broker, saved_local = dict(ssm_credentials._BROKER), dict(ssm_credentials._LOCAL)
+    ssm_credentials._BROKER.clear()
+    ssm_credentials._LOCAL.clear()
+    yield server
+    ssm_credentials._BROKER.clear()
+    ssm_credentials._BROKER.update(saved_broker)
+    ssm_credentials._LOCAL.clear()
+    ssm_credentials._LOCAL.update(saved_local)
+    server.faults.reset()
+
+
+def _worker(role_arn: str, queue) -> None:
+    try:
+        creds = ssm_credentials.session_credentials(role_arn)
+        queue.put(("ok", creds["access_key"], role_arn))
+    except ssm_credentials.SessionCredentialsError as exc:
+        queue.put(("error", exc.code, role_arn, str(exc)))
+
+
+def _fork_workers(roles: list[str]) -> list[tuple]:
+    ctx = multiprocessing.get_context("fork")  # what ansible-core's WorkerProcess uses
+    queue = ctx.Queue()
+    procs = [ctx.Process(target=_worker, args=(role, queue)) for role in roles]
+    for proc in procs:
+        proc.start()
+    results = [queue.get(timeout=60) for _ in procs]
+    for proc in procs:
+        proc.join(timeout=30)
+    return results
+
+
+def test_forked_workers_share_one_assume_role_per_role(env):
+    assert ssm_credentials.start_broker()
+    roles = [ROLE.format("222222222222"), ROLE.format("333333333333")] * 4
+    results = _fork_workers(roles)
+    assert all(r[0] == "ok" for r in results), results
+    calls = {arn: n for arn, n in env.ssm.assume_calls.items() if arn.endswith("AnsibleSessionManager")}
+    assert calls == {ROLE.format("222222222222"): 1, ROLE.format("333333333333"): 1}
+    # every worker of one role got the same keys, handed out by the stand-in for that role
+    keys = {role: {r[1] for r in results if r[2] == role} for role in set(roles)}
+    assert all(len(v) == 1 for v in keys.values()) and len(set().union(*keys.values())) == 2
+    for role, (key,) in keys.items():
+        assert env.ssm.roles_by_key[key] == role
+
+
+def test_a_denied_role_is_an_error_with_the_code_and_is_asked_again(env):
+    env.faults.set_faults([Fault(code="AccessDenied", action="AssumeRole", account="444444444444", status=403)])
+    assert ssm_credentials.start_broker()
+    results = _fork_workers([ROLE.format("444444444444"), ROLE.format("222222222222")])
+    by_role = {r[2]: r for r in results}
+    denied = by_role[ROLE.format("444444444444")]
+    assert denied[:2] == ("error", "AccessDenied"), results
+    assert by_role[ROLE.format("222222222222")][0] == "ok"
+    # not cached: the next worker asks AWS again (the role may have been fixed meanwhile)
+    again = _fork_workers([ROLE.format("444444444444")])
+    assert again[0][:2] == ("error", "AccessDenied")
+    assert env.faults.injected[("AccessDenied", "AssumeRole", "444444444444", "us-east-1")] == 2
+
+
+def test_without_a_broker_a_process_assumes_each_role_once(env):
+    first = ssm_credentials.session_credentials(ROLE.format("222222222222"))
+    second = ssm_credentials.session_credentials(ROLE.format("222222222222"))
+    assert first == second
+    assert env.ssm.assume_calls[ROLE.format("222222222222")] == 1
+
+
+def test_not_a_role_arn_is_refused_without_a_call(env):
+    with pytest.raises(ssm_credentials.SessionCredentialsError) as caught:
+        ssm_credentials.session_credentials("arn:aws:iam::222222222222:user/alice")
+    assert caught.value.code == "InvalidRoleArn"
+    assert not env.ssm.assume_calls
