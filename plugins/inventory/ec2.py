@@ -265,6 +265,7 @@ from ansible.utils.display import Display  # noqa: E402
 
 from ansible_collections.crossaccount.aws.plugins.module_utils import botocore_data  # noqa: E402
 from ansible_collections.crossaccount.aws.plugins.module_utils import config as cfg  # noqa: E402
+from ansible_collections.crossaccount.aws.plugins.module_utils import hostnames as hhelp  # noqa: E402
 from ansible_collections.crossaccount.aws.plugins.module_utils.accounts import (  # noqa: E402
     resolve_accounts,
     undiscovered_accounts,
@@ -275,10 +276,8 @@ from ansible_collections.crossaccount.aws.plugins.module_utils.errors import (  
     StrictErrorsFailure,
     failure_line,
 )
-from ansible_collections.crossaccount.aws.plugins.module_utils.hosts import (  # noqa: E402
-    assign_hostnames,
-    default_groups,
-)
+from ansible_collections.crossaccount.aws.plugins.module_utils.hostnames import choose_hostnames  # noqa: E402
+from ansible_collections.crossaccount.aws.plugins.module_utils.hosts import default_groups  # noqa: E402
 from ansible_collections.crossaccount.aws.plugins.module_utils.snapshot import (  # noqa: E402
     build_snapshot,
     fingerprint,
@@ -477,34 +476,82 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
     # -- inventory ------------------------------------------------------------------------------
 
     def _populate(self, settings, snapshot) -> None:
+        """Hosts and groups, kept apart (module_utils/hostnames.py chooses the names).
+
+        Group names win: every group the inventory already has and every group this source
+        creates (default groups, and compose/groups/keyed_groups evaluated first on a scratch
+        inventory) is reserved before any host is named, so no host name can equal a group and
+        no group can capture a host, whatever order sources and groups are added in. A group
+        this source would create that equals a host of another source or a controller name is
+        not created, with a warning."""
         records = list(iter_records(snapshot))
-        names, report = assign_hostnames(records, settings.hostnames)
-        for name, ids in sorted(report.collisions.items()):
-            display.warning(
-                f"crossaccount.aws.ec2: {len(ids) + 1} instances want the hostname '{name}'; "
-                f"the first keeps it, the others are named {name}_<instance id> ({', '.join(ids)})"
-            )
-        strict = self.get_option("strict")
+        inventory = self.inventory
         compose = self.get_option("compose")
         groups = self.get_option("groups")
         keyed_groups = self.get_option("keyed_groups")
-        added_groups: set[str] = set()
-        inventory = self.inventory
-        for name, record in zip(names, records, strict=True):
+        constructing = bool(compose or groups or keyed_groups)
+        reserved = set(inventory.groups)
+        for record in records:
+            reserved.update(default_groups(record))
+        existing_hosts = set(inventory.hosts)
+
+        def choose(group_names):
+            return choose_hostnames(
+                records,
+                settings.hostnames,
+                groups=group_names,
+                hosts=existing_hosts,
+                same_instance=lambda name, record: _same_instance(inventory, name, record),
+            )
+
+        naming = choose(reserved)
+        scratch = {}  # index -> (scratch inventory, name there)
+        if constructing:
+            first = self._construct(naming.names, records)
+            constructed = set(first.groups) - set(hhelp.RESERVED_GROUPS)
+            if constructed - reserved:
+                tentative = naming.names
+                naming = choose(reserved | constructed)
+                scratch = {i: (first, name) for i, name in enumerate(tentative)}
+                moved = [i for i, name in enumerate(tentative) if naming.names[i] != name]
+                if moved:  # rare (a tag equal to a constructed group): construct those again under their names
+                    again = self._construct([naming.names[i] for i in moved], [records[i] for i in moved])
+                    scratch.update({i: (again, naming.names[i]) for i in moved})
+            else:
+                scratch = {i: (first, name) for i, name in enumerate(naming.names)}
+        self._warn_naming(naming)
+        guard = _GroupGuard(set(naming.names) | existing_hosts)
+        for i, (name, record) in enumerate(zip(naming.names, records, strict=True)):
             inventory.add_host(name)
-            for group in default_groups(record):
-                if group not in added_groups:
-                    inventory.add_group(group)
-                    added_groups.add(group)
-                inventory.add_child(group, name)
             for var, value in record.items():
                 inventory.set_variable(name, var, value)
-            if compose:
-                self._set_composite_vars(compose, record, name, strict=strict)
-            if groups:
-                self._add_host_to_composed_groups(groups, record, name, strict=strict)
-            if keyed_groups:
-                self._add_host_to_keyed_groups(keyed_groups, record, name, strict=strict)
+            for group in default_groups(record):
+                if guard.allows(group):
+                    inventory.add_group(group)
+                    inventory.add_host(name, group=group)
+            if i in scratch:
+                source, there = scratch[i]
+                host = source.hosts[there]
+                if compose:
+                    composed = host.get_vars()
+                    for var in compose:
+                        if var in composed:
+                            inventory.set_variable(name, var, composed[var])
+                for group in host.get_groups():
+                    if group.name not in hhelp.RESERVED_GROUPS and guard.allows(group.name):
+                        inventory.add_group(group.name)
+                        inventory.add_host(name, group=group.name)
+        for source in {id(s): s for s, _name in scratch.values()}.values():
+            for group in source.groups.values():  # keyed_groups' parent_group: groups of groups
+                for child in group.child_groups:
+                    if group.name in hhelp.RESERVED_GROUPS or child.name in hhelp.RESERVED_GROUPS:
+                        continue
+                    if guard.allows(group.name) and guard.allows(child.name):
+                        inventory.add_group(group.name)
+                        inventory.add_group(child.name)
+                        inventory.add_child(group.name, child.name)
+        for line in guard.lines():
+            display.warning(f"crossaccount.aws.ec2: {line}")
         # Several sources (shards, or one file per business unit) in one inventory: their failures
         # add up, and the scan time of the whole is that of the oldest scan.
         earlier = plain(inventory.groups["all"].get_vars())
@@ -512,6 +559,87 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
         scanned_at = min(filter(None, (earlier.get("crossaccount_scanned_at"), snapshot["scanned_at"])))
         inventory.set_variable("all", "crossaccount_errors", errors)
         inventory.set_variable("all", "crossaccount_scanned_at", scanned_at)
+
+    def _construct(self, names, records):
+        """compose, groups and keyed_groups evaluated with ansible-core's own Constructable code
+        on a scratch InventoryData: the groups they create are known before any host is named,
+        and each expression is still evaluated once per host."""
+        from ansible.inventory.data import InventoryData
+
+        strict = self.get_option("strict")
+        compose = self.get_option("compose")
+        groups = self.get_option("groups")
+        keyed_groups = self.get_option("keyed_groups")
+        real = self.inventory
+        scratch = InventoryData()
+        scratch.current_source = real.current_source  # inventory_file and inventory_dir as in the real one
+        self.inventory = scratch
+        try:
+            for name, record in zip(names, records, strict=True):
+                scratch.add_host(name)
+                host = scratch.hosts[name]
+                for var, value in record.items():
+                    host.set_variable(var, value)
+                if compose:
+                    self._set_composite_vars(compose, record, name, strict=strict)
+                if groups:
+                    self._add_host_to_composed_groups(groups, record, name, strict=strict)
+                if keyed_groups:
+                    self._add_host_to_keyed_groups(keyed_groups, record, name, strict=strict)
+        finally:
+            self.inventory = real
+        return scratch
+
+    def _warn_naming(self, naming) -> None:
+        for refusal in naming.refusals:
+            display.warning(f"crossaccount.aws.ec2: {refusal.line()}")
+        for name, ids in sorted(naming.collisions.items()):
+            display.warning(
+                f"crossaccount.aws.ec2: {len(ids) + 1} instances want the hostname '{name}'; "
+                f"the longest-running keeps it, the others are named {name}_<instance id> ({', '.join(ids)})"
+            )
+        for index, written in naming.unmatched:
+            display.warning(
+                f"crossaccount.aws.ec2: hostnames[{index}] {written!r} gave a name to no instance; "
+                "check its spelling (hosts fell back to the next source, else to the instance id)"
+            )
+
+
+def _same_instance(inventory, name: str, record) -> bool:
+    """Whether the host ``name`` another source added is this very instance (two sources that
+    overlap): then it keeps its name and ansible-core merges the two, as for any host."""
+    host = inventory.hosts.get(name)
+    if host is None:
+        return False
+    found = host.get_vars()
+    return found.get("instance_id") == record.get("instance_id") and found.get("account_id") == record.get("account_id")
+
+
+class _GroupGuard:
+    """Groups this source creates never take a host's name or a name of the controller."""
+
+    def __init__(self, host_names) -> None:
+        self._hosts = host_names
+        self._verdicts: dict[str, str | None] = {}
+        self._refused: dict[str, int] = {}
+
+    def allows(self, group: str) -> bool:
+        if group not in self._verdicts:
+            reason = hhelp.unsafe_group_reason(group)
+            if reason is None and group in self._hosts:
+                reason = "the name of a host"
+            self._verdicts[group] = reason
+        if self._verdicts[group] is None:
+            return True
+        self._refused[group] = self._refused.get(group, 0) + 1
+        return False
+
+    def lines(self) -> list[str]:
+        return [
+            f"group {group!r} not created: it is {self._verdicts[group]}, and a group of that name would "
+            f"capture that host in every host pattern ({count} membership(s) dropped)"
+            for group, count in sorted(self._refused.items())
+        ]
 
 
 class _OneLineParserError(AnsibleParserError):

@@ -14,6 +14,7 @@ import re
 from dataclasses import dataclass
 from typing import Any, Iterable, Mapping
 
+from ansible_collections.crossaccount.aws.plugins.module_utils import hostnames as hostnames_grammar
 from ansible_collections.crossaccount.aws.plugins.module_utils.errors import ConfigError
 
 ACCOUNT_ID_RE = re.compile(r"^\d{12}$")
@@ -29,13 +30,6 @@ SHARD_RE = re.compile(r"^\s*(\d+)\s*/\s*(\d+)\s*$")
 
 ACCOUNT_KEYS = ("id", "name", "role_name", "role_arn", "external_id", "regions")
 ORGANIZATION_KEYS = ("role_arn", "external_id", "include_ous", "exclude_ous", "exclude_accounts")
-HOSTNAME_SOURCES = {
-    "instance-id": "instance_id",
-    "private-ip-address": "private_ip_address",
-    "ip-address": "public_ip_address",
-    "dns-name": "public_dns_name",
-    "private-dns-name": "private_dns_name",
-}
 RETRY_MODES = ("standard", "adaptive", "legacy")
 PARTITIONS = ("aws", "aws-cn", "aws-us-gov", "aws-iso", "aws-iso-b")
 DEFAULT_STATES = ("pending", "running", "stopping", "stopped")
@@ -83,7 +77,7 @@ class Settings:
     regions: tuple[str, ...] = ()
     exclude_regions: tuple[str, ...] = ()
     filters: tuple[tuple[str, tuple[str, ...]], ...] = ()
-    hostnames: tuple[str, ...] = ("instance-id",)
+    hostnames: tuple[hostnames_grammar.Preference, ...] = hostnames_grammar.DEFAULT
     attributes: tuple[str, ...] | None = None
     max_workers: int = 16
     strict_errors: bool = False
@@ -104,7 +98,7 @@ class Settings:
         """``attributes`` plus what the hostname preferences read (None: every attribute)."""
         if self.attributes is None:
             return None
-        extra = [HOSTNAME_SOURCES[h] for h in self.hostnames if h in HOSTNAME_SOURCES]
+        extra = hostnames_grammar.attributes_read(self.hostnames)
         return tuple(dict.fromkeys(list(self.attributes) + extra))
 
     def scope(self) -> str:
@@ -495,24 +489,9 @@ def parse_filters(value: Any) -> tuple[tuple[str, tuple[str, ...]], ...]:
     return tuple(out)
 
 
-def parse_hostnames(value: Any) -> tuple[str, ...]:
-    if value is None:
-        return ("instance-id",)
-    if isinstance(value, str):
-        value = [value]
-    if not isinstance(value, list) or not value:
-        raise ConfigError(
-            "hostnames", f"expected a list, got {_type_name(value)}", "write e.g. hostnames: [tag:Name, instance-id]"
-        )
-    for i, item in enumerate(value):
-        if not isinstance(item, str) or not (item in HOSTNAME_SOURCES or (item.startswith("tag:") and len(item) > 4)):
-            hint = _suggest(str(item), list(HOSTNAME_SOURCES) + ["tag:Name"])
-            raise ConfigError(
-                f"hostnames[{i}]",
-                f"unknown hostname source {item!r}",
-                (hint + " " if hint else "") + "use one of " + ", ".join(HOSTNAME_SOURCES) + " or tag:KEY",
-            )
-    return tuple(value)
+def parse_hostnames(value: Any) -> tuple[hostnames_grammar.Preference, ...]:
+    """aws_ec2's hostnames grammar (module_utils/hostnames.py)."""
+    return hostnames_grammar.parse_hostnames(value)
 
 
 def parse_organization(value: Any, known: Iterable[str] = ORGANIZATION_KEYS) -> OrganizationSettings | None:

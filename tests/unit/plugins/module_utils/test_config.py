@@ -68,7 +68,7 @@ def test_defaults():
         Account(id="111111111111", role_arn="arn:aws:iam::111111111111:role/CMDBDiscovery", source="accounts"),
     )
     assert s.regions == () and s.exclude_regions == ()
-    assert s.hostnames == ("instance-id",)
+    assert [p.written for p in s.hostnames] == ["instance-id"]
     assert s.attributes is None
     assert s.max_workers == 16 and s.max_attempts == 10 and s.retry_mode == "standard"
     assert s.duration_seconds == 3600 and s.strict_errors is False and s.shard is None
@@ -131,7 +131,7 @@ attributes: [instance_type, state]
     assert s.sts_region == "eu-west-1"
     assert (s.max_workers, s.max_attempts, s.retry_mode, s.strict_errors) == (32, 3, "adaptive", True)
     assert s.duration_seconds == 900 and s.shard == (2, 4) and s.profile == "cmdb"
-    assert s.hostnames == ("tag:Name",) and s.attributes == ("instance_type", "state")
+    assert [p.written for p in s.hostnames] == ["tag:Name"] and s.attributes == ("instance_type", "state")
 
 
 def test_partition_builds_role_arns():
@@ -493,14 +493,14 @@ def test_filters():
 
 
 def test_hostnames():
-    assert parse_hostnames(None) == ("instance-id",)
-    assert parse_hostnames("dns-name") == ("dns-name",)
-    assert parse_hostnames(["tag:Name", "private-ip-address", "instance-id"]) == (
-        "tag:Name",
-        "private-ip-address",
-        "instance-id",
-    )
-    for bad in (["tag:"], [5], {"a": 1}):
+    def written(value):
+        return [p.written for p in parse_hostnames(value)]
+
+    assert written(None) == ["instance-id"]
+    assert written("dns-name") == ["dns-name"]
+    names = ["tag:Name", "private-ip-address", "instance-id"]
+    assert written(names) == names
+    for bad in (["tag:"], [5], {"a": 1}, ["tag:Name | lower"], ["tag-key"], []):
         with pytest.raises(ConfigError):
             parse_hostnames(bad)
 
