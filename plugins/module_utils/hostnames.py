@@ -203,9 +203,9 @@ def _type_name(value: Any) -> str:
 def _fix_for(text: str) -> str:
     close = difflib.get_close_matches(text, list(ATTRIBUTE_SOURCES) + ["tag:Name"], n=1, cutoff=0.6)
     hint = f"did you mean {close[0]!r}? " if close else ""
-    return (
-        hint
-        + "use tag:KEY, tag:KEY=VALUE, a filter name (dns-name, private-ip-address, ...) or {name: ..., prefix: ...}"
+    return hint + (
+        "use tag:KEY, tag:KEY=VALUE, a filter name (dns-name, private-ip-address, ...); "
+        "a literal name only in the dict form {name: ..., prefix: ...}"
     )
 
 
@@ -293,7 +293,7 @@ def attributes_read(preferences: Iterable[Preference]) -> tuple[str, ...]:
     out: list[str] = []
     for pref in preferences:
         for source in (pref.name, pref.prefix):
-            if source is not None and source.kind == "attribute":
+            if source is not None and source.kind == "attribute" and source.path != ("instance_id",):
                 out.append(source.path[0])
     if any(not p.is_instance_id for p in preferences):
         out.append("launch_time")
@@ -351,12 +351,22 @@ def source_value(record: Mapping[str, Any], source: Source) -> str | None:
     return _text(value)
 
 
+# ansible-core's C.INVALID_VARIABLE_NAMES: aws_ec2 passes a name holding ':' through
+# _sanitize_group_name (to_safe_group_name), which replaces these characters by '_'
+_INVALID_VARIABLE_CHARS = re.compile(r"^[\d\W]|[^\w]")
+
+
 def preference_value(record: Mapping[str, Any], pref: Preference) -> str | None:
+    """The name aws_ec2 gives from one preference. A name from AWS attributes holding ':'
+    (IPv6 and MAC addresses, ARNs, times) is sanitised as aws_ec2 does; one read from tags is
+    left as it is, so that the safety check refuses it rather than let a tag craft a pattern."""
     name = source_value(record, pref.name)
     if name and pref.prefix is not None:
         prefix = source_value(record, pref.prefix)
         if prefix:
-            return prefix + pref.separator + name
+            name = prefix + pref.separator + name
+    if name and ":" in name and not pref.from_tags:
+        name = _INVALID_VARIABLE_CHARS.sub("_", name)
     return name
 
 
@@ -376,7 +386,7 @@ def wanted_name(record: Mapping[str, Any], preferences: Sequence[Preference]) ->
 #: names ansible-core treats as the controller (C.LOCALHOST) and the usual aliases of it
 IMPLICIT_LOCALHOST = ("localhost", "127.0.0.1", "::1")
 _LOCAL_NAMES = re.compile(r"localhost[0-9]*(\..*)?|ip6-(localhost|loopback)", re.I)
-INSTANCE_ID_RE = re.compile(r"(?<![0-9A-Za-z])i-[0-9a-fA-F]{8,17}(?![0-9A-Za-z])")
+INSTANCE_ID_RE = re.compile(r"(?<![0-9A-Za-z])i-[0-9a-f]{8,17}(?![0-9A-Za-z])", re.I)
 _SAFE_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9._-]{0,254}")
 RESERVED_GROUPS = ("all", "ungrouped")
 
@@ -408,7 +418,7 @@ def unsafe_reason(value: str, own_id: str | None = None) -> str | None:
     if value.lower() in RESERVED_GROUPS:
         return "the name of a built-in group"
     for found in INSTANCE_ID_RE.findall(value):
-        if found != own_id:
+        if found.lower() != (own_id or "").lower():
             return f"the id of another instance ({found})"
     return None
 
