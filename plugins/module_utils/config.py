@@ -99,7 +99,7 @@ class Settings:
         if self.attributes is None:
             return None
         extra = hostnames_grammar.attributes_read(self.hostnames)
-        return tuple(dict.fromkeys(list(self.attributes) + extra))
+        return tuple(dict.fromkeys(list(self.attributes) + list(extra)))
 
     def scope(self) -> str:
         """What a run scans. Ansible's cache key is only the file path, so a snapshot cached before
