@@ -18,7 +18,9 @@ description:
   - Work runs on one bounded thread pool of (account, region) tasks; each account's role is
     assumed once and its credentials refresh themselves before they expire.
   - Hosts are named by the instance id unless O(hostnames) says otherwise; two instances are never
-    merged into one host (a duplicate name becomes V(NAME_<instance id>), with a warning).
+    merged into one host (a duplicate name stays with the longest-running instance, the others
+    become V(NAME_<instance id>), with a warning), and no tag can make a host name equal a group,
+    V(localhost) or another host (see O(hostnames)).
   - Groups, all children of C(all), are V(account_<id>), V(region_<region with _>) and
     V(name_<Name tag, sanitised>); O(keyed_groups), O(groups) and O(compose) add more.
   - Host variables are every DescribeInstances attribute in snake_case (the names
@@ -146,11 +148,32 @@ options:
     version_added: "1.0.0"
   hostnames:
     description:
-      - Preference list for the inventory hostname; the first that has a value wins, the instance id
-        is the fallback. Choices are V(instance-id), V(private-ip-address), V(ip-address),
-        V(dns-name), V(private-dns-name) and V(tag:KEY).
+      - Preference list for the inventory hostname, in amazon.aws.aws_ec2's grammar; the first entry
+        that has a value for an instance names it, the instance id is the fallback. Each entry gives
+        the name aws_ec2 gives.
+      - V(tag:KEY) is the value of tag KEY; V(tag:KEY=VALUE) gives V(KEY_VALUE) when the tag has that
+        value; V(tag:K1=V1,K2) is the first of its items that matches.
+      - Any DescribeInstances filter name aws_ec2 maps to an attribute, such as V(instance-id),
+        V(dns-name), V(ip-address), V(private-dns-name), V(private-ip-address),
+        V(network-interface.addresses.association.public-ip), V(availability-zone) or V(owner-id);
+        a name from attributes that holds V(:) is sanitised as aws_ec2 does.
+      - A mapping with C(name) (a source, or a literal), and optionally C(prefix) (a source or a
+        literal) and C(separator) (default V(_)) gives V(PREFIX<separator>NAME) when both have a value.
+      - Refused when the file is read, in one line naming the entry and the fix, never silently
+        ignored - an unknown or misspelt source, Jinja2 filters (aws_ec2 renders tag values inside a
+        template; here nothing from AWS is templated), V(tag)/V(tag-key)/V(tag-value) (the whole tag
+        list), a literal outside the mapping form. An entry that names no instance at all (a typo
+        such as V(tag:Nmae)) is one warning.
+      - Names are never merged, and never steered by a tag. Among instances that want the same name
+        the longest-running (earliest C(launch_time), then instance id) keeps it and the others are
+        named V(NAME_<instance id>), so launching an instance never renames another. A name that is
+        a group (of this or an earlier source, or one O(keyed_groups)/O(groups) create), V(all),
+        V(ungrouped), V(localhost) or another name of the controller, another instance's id, a host
+        of an earlier source, an IP address taken from a tag, or not a plain name (only letters,
+        digits, V(.), V(_) and V(-)) is refused with one warning naming the instance, its account and
+        the value, and the host is named by its instance id. See docs/security.md.
     type: list
-    elements: str
+    elements: raw
     default: [instance-id]
     version_added: "1.0.0"
   attributes:
@@ -256,226 +279,114 @@ cache_timeout: 604800
 """
 
 import dataclasses  # noqa: E402
-import time  # noqa: E402
-from typing import Any  # noqa: E402
 
 from ansible.errors import AnsibleParserError  # noqa: E402
 from ansible.plugins.inventory import BaseInventoryPlugin, Cacheable, Constructable  # noqa: E402
 from ansible.utils.display import Display  # noqa: E402
 
-from ansible_collections.crossaccount.aws.plugins.module_utils import botocore_data  # noqa: E402
-from ansible_collections.crossaccount.aws.plugins.module_utils import config as cfg  # noqa: E402
 from ansible_collections.crossaccount.aws.plugins.module_utils import hostnames as hhelp  # noqa: E402
-from ansible_collections.crossaccount.aws.plugins.module_utils.accounts import (  # noqa: E402
-    resolve_accounts,
-    undiscovered_accounts,
-)
+from ansible_collections.crossaccount.aws.plugins.module_utils.accounts import resolve_accounts  # noqa: E402
 from ansible_collections.crossaccount.aws.plugins.module_utils.errors import (  # noqa: E402
     ConfigError,
     CrossAccountError,
     StrictErrorsFailure,
     failure_line,
+    strict_errors_message,
 )
 from ansible_collections.crossaccount.aws.plugins.module_utils.hostnames import choose_hostnames  # noqa: E402
 from ansible_collections.crossaccount.aws.plugins.module_utils.hosts import default_groups  # noqa: E402
 from ansible_collections.crossaccount.aws.plugins.module_utils.snapshot import (  # noqa: E402
-    build_snapshot,
+    Snapshot,
     fingerprint,
-    iter_records,
-    previous_usable,
-    stale_summary,
+    run_vars,
 )
 from ansible_collections.crossaccount.aws.plugins.module_utils.values import plain  # noqa: E402
+from ansible_collections.crossaccount.aws.plugins.plugin_utils.inventory import (  # noqa: E402
+    OneLineParserError,
+    ProgressReporter,
+    any_unparsed_is_failed,
+    configured_plugin,
+    load_settings,
+    plugin_names,
+)
 
 display = Display()
-
-CONSTRUCTED_AND_CACHE_KEYS = (
-    "compose",
-    "groups",
-    "keyed_groups",
-    "strict",
-    "leading_separator",
-    "use_extra_vars",
-    "cache",
-    "cache_plugin",
-    "cache_timeout",
-    "cache_connection",
-    "cache_prefix",
-)
 
 
 class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
     NAME = "crossaccount.aws.ec2"
 
     def verify_file(self, path: str) -> bool:
-        return super().verify_file(path) and path.endswith(("ec2.yml", "ec2.yaml"))
+        """A file named *ec2.yml/*ec2.yaml, unless its ``plugin:`` names another plugin (an
+        amazon.aws.aws_ec2 file such as x.aws_ec2.yml is left to that plugin)."""
+        if not (super().verify_file(path) and path.endswith(("ec2.yml", "ec2.yaml"))):
+            return False
+        from ansible.parsing.dataloader import DataLoader
+
+        readable, name = configured_plugin(self.loader or DataLoader(), path)
+        return not readable or name in plugin_names(self)
 
     def parse(self, inventory, loader, path, cache=True):
         super().parse(inventory, loader, path, cache=cache)
         try:
-            self._parse(path, cache)
+            settings = load_settings(self, path)
+            snapshot = self._cached_or_scanned(path, settings, cache)
+            self._populate(settings, snapshot)
+            self._raise_if_strict(settings, snapshot)
         except ConfigError as exc:
-            raise _OneLineParserError(f"crossaccount.aws.ec2 configuration error in {path}: {exc}") from None
+            raise OneLineParserError(f"crossaccount.aws.ec2 configuration error in {path}: {exc}") from None
         except StrictErrorsFailure as exc:
             raise AnsibleParserError(str(exc)) from None
         except CrossAccountError as exc:
             raise AnsibleParserError(f"crossaccount.aws.ec2: {exc}") from None
 
-    # -- configuration ----------------------------------------------------------------------------
+    # -- the snapshot: from the cache (Cacheable's get/update pattern) or a scan ------------------
 
-    def _known_keys(self) -> list[str]:
-        from ansible import constants as C
-
-        defs = C.config.get_configuration_definitions("inventory", self._load_name) or {}
-        return sorted(set(defs) | set(CONSTRUCTED_AND_CACHE_KEYS))
-
-    def _load_yaml(self, path: str, what: str) -> Any:
-        try:
-            data = self.loader.load_from_file(path, cache="none")
-        except Exception as exc:  # noqa: BLE001 - broken YAML becomes one line
-            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-            origin = getattr(exc, "obj", None)  # ansible-core's YAML errors carry an Origin with the position
-            where = f" at line {origin.line_num}" if getattr(origin, "line_num", None) else ""
-            where += f", column {origin.col_num}" if where and getattr(origin, "col_num", None) else ""
-            subject = "not valid YAML" if what == "(file)" else f"{path} is not valid YAML"
-            raise ConfigError(
-                what, f"{subject}{where} ({first})", "fix the YAML syntax there (indentation, quotes, colons)"
-            ) from None
-        return plain(data, stringify_other=False)
-
-    def _settings(self, path: str):
-        import os
-
-        raw = self._load_yaml(path, "(file)")
-        if not isinstance(raw, dict):
-            raise ConfigError(
-                "(file)", "expected a mapping of options", "start the file with plugin: crossaccount.aws.ec2"
-            )
-        file_accounts = None
-        accounts_file = raw.get("accounts_file")
-        if accounts_file is not None:
-            if not isinstance(accounts_file, str):
-                raise ConfigError("accounts_file", "expected a file path", "write accounts_file: accounts.yml")
-            full = os.path.join(os.path.dirname(path), os.path.expanduser(accounts_file))
-            if not os.path.isfile(full):
-                raise ConfigError(
-                    "accounts_file", f"{full} does not exist", "write a path relative to the inventory file"
-                )
-            file_accounts = self._load_yaml(full, "accounts_file")
-            if isinstance(file_accounts, dict) and "accounts" in file_accounts:
-                file_accounts = file_accounts["accounts"]
-        botocore_data.require_botocore_installed()
-        known_regions = botocore_data.known_regions()
-        known_attributes = botocore_data.known_attributes() if raw.get("attributes") is not None else None
-        settings = cfg.parse_settings(
-            raw,
-            known_keys=self._known_keys(),
-            known_regions=known_regions,
-            known_attributes=known_attributes,
-            file_accounts=file_accounts,
-        )
-        # Ansible's own option handling (constructed, cache) runs after our checks so that our
-        # messages, which name the key and the fix, come first.
-        self._read_config_data(path)
-        return settings
-
-    # -- parse ----------------------------------------------------------------------------------
-
-    def _parse(self, path: str, cache: bool) -> None:
-        settings = self._settings(path)
-        fp = fingerprint(attributes=settings.effective_attributes(), filters=settings.filters)
+    def _cached_or_scanned(self, path: str, settings, cache: bool) -> Snapshot:
+        fp = fingerprint(attributes=settings.scan.attributes, filters=settings.scan.filters)
         scope = fingerprint(scope=settings.scope())
-
         cache_key = self.get_cache_key(path)
-        cache_on = bool(self.get_option("cache"))
-        snapshot = None
-        if cache_on and cache:
+        user_cache_setting = self.get_option("cache")
+        previous = None
+        if user_cache_setting:
             try:
-                cached = self._cache[cache_key]
-                if previous_usable(cached, fp) and cached.get("scope") == scope:
-                    snapshot = cached
-                    display.vv("crossaccount.aws.ec2: inventory served from the cache")
+                previous = Snapshot.from_dict(self._cache[cache_key])
             except KeyError:
-                pass
-        if snapshot is None:
-            previous = None
-            if cache_on:
-                try:
-                    previous = self._cache[cache_key]
-                except KeyError:
-                    previous = None
-            snapshot = self._scan(settings, fp, previous)
-            snapshot["scope"] = scope
-            if cache_on:
-                self._cache[cache_key] = snapshot
+                previous = None
+            # cache=False (--flush-cache, a refresh): scan, with the previous snapshot for stale-if-error
+            if cache and previous is not None and previous.serves(fp, scope):
+                display.vv("crossaccount.aws.ec2: inventory served from the cache")
+                return previous
+        snapshot = self._scan(settings, fp, scope, previous)
+        if user_cache_setting:
+            self._cache[cache_key] = snapshot.to_dict()
+        return snapshot
 
-        self._report(snapshot)
-        self._populate(settings, snapshot)
-        if settings.strict_errors and snapshot["errors"]:
-            if cache_on:
-                self.update_cache_if_changed()
-            lines = [failure_line(e) for e in snapshot["errors"]]
-            message = f"crossaccount.aws.ec2: strict_errors is on and {len(lines)} scan(s) failed: " + " | ".join(lines)
-            if not _any_unparsed_is_failed():
-                message += (
-                    " -- ansible-core drops this whole source and still exits 0 unless "
-                    "ANSIBLE_INVENTORY_ANY_UNPARSED_IS_FAILED=true ([inventory] any_unparsed_is_failed); set it"
-                )
-            raise StrictErrorsFailure(message)
-
-    def _scan(self, settings, fp: str, previous):
+    def _scan(self, settings, fp: str, scope: str, previous: Snapshot | None) -> Snapshot:
         from ansible_collections.crossaccount.aws.plugins.module_utils.credentials import AwsContext
         from ansible_collections.crossaccount.aws.plugins.module_utils.scanner import scan, utc_now
 
         started = utc_now()
-        ctx = AwsContext(
-            profile=settings.profile,
-            sts_region=settings.sts_region,
-            retry_mode=settings.retry_mode,
-            max_attempts=settings.max_attempts,
-            max_pool_connections=settings.max_workers,
-            connect_timeout=settings.connect_timeout,
-            read_timeout=settings.read_timeout,
-            duration_seconds=settings.duration_seconds,
-            role_session_name=settings.role_session_name,
-        )
+        ctx = AwsContext(**dataclasses.asdict(settings.client))
         ctx.source_credentials()
-        if settings.effective_attributes() != settings.attributes:
-            settings = dataclasses.replace(settings, attributes=settings.effective_attributes())
-        accounts, account_failures = resolve_accounts(ctx, settings, log=display.v)
-        # a failed Organizations discovery: the accounts only it knew stay stale from the cache
-        account_failures += undiscovered_accounts(previous, accounts, account_failures, settings.shard)
-        reporter = _ProgressReporter()
-        result = scan(ctx, settings, accounts, on_progress=reporter)
+        accounts, account_failures = resolve_accounts(ctx, settings.accounts, log=display.v)
+        reporter = ProgressReporter()
+        result = scan(ctx, settings.scan, accounts, on_progress=reporter)
         reporter.done(result.progress)
-        return build_snapshot(
+        return Snapshot.build(
             result,
-            fingerprint_value=fp,
+            fingerprint=fp,
+            scope=scope,
             scanned_at=started,
             previous=previous,
-            extra_failures=[f.as_var() for f in account_failures],
+            accounts=accounts,
+            account_failures=account_failures,
+            shard=settings.accounts.shard,
         )
-
-    def _report(self, snapshot) -> None:
-        stale = {}
-        for account_id, region, count, scanned_at in stale_summary(snapshot):
-            stale[(account_id, region)] = (count, scanned_at)
-        for error in snapshot["errors"]:
-            line = failure_line(error)
-            kept = [
-                (r, c, t)
-                for (a, r), (c, t) in stale.items()
-                if a == error["account_id"] and (error["region"] is None or r == error["region"])
-            ]
-            if kept:
-                hosts = sum(count for _region, count, _when in kept)
-                since = min(when for _region, _count, when in kept)
-                line += f" (kept {hosts} host(s) from the scan of {since}, marked crossaccount_stale)"
-            display.warning(f"crossaccount.aws.ec2: {line}")
 
     # -- inventory ------------------------------------------------------------------------------
 
-    def _populate(self, settings, snapshot) -> None:
+    def _populate(self, settings, snapshot: Snapshot) -> None:
         """Hosts and groups, kept apart (module_utils/hostnames.py chooses the names).
 
         Group names win: every group the inventory already has and every group this source
@@ -484,7 +395,13 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
         no group can capture a host, whatever order sources and groups are added in. A group
         this source would create that equals a host of another source or a controller name is
         not created, with a warning."""
-        records = list(iter_records(snapshot))
+        for error in snapshot.errors:
+            line = failure_line(error)
+            kept = snapshot.stale_for(error)
+            if kept:
+                line += f" (kept {kept.hosts} host(s) from the scan of {kept.since}, marked crossaccount_stale)"
+            display.warning(f"crossaccount.aws.ec2: {line}")
+        records = list(snapshot.records())
         inventory = self.inventory
         compose = self.get_option("compose")
         groups = self.get_option("groups")
@@ -498,7 +415,7 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
         def choose(group_names):
             return choose_hostnames(
                 records,
-                settings.hostnames,
+                settings.output.hostnames,
                 groups=group_names,
                 hosts=existing_hosts,
                 same_instance=lambda name, record: _same_instance(inventory, name, record),
@@ -552,13 +469,8 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
                         inventory.add_child(group.name, child.name)
         for line in guard.lines():
             display.warning(f"crossaccount.aws.ec2: {line}")
-        # Several sources (shards, or one file per business unit) in one inventory: their failures
-        # add up, and the scan time of the whole is that of the oldest scan.
-        earlier = plain(inventory.groups["all"].get_vars())
-        errors = list(earlier.get("crossaccount_errors") or []) + list(snapshot["errors"])
-        scanned_at = min(filter(None, (earlier.get("crossaccount_scanned_at"), snapshot["scanned_at"])))
-        inventory.set_variable("all", "crossaccount_errors", errors)
-        inventory.set_variable("all", "crossaccount_scanned_at", scanned_at)
+        for var, value in run_vars(plain(inventory.groups["all"].get_vars()), snapshot).items():
+            inventory.set_variable("all", var, value)
 
     def _construct(self, names, records):
         """compose, groups and keyed_groups evaluated with ansible-core's own Constructable code
@@ -604,6 +516,12 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
                 "check its spelling (hosts fell back to the next source, else to the instance id)"
             )
 
+    def _raise_if_strict(self, settings, snapshot: Snapshot) -> None:
+        if settings.output.strict_errors and snapshot.errors:
+            if self.get_option("cache"):
+                self.update_cache_if_changed()  # core does it only after a parse that did not raise
+            raise StrictErrorsFailure(strict_errors_message(snapshot.errors, any_unparsed_is_failed()))
+
 
 def _same_instance(inventory, name: str, record) -> bool:
     """Whether the host ``name`` another source added is this very instance (two sources that
@@ -640,42 +558,3 @@ class _GroupGuard:
             f"keep meaning that host, never the members of a group ({count} membership(s) dropped)"
             for group, count in sorted(self._refused.items())
         ]
-
-
-class _OneLineParserError(AnsibleParserError):
-    """A configuration error shown as one line.
-
-    ansible-core 2.19 attaches an "Origin: <inventory plugin ...>" context to a plugin's error,
-    which stops it from folding our message into its "Failed to parse ... plugin" warning: the
-    message would be printed twice. Our message already names the file, the key and the fix."""
-
-    @property
-    def _formatted_source_context(self) -> None:
-        return None
-
-
-class _ProgressReporter:
-    """At -v, one progress line on stderr every few seconds (stdout stays the inventory)."""
-
-    INTERVAL = 2.0
-
-    def __init__(self) -> None:
-        self._last = 0.0
-
-    def __call__(self, progress) -> None:
-        if display.verbosity < 1:
-            return
-        now = time.monotonic()
-        if now - self._last >= self.INTERVAL:
-            self._last = now
-            display.display(f"crossaccount.aws.ec2: {progress.line()}", stderr=True)
-
-    def done(self, progress) -> None:
-        if display.verbosity >= 1:
-            display.display(f"crossaccount.aws.ec2: scan finished: {progress.line()}", stderr=True)
-
-
-def _any_unparsed_is_failed() -> bool:
-    from ansible import constants as C
-
-    return bool(C.config.get_config_value("INVENTORY_ANY_UNPARSED_IS_FAILED"))

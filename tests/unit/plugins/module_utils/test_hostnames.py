@@ -349,13 +349,3 @@ def test_names_are_unique_and_safe_for_a_hostile_fleet():
     for name, record in zip(naming.names, records, strict=True):
         assert hn.unsafe_reason(name, record["instance_id"]) is None
         assert name not in {"name_web", "name_db", "all", "ungrouped"}
-
-
-def test_the_lean_attribute_list_keeps_what_hostnames_read():
-    from ansible_collections.crossaccount.aws.plugins.module_utils.config import Settings
-
-    prefs = hn.parse_hostnames(["tag:Name", {"name": "private-dns-name", "prefix": "placement-group-name"}])
-    settings = Settings(accounts=(), hostnames=prefs, attributes=("instance_type",))
-    assert settings.effective_attributes() == ("instance_type", "private_dns_name", "placement", "launch_time")
-    assert Settings(accounts=(), hostnames=prefs).effective_attributes() is None
-    assert Settings(accounts=(), attributes=("state",)).effective_attributes() == ("state",)
