@@ -407,9 +407,9 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
         groups = self.get_option("groups")
         keyed_groups = self.get_option("keyed_groups")
         constructing = bool(compose or groups or keyed_groups)
-        reserved = set(inventory.groups)
+        own_groups = set()
         for record in records:
-            reserved.update(default_groups(record))
+            own_groups.update(default_groups(record))
         existing_hosts = set(inventory.hosts)
 
         def choose(group_names):
@@ -421,21 +421,23 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
                 same_instance=lambda name, record: _same_instance(inventory, name, record),
             )
 
-        naming = choose(reserved)
-        scratch = {}  # index -> (scratch inventory, name there)
+        naming = choose(set(inventory.groups) | own_groups)
+        tentative = naming.names
+        first = None
         if constructing:
-            first = self._construct(naming.names, records)
-            constructed = set(first.groups) - set(hhelp.RESERVED_GROUPS)
-            if constructed - reserved:
-                tentative = naming.names
-                naming = choose(reserved | constructed)
-                scratch = {i: (first, name) for i, name in enumerate(tentative)}
-                moved = [i for i, name in enumerate(tentative) if naming.names[i] != name]
-                if moved:  # rare (a tag equal to a constructed group): construct those again under their names
-                    again = self._construct([naming.names[i] for i in moved], [records[i] for i in moved])
-                    scratch.update({i: (again, naming.names[i]) for i in moved})
-            else:
-                scratch = {i: (first, name) for i, name in enumerate(naming.names)}
+            first = self._construct(tentative, records)
+            own_groups |= set(first.groups) - set(hhelp.RESERVED_GROUPS)
+        evicted = self._evict(own_groups & existing_hosts)
+        if evicted or own_groups.intersection(tentative):  # a constructed group took a name: choose again
+            existing_hosts = set(inventory.hosts)
+            naming = choose(set(inventory.groups) | own_groups)
+        scratch = {}  # index -> (scratch inventory, the host's name there)
+        if first is not None:
+            scratch = {i: (first, name) for i, name in enumerate(tentative)}
+            moved = [i for i, name in enumerate(tentative) if naming.names[i] != name]
+            if moved:  # rare (a tag equal to a constructed group): construct those again under their names
+                again = self._construct([naming.names[i] for i in moved], [records[i] for i in moved])
+                scratch.update({i: (again, naming.names[i]) for i in moved})
         self._warn_naming(naming)
         guard = _GroupGuard(set(naming.names) | existing_hosts)
         for i, (name, record) in enumerate(zip(naming.names, records, strict=True)):
@@ -501,6 +503,41 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
         finally:
             self.inventory = real
         return scratch
+
+    def _evict(self, names) -> list[str]:
+        """Hosts of an earlier source of this plugin whose tag-given name is a group this source
+        creates are renamed to their instance id, so that the group keeps meaning the group
+        whatever the order of the sources (a host of another plugin is left alone; the group is
+        then not created, see _GroupGuard)."""
+        inventory = self.inventory
+        done = []
+        for name in sorted(names):
+            host = inventory.hosts[name]
+            found = host.get_vars()
+            iid = found.get("instance_id")
+            if not isinstance(iid, str) or iid == name or "crossaccount_scanned_at" not in found:
+                continue
+            new = (
+                iid
+                if iid not in inventory.hosts and iid not in inventory.groups
+                else f"{iid}_{found.get('account_id')}"
+            )
+            if new in inventory.hosts or new in inventory.groups:
+                continue
+            groups = [g.name for g in host.get_groups() if g.name not in hhelp.RESERVED_GROUPS]
+            variables = dict(host.vars)
+            inventory.remove_host(host)
+            inventory.add_host(new)
+            for var, value in variables.items():
+                inventory.set_variable(new, var, value)
+            for group in groups:
+                inventory.add_host(new, group=group)
+            display.warning(
+                f"crossaccount.aws.ec2: instance {iid} of account {found.get('account_id')}: hostname {name!r} "
+                f"given by an earlier source refused (the name of a group of this source); the host is named {new}"
+            )
+            done.append(name)
+        return done
 
     def _warn_naming(self, naming) -> None:
         for refusal in naming.refusals:
