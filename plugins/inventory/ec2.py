@@ -249,6 +249,19 @@ accounts:
     regions: [us-east-1, eu-west-1]
   - role_arn: arn:aws:iam::444444444444:role/CMDBDiscovery
 
+# hostnames in amazon.aws.aws_ec2's grammar: the Name tag, else "Role_web" when tag Role is web,
+# else "<Environment tag>-<private IP>", else the instance id (refused or duplicate names: see hostnames)
+plugin: crossaccount.aws.ec2
+role_name: CMDBDiscovery
+accounts: ["111111111111", "222222222222"]
+hostnames:
+  - tag:Name
+  - tag:Role=web
+  - name: private-ip-address
+    prefix: tag:Environment
+    separator: "-"
+  - instance-id
+
 # accounts from AWS Organizations, through a role in the management account, plus a list file
 plugin: crossaccount.aws.ec2
 role_name: CMDBDiscovery

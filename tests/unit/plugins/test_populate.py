@@ -188,3 +188,14 @@ def test_the_same_instance_from_two_overlapping_sources_keeps_one_name():
     populate(inventory, [record(WEB, VICTIM, "web")], source="/inv/a.ec2.yml")
     warnings = populate(inventory, [record(WEB, VICTIM, "web")], source="/inv/b.ec2.yml")
     assert sorted(inventory.hosts) == ["web"] and warnings == []
+
+
+def test_every_documented_example_of_hostnames_parses():
+    import yaml
+
+    from ansible_collections.crossaccount.aws.plugins.inventory import ec2
+
+    found = [doc["hostnames"] for doc in yaml.safe_load_all(ec2.EXAMPLES) if doc and "hostnames" in doc]
+    assert len(found) >= 2
+    for value in found:
+        assert parse_hostnames(value)
