@@ -439,7 +439,10 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
         first = None
         if constructing:
             first = self._construct(tentative, records)
-            own_groups |= set(first.groups) - set(hhelp.RESERVED_GROUPS)
+            # groups the guard refuses whatever the hosts (instance ids, controller names) reserve nothing
+            own_groups |= {
+                g for g in first.groups if g not in hhelp.RESERVED_GROUPS and not hhelp.unsafe_group_reason(g)
+            }
         evicted = self._evict(own_groups & existing_hosts)
         if evicted or own_groups.intersection(tentative):  # a constructed group took a name: choose again
             existing_hosts = set(inventory.hosts)

@@ -200,3 +200,17 @@ def test_every_documented_example_of_hostnames_parses():
     assert len(found) >= 2
     for value in found:
         assert parse_hostnames(value)
+
+
+def test_a_keyed_group_named_like_an_instance_id_is_not_created_and_renames_nothing():
+    inventory = InventoryData()
+    records = [record(WEB, VICTIM), record(DB, VICTIM, "db")]
+    warnings = populate(
+        inventory,
+        records,
+        keyed_groups=[{"key": "instance_id", "prefix": "", "separator": ""}],
+        leading_separator=False,
+    )
+    assert sorted(inventory.hosts) == sorted(["db", WEB])
+    assert WEB not in inventory.groups and DB not in inventory.groups
+    assert not [w for w in warnings if "refused" in w]
