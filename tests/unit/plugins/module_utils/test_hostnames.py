@@ -349,3 +349,11 @@ def test_names_are_unique_and_safe_for_a_hostile_fleet():
     for name, record in zip(naming.names, records, strict=True):
         assert hn.unsafe_reason(name, record["instance_id"]) is None
         assert name not in {"name_web", "name_db", "all", "ungrouped"}
+
+
+def test_every_name_ansible_core_treats_as_the_controller_is_refused():
+    from ansible import constants as C
+
+    for name in C.LOCALHOST:
+        assert hn.unsafe_reason(name, IID) is not None, name
+        assert hn.unsafe_group_reason(name) is not None, name
