@@ -18,7 +18,9 @@ description:
   - Work runs on one bounded thread pool of (account, region) tasks; each account's role is
     assumed once and its credentials refresh themselves before they expire.
   - Hosts are named by the instance id unless O(hostnames) says otherwise; two instances are never
-    merged into one host (a duplicate name becomes V(NAME_<instance id>), with a warning).
+    merged into one host (a duplicate name stays with the longest-running instance, the others
+    become V(NAME_<instance id>), with a warning), and no tag can make a host name equal a group,
+    V(localhost) or another host (see O(hostnames)).
   - Groups, all children of C(all), are V(account_<id>), V(region_<region with _>) and
     V(name_<Name tag, sanitised>); O(keyed_groups), O(groups) and O(compose) add more.
   - Host variables are every DescribeInstances attribute in snake_case (the names
@@ -147,11 +149,32 @@ options:
     version_added: "1.0.0"
   hostnames:
     description:
-      - Preference list for the inventory hostname; the first that has a value wins, the instance id
-        is the fallback. Choices are V(instance-id), V(private-ip-address), V(ip-address),
-        V(dns-name), V(private-dns-name) and V(tag:KEY).
+      - Preference list for the inventory hostname, in amazon.aws.aws_ec2's grammar; the first entry
+        that has a value for an instance names it, the instance id is the fallback. Each entry gives
+        the name aws_ec2 gives.
+      - V(tag:KEY) is the value of tag KEY; V(tag:KEY=VALUE) gives V(KEY_VALUE) when the tag has that
+        value; V(tag:K1=V1,K2) is the first of its items that matches.
+      - Any DescribeInstances filter name aws_ec2 maps to an attribute, such as V(instance-id),
+        V(dns-name), V(ip-address), V(private-dns-name), V(private-ip-address),
+        V(network-interface.addresses.association.public-ip), V(availability-zone) or V(owner-id);
+        a name from attributes that holds V(:) is sanitised as aws_ec2 does.
+      - A mapping with C(name) (a source, or a literal), and optionally C(prefix) (a source or a
+        literal) and C(separator) (default V(_)) gives V(PREFIX<separator>NAME) when both have a value.
+      - Refused when the file is read, in one line naming the entry and the fix, never silently
+        ignored - an unknown or misspelt source, Jinja2 filters (aws_ec2 renders tag values inside a
+        template; here nothing from AWS is templated), V(tag)/V(tag-key)/V(tag-value) (the whole tag
+        list), a literal outside the mapping form. An entry that names no instance at all (a typo
+        such as V(tag:Nmae)) is one warning.
+      - Names are never merged, and never steered by a tag. Among instances that want the same name
+        the longest-running (earliest C(launch_time), then instance id) keeps it and the others are
+        named V(NAME_<instance id>), so launching an instance never renames another. A name that is
+        a group (of this or an earlier source, or one O(keyed_groups)/O(groups) create), V(all),
+        V(ungrouped), V(localhost) or another name of the controller, another instance's id, a host
+        of an earlier source, an IP address taken from a tag, or not a plain name (only letters,
+        digits, V(.), V(_) and V(-)) is refused with one warning naming the instance, its account and
+        the value, and the host is named by its instance id. See docs/security.md.
     type: list
-    elements: str
+    elements: raw
     default: [instance-id]
     version_added: "1.0.0"
   attributes:
@@ -249,6 +272,19 @@ accounts:
     regions: [us-east-1, eu-west-1]
   - role_arn: arn:aws:iam::444444444444:role/CMDBDiscovery
 
+# hostnames in amazon.aws.aws_ec2's grammar: the Name tag, else "Role_web" when tag Role is web,
+# else "<Environment tag>-<private IP>", else the instance id (refused or duplicate names: see hostnames)
+plugin: crossaccount.aws.ec2
+role_name: CMDBDiscovery
+accounts: ["111111111111", "222222222222"]
+hostnames:
+  - tag:Name
+  - tag:Role=web
+  - name: private-ip-address
+    prefix: tag:Environment
+    separator: "-"
+  - instance-id
+
 # accounts from AWS Organizations, through a role in the management account, plus a list file
 plugin: crossaccount.aws.ec2
 role_name: CMDBDiscovery
@@ -293,6 +329,7 @@ from ansible.errors import AnsibleParserError  # noqa: E402
 from ansible.plugins.inventory import BaseInventoryPlugin, Cacheable, Constructable  # noqa: E402
 from ansible.utils.display import Display  # noqa: E402
 
+from ansible_collections.crossaccount.aws.plugins.module_utils import hostnames as hhelp  # noqa: E402
 from ansible_collections.crossaccount.aws.plugins.module_utils.accounts import resolve_accounts  # noqa: E402
 from ansible_collections.crossaccount.aws.plugins.module_utils.errors import (  # noqa: E402
     ConfigError,
@@ -303,10 +340,8 @@ from ansible_collections.crossaccount.aws.plugins.module_utils.errors import (  
     strict_errors_message,
     summary_lines,
 )
-from ansible_collections.crossaccount.aws.plugins.module_utils.hosts import (  # noqa: E402
-    assign_hostnames,
-    default_groups,
-)
+from ansible_collections.crossaccount.aws.plugins.module_utils.hostnames import choose_hostnames  # noqa: E402
+from ansible_collections.crossaccount.aws.plugins.module_utils.hosts import default_groups  # noqa: E402
 from ansible_collections.crossaccount.aws.plugins.module_utils.snapshot import (  # noqa: E402
     Snapshot,
     fingerprint,
@@ -458,6 +493,14 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
     # -- inventory ------------------------------------------------------------------------------
 
     def _populate(self, settings, snapshot: Snapshot) -> None:
+        """Hosts and groups, kept apart (module_utils/hostnames.py chooses the names).
+
+        Group names win: every group the inventory already has and every group this source
+        creates (default groups, and compose/groups/keyed_groups evaluated first on a scratch
+        inventory) is reserved before any host is named, so no host name can equal a group and
+        no group can capture a host, whatever order sources and groups are added in. A group
+        this source would create that equals a host of another source or a controller name is
+        not created, with a warning."""
         # STS refusing the controller's own credentials: one line for every account it stopped
         controller, errors = split_controller_failures(snapshot.errors)
         for line in summary_lines(controller):
@@ -469,37 +512,163 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
                 line += f" (kept {kept.hosts} host(s) from the scan of {kept.since}, marked crossaccount_stale)"
             display.warning(f"crossaccount.aws.ec2: {line}")
         records = list(snapshot.records())
-        names, report = assign_hostnames(records, settings.output.hostnames)
-        for name, ids in sorted(report.collisions.items()):
-            display.warning(
-                f"crossaccount.aws.ec2: {len(ids) + 1} instances want the hostname '{name}'; "
-                f"the first keeps it, the others are named {name}_<instance id> ({', '.join(ids)})"
+        inventory = self.inventory
+        compose = self.get_option("compose")
+        groups = self.get_option("groups")
+        keyed_groups = self.get_option("keyed_groups")
+        constructing = bool(compose or groups or keyed_groups)
+        own_groups = set()
+        for record in records:
+            own_groups.update(default_groups(record))
+            if settings.ssm is not None:
+                own_groups.update(_ssm_groups(record, settings))
+        existing_hosts = set(inventory.hosts)
+
+        def choose(group_names):
+            return choose_hostnames(
+                records,
+                settings.output.hostnames,
+                groups=group_names,
+                hosts=existing_hosts,
+                same_instance=lambda name, record: _same_instance(inventory, name, record),
             )
+
+        naming = choose(set(inventory.groups) | own_groups)
+        tentative = naming.names
+        first = None
+        if constructing:
+            first = self._construct(tentative, records)
+            # groups the guard refuses whatever the hosts (instance ids, controller names) reserve nothing
+            own_groups |= {
+                g for g in first.groups if g not in hhelp.RESERVED_GROUPS and not hhelp.unsafe_group_reason(g)
+            }
+        evicted = self._evict(own_groups & existing_hosts)
+        if evicted or own_groups.intersection(tentative):  # a constructed group took a name: choose again
+            existing_hosts = set(inventory.hosts)
+            naming = choose(set(inventory.groups) | own_groups)
+        scratch = {}  # index -> (scratch inventory, the host's name there)
+        if first is not None:
+            scratch = {i: (first, name) for i, name in enumerate(tentative)}
+            moved = [i for i, name in enumerate(tentative) if naming.names[i] != name]
+            if moved:  # rare (a tag equal to a constructed group): construct those again under their names
+                again = self._construct([naming.names[i] for i in moved], [records[i] for i in moved])
+                scratch.update({i: (again, naming.names[i]) for i in moved})
+        self._warn_naming(naming)
+        guard = _GroupGuard(set(naming.names) | existing_hosts)
+        for i, (name, record) in enumerate(zip(naming.names, records, strict=True)):
+            inventory.add_host(name)
+            for var, value in record.items():
+                inventory.set_variable(name, var, value)
+            if settings.ssm is not None:
+                _add_ssm(inventory, name, record, settings, guard)
+            for group in default_groups(record):
+                if guard.allows(group):
+                    inventory.add_group(group)
+                    inventory.add_host(name, group=group)
+            if i in scratch:
+                source, there = scratch[i]
+                host = source.hosts[there]
+                if compose:
+                    composed = host.get_vars()
+                    for var in compose:
+                        if var in composed:
+                            inventory.set_variable(name, var, composed[var])
+                for group in host.get_groups():
+                    if group.name not in hhelp.RESERVED_GROUPS and guard.allows(group.name):
+                        inventory.add_group(group.name)
+                        inventory.add_host(name, group=group.name)
+        for source in {id(s): s for s, _name in scratch.values()}.values():
+            for group in source.groups.values():  # keyed_groups' parent_group: groups of groups
+                for child in group.child_groups:
+                    if group.name in hhelp.RESERVED_GROUPS or child.name in hhelp.RESERVED_GROUPS:
+                        continue
+                    if guard.allows(group.name) and guard.allows(child.name):
+                        inventory.add_group(group.name)
+                        inventory.add_group(child.name)
+                        inventory.add_child(group.name, child.name)
+        for line in guard.lines():
+            display.warning(f"crossaccount.aws.ec2: {line}")
+        for var, value in run_vars(plain(inventory.groups["all"].get_vars()), snapshot).items():
+            inventory.set_variable("all", var, value)
+
+    def _construct(self, names, records):
+        """compose, groups and keyed_groups evaluated with ansible-core's own Constructable code
+        on a scratch InventoryData: the groups they create are known before any host is named,
+        and each expression is still evaluated once per host."""
+        from ansible.inventory.data import InventoryData
+
         strict = self.get_option("strict")
         compose = self.get_option("compose")
         groups = self.get_option("groups")
         keyed_groups = self.get_option("keyed_groups")
-        added_groups: set[str] = set()
+        real = self.inventory
+        scratch = InventoryData()
+        scratch.current_source = real.current_source  # inventory_file and inventory_dir as in the real one
+        self.inventory = scratch
+        try:
+            for name, record in zip(names, records, strict=True):
+                scratch.add_host(name)
+                host = scratch.hosts[name]
+                for var, value in record.items():
+                    host.set_variable(var, value)
+                if compose:
+                    self._set_composite_vars(compose, record, name, strict=strict)
+                if groups:
+                    self._add_host_to_composed_groups(groups, record, name, strict=strict)
+                if keyed_groups:
+                    self._add_host_to_keyed_groups(keyed_groups, record, name, strict=strict)
+        finally:
+            self.inventory = real
+        return scratch
+
+    def _evict(self, names) -> list[str]:
+        """Hosts of an earlier source of this plugin whose tag-given name is a group this source
+        creates are renamed to their instance id, so that the group keeps meaning the group
+        whatever the order of the sources (a host of another plugin is left alone; the group is
+        then not created, see _GroupGuard)."""
         inventory = self.inventory
-        for name, record in zip(names, records, strict=True):
-            inventory.add_host(name)
-            for group in default_groups(record):
-                if group not in added_groups:
-                    inventory.add_group(group)
-                    added_groups.add(group)
-                inventory.add_child(group, name)
-            for var, value in record.items():
-                inventory.set_variable(name, var, value)
-            if settings.ssm is not None:
-                _add_ssm(inventory, name, record, settings, added_groups)
-            if compose:
-                self._set_composite_vars(compose, record, name, strict=strict)
-            if groups:
-                self._add_host_to_composed_groups(groups, record, name, strict=strict)
-            if keyed_groups:
-                self._add_host_to_keyed_groups(keyed_groups, record, name, strict=strict)
-        for var, value in run_vars(plain(inventory.groups["all"].get_vars()), snapshot).items():
-            inventory.set_variable("all", var, value)
+        done = []
+        for name in sorted(names):
+            host = inventory.hosts[name]
+            found = host.get_vars()
+            iid = found.get("instance_id")
+            if not isinstance(iid, str) or iid == name or "crossaccount_scanned_at" not in found:
+                continue
+            new = (
+                iid
+                if iid not in inventory.hosts and iid not in inventory.groups
+                else f"{iid}_{found.get('account_id')}"
+            )
+            if new in inventory.hosts or new in inventory.groups:
+                continue
+            groups = [g.name for g in host.get_groups() if g.name not in hhelp.RESERVED_GROUPS]
+            variables = dict(host.vars)
+            inventory.remove_host(host)
+            inventory.add_host(new)
+            for var, value in variables.items():
+                inventory.set_variable(new, var, value)
+            for group in groups:
+                inventory.add_host(new, group=group)
+            display.warning(
+                f"crossaccount.aws.ec2: instance {iid} of account {found.get('account_id')}: hostname {name!r} "
+                f"given by an earlier source refused (the name of a group of this source); the host is named {new}"
+            )
+            done.append(name)
+        return done
+
+    def _warn_naming(self, naming) -> None:
+        for refusal in naming.refusals:
+            display.warning(f"crossaccount.aws.ec2: {refusal.line()}")
+        for name, ids in sorted(naming.collisions.items()):
+            display.warning(
+                f"crossaccount.aws.ec2: {len(ids) + 1} instances want the hostname '{name}'; "
+                f"the longest-running keeps it, the others are named {name}_<instance id> ({', '.join(ids)})"
+            )
+        for index, written in naming.unmatched:
+            display.warning(
+                f"crossaccount.aws.ec2: hostnames[{index}] {written!r} gave a name to no instance; "
+                "check its spelling (hosts fell back to the next source, else to the instance id)"
+            )
 
     def _raise_if_strict(self, settings, snapshot: Snapshot) -> None:
         if settings.output.strict_errors and snapshot.errors:
@@ -540,13 +709,55 @@ def _start_ssm_broker(settings) -> None:
         display.vv("crossaccount.aws.ec2: no SSM credential broker here; each connection assumes its role itself")
 
 
-def _add_ssm(inventory, name: str, record, settings, added_groups: set) -> None:
-    from ansible_collections.crossaccount.aws.plugins.module_utils.ssm import ssm_groups, ssm_host_vars
+def _ssm_groups(record, settings) -> list[str]:
+    from ansible_collections.crossaccount.aws.plugins.module_utils.ssm import ssm_groups
+
+    return ssm_groups(record, settings.ssm)
+
+
+def _add_ssm(inventory, name: str, record, settings, guard) -> None:
+    from ansible_collections.crossaccount.aws.plugins.module_utils.ssm import ssm_host_vars
 
     for var, value in ssm_host_vars(record, settings.ssm, settings.accounts.partition).items():
         inventory.set_variable(name, var, value)
-    for group in ssm_groups(record, settings.ssm):
-        if group not in added_groups:
+    for group in _ssm_groups(record, settings):
+        if guard.allows(group):
             inventory.add_group(group)
-            added_groups.add(group)
-        inventory.add_child(group, name)
+            inventory.add_host(name, group=group)
+
+
+def _same_instance(inventory, name: str, record) -> bool:
+    """Whether the host ``name`` another source added is this very instance (two sources that
+    overlap): then it keeps its name and ansible-core merges the two, as for any host."""
+    host = inventory.hosts.get(name)
+    if host is None:
+        return False
+    found = host.get_vars()
+    return found.get("instance_id") == record.get("instance_id") and found.get("account_id") == record.get("account_id")
+
+
+class _GroupGuard:
+    """Groups this source creates never take a host's name or a name of the controller."""
+
+    def __init__(self, host_names) -> None:
+        self._hosts = host_names
+        self._verdicts: dict[str, str | None] = {}
+        self._refused: dict[str, int] = {}
+
+    def allows(self, group: str) -> bool:
+        if group not in self._verdicts:
+            reason = hhelp.unsafe_group_reason(group)
+            if reason is None and group in self._hosts:
+                reason = "the name of a host"
+            self._verdicts[group] = reason
+        if self._verdicts[group] is None:
+            return True
+        self._refused[group] = self._refused.get(group, 0) + 1
+        return False
+
+    def lines(self) -> list[str]:
+        return [
+            f"group {group!r} not created: it is {self._verdicts[group]}, and a host pattern naming it must "
+            f"keep meaning that host, never the members of a group ({count} membership(s) dropped)"
+            for group, count in sorted(self._refused.items())
+        ]

@@ -25,8 +25,8 @@ import re
 from dataclasses import dataclass
 from typing import Any, Callable, Iterable, Mapping
 
+from ansible_collections.crossaccount.aws.plugins.module_utils import hostnames as hostnames_grammar
 from ansible_collections.crossaccount.aws.plugins.module_utils import validation
-from ansible_collections.crossaccount.aws.plugins.module_utils.constants import HOSTNAME_SOURCES
 from ansible_collections.crossaccount.aws.plugins.module_utils.errors import ConfigError
 
 # AWS's own character sets, ASCII only and matched whole (validation.py): no Unicode digits,
@@ -132,7 +132,7 @@ class ScanSettings:
 class OutputSettings:
     """How the snapshot becomes an inventory: read by the inventory plugin."""
 
-    hostnames: tuple[str, ...]
+    hostnames: tuple[hostnames_grammar.Preference, ...]
     strict_errors: bool
 
 
@@ -523,24 +523,9 @@ def parse_filters(value: Any) -> tuple[tuple[str, tuple[str, ...]], ...]:
     return tuple(out)
 
 
-def parse_hostnames(value: Any) -> tuple[str, ...]:
-    if value is None:
-        return ("instance-id",)
-    if isinstance(value, str):
-        value = [value]
-    if not isinstance(value, list) or not value:
-        raise ConfigError(
-            "hostnames", f"expected a list, got {_type_name(value)}", "write e.g. hostnames: [tag:Name, instance-id]"
-        )
-    for i, item in enumerate(value):
-        if not isinstance(item, str) or not (item in HOSTNAME_SOURCES or (item.startswith("tag:") and len(item) > 4)):
-            hint = _suggest(str(item), list(HOSTNAME_SOURCES) + ["tag:Name"])
-            raise ConfigError(
-                f"hostnames[{i}]",
-                f"unknown hostname source {item!r}",
-                (hint + " " if hint else "") + "use one of " + ", ".join(HOSTNAME_SOURCES) + " or tag:KEY",
-            )
-    return tuple(value)
+def parse_hostnames(value: Any) -> tuple[hostnames_grammar.Preference, ...]:
+    """aws_ec2's hostnames grammar, checked (module_utils/hostnames.py)."""
+    return hostnames_grammar.parse_hostnames(value)
 
 
 def parse_organization(value: Any, known: Iterable[str] = ORGANIZATION_KEYS) -> OrganizationSettings | None:
@@ -868,8 +853,7 @@ def build_settings(options: Mapping[str, Any], *, file_accounts: Any = None) -> 
     hostnames = parse_hostnames(options["hostnames"])
     attributes = options["attributes"]
     if attributes is not None:  # keep what the hostname preferences read
-        extra = [HOSTNAME_SOURCES[h] for h in hostnames if h in HOSTNAME_SOURCES]
-        attributes = tuple(dict.fromkeys([*attributes, *extra]))
+        attributes = tuple(dict.fromkeys([*attributes, *hostnames_grammar.attributes_read(hostnames)]))
     return Settings(
         accounts=AccountSettings(
             explicit=merge_accounts(explicit, from_file),

@@ -1,6 +1,7 @@
 # Copyright: crossaccount.aws contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Host records: pure functions from DescribeInstances data to hostnames, host variables and groups.
+"""Host records: pure functions from DescribeInstances data to host variables and groups
+(hostnames are chosen in hostnames.py).
 
 No AWS call and no Ansible import here, so everything is unit tested directly.
 """
@@ -8,10 +9,8 @@ No AWS call and no Ansible import here, so everything is unit tested directly.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
 from typing import Any, Iterable, Mapping
 
-from ansible_collections.crossaccount.aws.plugins.module_utils.constants import HOSTNAME_SOURCES
 from ansible_collections.crossaccount.aws.plugins.module_utils.values import snake, snake_value
 
 # Always kept, whatever ``attributes`` says.
@@ -55,58 +54,6 @@ def instance_record(
     if host:
         record["ansible_host"] = host
     return record
-
-
-# ---------------------------------------------------------------------------------------------
-# hostnames
-
-
-def preferred_hostname(record: Mapping[str, Any], preferences: Iterable[str]) -> str:
-    for pref in preferences:
-        if pref.startswith("tag:"):
-            value = record.get("ec2_tags", {}).get(pref[4:])
-        else:
-            value = record.get(HOSTNAME_SOURCES[pref])
-        if value:
-            return str(value)
-    return str(record["instance_id"])
-
-
-@dataclass
-class HostnameReport:
-    """Names that several instances wanted, and what each instance got instead."""
-
-    collisions: dict[str, list[str]] = field(default_factory=dict)  # name -> instance ids renamed
-
-
-def assign_hostnames(records: list[Mapping[str, Any]], preferences: Iterable[str]) -> tuple[list[str], HostnameReport]:
-    """One unique inventory hostname per record, in the order of ``records``.
-
-    Records are taken in a stable order (account, region, instance id): the first holder of a
-    name keeps it, the next ones become ``NAME_<instance id>``. Never merges two instances.
-    """
-    preferences = tuple(preferences)
-    order = sorted(
-        range(len(records)), key=lambda i: (records[i]["account_id"], records[i]["region"], records[i]["instance_id"])
-    )
-    names: list[str | None] = [None] * len(records)
-    taken: set[str] = set()
-    report = HostnameReport()
-    wanted = {i: preferred_hostname(records[i], preferences) for i in order}
-    for i in order:
-        name = wanted[i]
-        if name in taken:
-            iid = str(records[i]["instance_id"])
-            report.collisions.setdefault(name, []).append(iid)
-            candidate = f"{name}_{iid}"
-            n = 2
-            while candidate in taken:  # only if a tag value already looks like NAME_i-...
-                candidate = f"{name}_{iid}_{n}"
-                n += 1
-            name = candidate
-        taken.add(name)
-        names[i] = name
-    return [n for n in names if n is not None], report
 
 
 # ---------------------------------------------------------------------------------------------

@@ -63,7 +63,7 @@ def test_defaults():
         Account(id="111111111111", role_arn="arn:aws:iam::111111111111:role/CMDBDiscovery", source="accounts"),
     )
     assert s.scan.regions == () and s.scan.exclude_regions == ()
-    assert s.output.hostnames == ("instance-id",)
+    assert [p.written for p in s.output.hostnames] == ["instance-id"]
     assert s.scan.attributes is None
     assert s.scan.max_workers == s.client.max_pool_connections == 16
     assert s.client.max_attempts == 10 and s.client.retry_mode == "standard"
@@ -129,12 +129,13 @@ attributes: [instance_type, state]
     assert (s.scan.max_workers, s.client.max_attempts, s.client.retry_mode) == (32, 3, "adaptive")
     assert s.output.strict_errors is True and s.client.max_pool_connections == 32
     assert s.client.duration_seconds == 900 and s.accounts.shard == (2, 4) and s.client.profile == "cmdb"
-    assert s.output.hostnames == ("tag:Name",) and s.scan.attributes == ("instance_type", "state")
+    assert [p.written for p in s.output.hostnames] == ["tag:Name"]
+    assert s.scan.attributes == ("instance_type", "state", "launch_time")
 
 
 def test_attributes_keep_what_the_hostnames_read():
     s = settings(BASE + "hostnames: [private-ip-address, tag:Name]\nattributes: [instance_type]\n")
-    assert s.scan.attributes == ("instance_type", "private_ip_address")
+    assert s.scan.attributes == ("instance_type", "private_ip_address", "launch_time")
 
 
 def test_partition_builds_role_arns():
@@ -567,14 +568,14 @@ def test_filters():
 
 
 def test_hostnames():
-    assert parse_hostnames(None) == ("instance-id",)
-    assert parse_hostnames("dns-name") == ("dns-name",)
-    assert parse_hostnames(["tag:Name", "private-ip-address", "instance-id"]) == (
-        "tag:Name",
-        "private-ip-address",
-        "instance-id",
-    )
-    for bad in (["tag:"], [5], {"a": 1}):
+    def written(value):
+        return [p.written for p in parse_hostnames(value)]
+
+    assert written(None) == ["instance-id"]
+    assert written("dns-name") == ["dns-name"]
+    names = ["tag:Name", "private-ip-address", "instance-id"]
+    assert written(names) == names
+    for bad in (["tag:"], [5], {"a": 1}, ["tag:Name | lower"], ["tag-key"], []):
         with pytest.raises(ConfigError):
             parse_hostnames(bad)
 

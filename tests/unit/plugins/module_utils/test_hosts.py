@@ -3,15 +3,12 @@
 from __future__ import annotations
 
 import botocore.session
-import pytest
 from ansible.module_utils.common.dict_transformations import _camel_to_snake
 
 from ansible_collections.crossaccount.aws.plugins.module_utils.hosts import (
     ALWAYS_KEPT,
-    assign_hostnames,
     default_groups,
     instance_record,
-    preferred_hostname,
     safe_group_name,
     snake,
     snake_value,
@@ -92,56 +89,8 @@ def test_ansible_host_falls_back_to_public_ip_then_absent():
     assert "ansible_host" not in rec and rec["ec2_tags"] == {}
 
 
-@pytest.mark.parametrize(
-    "preferences, expected",
-    [
-        (["instance-id"], "i-0abc"),
-        (["tag:Name", "instance-id"], "web-1"),
-        (["tag:Missing", "private-ip-address"], "10.0.0.5"),
-        (["tag:Empty", "ip-address"], "54.1.2.3"),
-        (["dns-name"], "ec2-54-1-2-3.compute-1.amazonaws.com"),
-        (["private-dns-name"], "ip-10-0-0-5.ec2.internal"),
-        (["tag:Missing"], "i-0abc"),
-    ],
-)
-def test_preferred_hostname(preferences, expected):
-    assert preferred_hostname(_record(), preferences) == expected
-
-
 def _rec(account, region, iid, name=None):
     return {"account_id": account, "region": region, "instance_id": iid, "ec2_tags": {"Name": name} if name else {}}
-
-
-def test_assign_hostnames_is_stable_and_never_merges():
-    records = [
-        _rec("222222222222", "us-east-1", "i-3", "web"),
-        _rec("111111111111", "us-east-1", "i-2", "web"),
-        _rec("111111111111", "eu-west-1", "i-9", "web"),
-        _rec("111111111111", "us-east-1", "i-1"),
-    ]
-    names, report = assign_hostnames(records, ["tag:Name", "instance-id"])
-    # the order of account, region, instance id decides who keeps the name, not the input order
-    assert names == ["web_i-3", "web_i-2", "web", "i-1"]
-    assert len(set(names)) == len(records)
-    assert report.collisions == {"web": ["i-2", "i-3"]}
-    again, _ = assign_hostnames(list(reversed(records)), ["tag:Name", "instance-id"])
-    assert dict(zip(again, reversed(records), strict=True)) == dict(zip(names, records, strict=True))
-
-
-def test_assign_hostnames_when_a_tag_already_looks_like_a_renamed_host():
-    records = [
-        _rec("111111111111", "us-east-1", "i-1", "web"),
-        _rec("111111111111", "us-east-1", "i-2", "web"),
-        _rec("111111111111", "us-east-1", "i-0", "web_i-2"),
-    ]
-    names, report = assign_hostnames(records, ["tag:Name"])
-    assert names == ["web", "web_i-2_2", "web_i-2"]
-    assert report.collisions == {"web": ["i-2"]}
-
-
-def test_assign_hostnames_empty():
-    names, report = assign_hostnames([], ["instance-id"])
-    assert names == [] and report.collisions == {}
 
 
 def test_groups_are_safe_names():

@@ -1,0 +1,359 @@
+"""Unit tests for plugins/module_utils/hostnames.py: aws_ec2's hostnames grammar (checked against
+amazon.aws.aws_ec2's own functions), and the safe, stable choice of names."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from ansible_collections.crossaccount.aws.plugins.module_utils import hostnames as hn
+from ansible_collections.crossaccount.aws.plugins.module_utils.errors import ConfigError
+from ansible_collections.crossaccount.aws.plugins.module_utils.hosts import instance_record, snake
+
+IID = "i-0123456789abcdef0"
+OTHER = "i-0fedcba9876543210"
+
+INSTANCE = {
+    "InstanceId": IID,
+    "ImageId": "ami-12345678",
+    "InstanceType": "t3.micro",
+    "KeyName": "ops",
+    "LaunchTime": dt.datetime(2024, 5, 1, 10, 0, tzinfo=dt.timezone.utc),
+    "AmiLaunchIndex": 0,
+    "Architecture": "x86_64",
+    "Hypervisor": "xen",
+    "Platform": "windows",
+    "PrivateIpAddress": "10.0.0.5",
+    "PublicIpAddress": "54.1.2.3",
+    "PublicDnsName": "ec2-54-1-2-3.compute-1.amazonaws.com",
+    "PrivateDnsName": "ip-10-0-0-5.ec2.internal",
+    "State": {"Code": 16, "Name": "running"},
+    "Monitoring": {"State": "disabled"},
+    "Placement": {"AvailabilityZone": "us-east-1a", "Tenancy": "default", "GroupName": ""},
+    "SubnetId": "subnet-1",
+    "VpcId": "vpc-1",
+    "SourceDestCheck": True,
+    "RootDeviceName": "/dev/xvda",
+    "RootDeviceType": "ebs",
+    "VirtualizationType": "hvm",
+    "IamInstanceProfile": {"Arn": "arn:aws:iam::111111111111:instance-profile/x", "Id": "AIPA"},
+    "SecurityGroups": [{"GroupId": "sg-1", "GroupName": "default"}],
+    "ProductCodes": [],
+    "BlockDeviceMappings": [
+        {"DeviceName": "/dev/xvda", "Ebs": {"VolumeId": "vol-1", "DeleteOnTermination": True, "Status": "attached"}},
+        {"DeviceName": "/dev/xvdb", "Ebs": {"VolumeId": "vol-2", "DeleteOnTermination": False, "Status": "attached"}},
+    ],
+    "NetworkInterfaces": [
+        {
+            "NetworkInterfaceId": "eni-1",
+            "MacAddress": "0a:00:00:00:00:01",
+            "OwnerId": "111111111111",
+            "PrivateDnsName": "ip-10-0-0-5.ec2.internal",
+            "PrivateIpAddress": "10.0.0.5",
+            "SourceDestCheck": True,
+            "Status": "in-use",
+            "SubnetId": "subnet-1",
+            "VpcId": "vpc-1",
+            "Description": "",
+            "Attachment": {"AttachmentId": "eni-attach-1", "DeviceIndex": 0, "Status": "attached"},
+            "Association": {"PublicIp": "54.1.2.3", "IpOwnerId": "amazon"},
+            "Groups": [{"GroupId": "sg-1", "GroupName": "default"}],
+            "Ipv6Addresses": [{"Ipv6Address": "2001:db8::5"}],
+            "PrivateIpAddresses": [
+                {"Primary": True, "PrivateIpAddress": "10.0.0.5", "Association": {"PublicIp": "54.1.2.3"}},
+                {"Primary": False, "PrivateIpAddress": "10.0.0.6", "Association": {"PublicIp": "54.1.2.4"}},
+            ],
+        },
+        {
+            "NetworkInterfaceId": "eni-2",
+            "PrivateIpAddress": "10.0.1.7",
+            "PrivateIpAddresses": [{"Primary": True, "PrivateIpAddress": "10.0.1.7"}],
+            "Groups": [],
+            "Ipv6Addresses": [],
+        },
+    ],
+    "Tags": [
+        {"Key": "Name", "Value": "web-1"},
+        {"Key": "Environment", "Value": "prod"},
+        {"Key": "Role", "Value": "frontend"},
+        {"Key": "Empty", "Value": ""},
+    ],
+}
+RESERVATION = {"OwnerId": "111111111111", "RequesterId": "222222222222", "ReservationId": "r-1"}
+BARE = {"InstanceId": OTHER, "State": {"Code": 16, "Name": "running"}, "Placement": {"AvailabilityZone": "eu-west-1b"}}
+
+
+def _aws_ec2():
+    """amazon.aws.aws_ec2's InventoryModule (make collection-link places amazon.aws 10.x), with
+    Route53 off: its own _get_preferred_hostname is the reference."""
+    aws_ec2 = pytest.importorskip("ansible_collections.amazon.aws.plugins.inventory.aws_ec2")
+
+    class Reference(aws_ec2.InventoryModule):
+        route53_enabled = False
+
+    return aws_ec2, Reference()
+
+
+def _with_reservation(instance):
+    merged = dict(instance)
+    merged.update(RESERVATION)  # aws_ec2 copies the reservation's OwnerId/RequesterId/ReservationId in
+    return merged
+
+
+def _ours(instance, preference):
+    record = instance_record(
+        instance, reservation=RESERVATION, account_id="111111111111", account_name=None, region="r"
+    )
+    return hn.preference_value(record, hn.parse_hostnames([preference])[0])
+
+
+def test_the_filter_names_are_aws_ec2s():
+    aws_ec2, _ = _aws_ec2()
+    theirs = set(aws_ec2.instance_data_filter_to_boto_attr) | set(aws_ec2.instance_meta_filter_to_boto_attr)
+    assert set(hn.ATTRIBUTE_SOURCES) == theirs - {"tag", "tag-key", "tag-value"}
+    for name, path in hn._CAMEL_PATHS.items():
+        expected = (
+            aws_ec2.instance_data_filter_to_boto_attr.get(name) or aws_ec2.instance_meta_filter_to_boto_attr[name]
+        )
+        assert path == expected
+        assert hn.ATTRIBUTE_SOURCES[name] == tuple(snake(p) for p in path), "the short snake() agrees with hosts.snake"
+
+
+PREFERENCES = [
+    *sorted(hn.ATTRIBUTE_SOURCES),
+    "tag:Name",
+    "tag:Environment=prod",
+    "tag:Environment=dev",
+    "tag:Missing,Role",
+    "tag:Environment=dev,Role=frontend,Name",
+    "tag:Empty",
+    "tag:Missing",
+    "tag:Name,Role",
+    {"name": "private-ip-address", "prefix": "tag:Name"},
+    {"name": "instance-id", "prefix": "tag:Environment", "separator": "-"},
+    {"name": "test_literal", "prefix": "aws", "separator": "-"},
+    {"name": "tag:Missing", "prefix": "aws"},
+    {"name": "dns-name", "prefix": "tag:Missing"},
+    {"name": "tag:Name=web-1", "prefix": "", "separator": ""},
+    {"name": "private-dns-name", "separator": "+"},
+]
+
+
+@pytest.mark.parametrize("instance", [INSTANCE, BARE], ids=["rich", "bare"])
+@pytest.mark.parametrize("preference", PREFERENCES, ids=str)
+def test_same_name_as_aws_ec2(instance, preference):
+    _, reference = _aws_ec2()
+    theirs = reference._get_preferred_hostname(_with_reservation(instance), [preference])
+    assert _ours(instance, preference) == (str(theirs) if theirs else None)
+
+
+@pytest.mark.parametrize(
+    "value, key, fix",
+    [
+        (["tag:Nmae | lower"], "hostnames[0]", "compose"),
+        (["{{ tag }}"], "hostnames[0]", "compose"),
+        (["instance-id", "dns_name"], "hostnames[1]", "did you mean 'dns-name'"),
+        (["web"], "hostnames[0]", "literal name only in the dict form"),
+        (["tag-key"], "hostnames[0]", "tag:KEY"),
+        (["tag:"], "hostnames[0]", "no empty items"),
+        (["tag:Name,"], "hostnames[0]", "no empty items"),
+        (["tag:=web"], "hostnames[0]", "no empty items"),
+        ([{"prefix": "tag:Name"}], "hostnames[0]", "name: private-ip-address"),
+        ([{"name": "dns-name", "suffix": "x"}], "hostnames[0].suffix", "name, prefix and separator"),
+        ([{"name": "private_ip_address"}], "hostnames[0].name", "did you mean 'private-ip-address'"),
+        ([{"name": "dns-name", "separator": 1}], "hostnames[0].separator", "quote it"),
+        ([{"name": ["dns-name"]}], "hostnames[0].name", "hostnames: [tag:Name"),
+        ([5], "hostnames[0]", "hostnames: [tag:Name"),
+        ([], "hostnames", "hostnames: [tag:Name"),
+        (7, "hostnames", "hostnames: [tag:Name"),
+    ],
+)
+def test_refused_at_config_time_in_one_line(value, key, fix):
+    with pytest.raises(ConfigError) as info:
+        hn.parse_hostnames(value)
+    assert info.value.key == key, str(info.value)
+    assert fix in info.value.fix, str(info.value)
+    assert "\n" not in str(info.value) and len(str(info.value)) < 300
+
+
+def test_parsed_forms():
+    prefs = hn.parse_hostnames(["tag:K1=V1,K2", {"name": "ip-address", "prefix": "aws"}, "instance-id"])
+    assert prefs[0].name.tags == (("K1", "V1"), ("K2", None)) and prefs[0].from_tags
+    assert prefs[1].prefix.kind == "literal" and not prefs[1].from_tags
+    assert prefs[2].is_instance_id
+    assert hn.parse_hostnames({"name": "dns-name"})[0].written == "dns-name"
+    assert hn.parse_hostnames(["tag:a=b=c"])[0].name.tags == (("a", "b=c"),)
+
+
+def test_attributes_read_keeps_what_sources_read():
+    prefs = hn.parse_hostnames(
+        ["tag:Name", {"name": "network-interface.addresses.association.public-ip", "prefix": "availability-zone"}]
+    )
+    assert hn.attributes_read(prefs) == ("network_interfaces", "placement", "launch_time")
+    assert hn.attributes_read(hn.DEFAULT) == ()  # the instance id is always kept
+    assert hn.attributes_read(hn.parse_hostnames(["owner-id"])) == ("owner_id", "launch_time")
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "",
+        " web",
+        "web server",
+        "web\n",
+        "web\x00",
+        "a:b",
+        "a,b",
+        "a&b",
+        "!a",
+        "web[1:2]",
+        "~web",
+        "@file",
+        "we*b",
+        "web?",
+        "-web",
+        ".web",
+        "x" * 256,
+        "wéb",
+        "localhost",
+        "LOCALHOST",
+        "localhost.localdomain",
+        "localhost6",
+        "ip6-localhost",
+        "127.0.0.1",
+        "127.0.0.2",
+        "::1",
+        "0.0.0.0",
+        "2001:DB8::1",
+        "all",
+        "ungrouped",
+        OTHER,
+        f"web_{OTHER}",
+        OTHER.upper(),
+    ],
+)
+def test_unsafe_names(value):
+    assert hn.unsafe_reason(value, IID) is not None
+
+
+@pytest.mark.parametrize(
+    "value", ["web-1", "web_01.prod", "10.0.0.5", "2001:db8::1", IID, f"web_{IID}", "hi-deadbeef00", "_x"]
+)
+def test_safe_names(value):
+    assert hn.unsafe_reason(value, IID) is None
+
+
+def _rec(iid, name=None, account="111111111111", launch="2024-01-01 00:00:00+00:00", **extra):
+    record = {"instance_id": iid, "account_id": account, "region": "us-east-1", "launch_time": launch}
+    record["ec2_tags"] = {"Name": name} if name is not None else {}
+    record.update(extra)
+    return record
+
+
+NAME_THEN_ID = hn.parse_hostnames(["tag:Name", "instance-id"])
+
+
+def test_the_longest_running_keeps_a_name_whatever_the_order():
+    old = _rec("i-00000000000000009", "web", account="999999999999", launch="2024-01-01 00:00:00+00:00")
+    new = _rec("i-00000000000000001", "web", account="111111111111", launch="2024-06-01T00:00:00Z")
+    newest = _rec("i-00000000000000000", "web", account="000000000000", launch=dt.datetime(2025, 1, 1))
+    for records in ([old, new, newest], [newest, new, old]):
+        naming = hn.choose_hostnames(records, NAME_THEN_ID)
+        got = dict(zip((r["instance_id"] for r in records), naming.names, strict=True))
+        assert got == {
+            old["instance_id"]: "web",
+            new["instance_id"]: "web_i-00000000000000001",
+            newest["instance_id"]: "web_i-00000000000000000",
+        }
+        assert naming.collisions == {"web": ["i-00000000000000000", "i-00000000000000001"]}
+        assert naming.refusals == []
+
+
+def test_same_launch_time_then_instance_id_and_unknown_launch_time_last():
+    a = _rec("i-0000000000000000a", "web", launch=None)
+    b = _rec("i-0000000000000000b", "web")
+    c = _rec("i-0000000000000000c", "web")
+    assert hn.choose_hostnames([a, c, b], NAME_THEN_ID).names == [
+        "web_i-0000000000000000a",
+        "web_i-0000000000000000c",
+        "web",
+    ]
+
+
+@pytest.mark.parametrize(
+    "tag, groups, hosts",
+    [
+        ("account_333333333333", {"account_333333333333"}, ()),
+        ("region_eu_west_1", {"region_eu_west_1"}, ()),
+        ("name_db", {"name_db"}, ()),
+        ("env_prod", {"env_prod"}, ()),
+        ("all", (), ()),
+        ("ungrouped", (), ()),
+        ("localhost", (), ()),
+        ("127.0.0.1", (), ()),
+        (OTHER, (), ()),
+        ("bastion", (), {"bastion"}),
+        ("10.9.9.9", (), ()),
+        ("web;rm", (), ()),
+    ],
+)
+def test_a_tag_never_impersonates(tag, groups, hosts):
+    naming = hn.choose_hostnames([_rec(IID, tag)], NAME_THEN_ID, groups=groups, hosts=hosts)
+    assert naming.names == [IID]
+    (refusal,) = naming.refusals
+    assert (refusal.instance_id, refusal.account_id, refusal.value) == (IID, "111111111111", tag)
+    assert IID in refusal.line() and "111111111111" in refusal.line() and repr(tag) in refusal.line()
+
+
+def test_a_tag_never_takes_a_name_aws_gives_another_instance():
+    prefs = hn.parse_hostnames(["tag:Name", "private-dns-name"])
+    honest = _rec(OTHER, None, launch="2025-01-01 00:00:00+00:00", private_dns_name="ip-10-0-0-5.ec2.internal")
+    attacker = _rec(IID, "ip-10-0-0-5.ec2.internal", launch="2020-01-01 00:00:00+00:00")
+    naming = hn.choose_hostnames([attacker, honest], prefs)
+    assert naming.names == [IID, "ip-10-0-0-5.ec2.internal"]
+    assert [r.instance_id for r in naming.refusals] == [IID]
+
+
+def test_a_host_of_another_source_is_kept_unless_it_is_this_instance():
+    rec = _rec(IID, "web")
+    assert hn.choose_hostnames([rec], NAME_THEN_ID, hosts={"web"}).names == [IID]
+    same = hn.choose_hostnames([rec], NAME_THEN_ID, hosts={"web"}, same_instance=lambda name, r: True)
+    assert same.names == ["web"] and same.refusals == []
+
+
+def test_the_instance_id_itself_taken_by_a_group():
+    naming = hn.choose_hostnames([_rec(IID, "web")], NAME_THEN_ID, groups={"web", IID})
+    assert naming.names == [f"{IID}_111111111111"]
+    assert naming.refusals[0].name == f"{IID}_111111111111"
+
+
+def test_a_suffixed_name_never_becomes_a_group():
+    old, new = _rec("i-0000000000000000a", "web"), _rec("i-0000000000000000b", "web", launch="2025-01-01")
+    naming = hn.choose_hostnames([old, new], NAME_THEN_ID, groups={"web_i-0000000000000000b"})
+    assert naming.names == ["web", "i-0000000000000000b"]
+
+
+def test_unmatched_sources_are_reported_once_each():
+    prefs = hn.parse_hostnames(["tag:Nmae", "tag:Name", "dns-name", "instance-id"])
+    naming = hn.choose_hostnames([_rec(IID, "web"), _rec(OTHER)], prefs)
+    assert naming.unmatched == [(0, "tag:Nmae"), (2, "dns-name")]
+    assert hn.choose_hostnames([], prefs).unmatched == []
+
+
+def test_names_are_unique_and_safe_for_a_hostile_fleet():
+    tags = ["web", "web", "all", "localhost", "name_web", OTHER, "", None, "web_" + IID, "db", "x y", "i-zz"]
+    records = [_rec(f"i-{i:017x}", tag, launch=f"2024-01-{i + 1:02d}") for i, tag in enumerate(tags)]
+    naming = hn.choose_hostnames(records, NAME_THEN_ID, groups={"name_web", "name_db"})
+    assert len(set(naming.names)) == len(records)
+    for name, record in zip(naming.names, records, strict=True):
+        assert hn.unsafe_reason(name, record["instance_id"]) is None
+        assert name not in {"name_web", "name_db", "all", "ungrouped"}
+
+
+def test_every_name_ansible_core_treats_as_the_controller_is_refused():
+    from ansible import constants as C
+
+    for name in C.LOCALHOST:
+        assert hn.unsafe_reason(name, IID) is not None, name
+        assert hn.unsafe_group_reason(name) is not None, name

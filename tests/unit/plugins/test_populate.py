@@ -1,0 +1,216 @@
+"""The inventory plugin's _populate on a real ansible-core InventoryData: hosts and groups kept apart
+whatever the order in which sources, default groups, keyed groups and constructed groups add them.
+
+It also guards the ansible-core interfaces the hostnames code relies on (listed in docs/design.md):
+Constructable's _set_composite_vars/_add_host_to_composed_groups/_add_host_to_keyed_groups write
+to ``self.inventory`` (swapped for a scratch InventoryData), InventoryData.current_source/hosts/
+groups, Host.get_groups/get_vars and Group.child_groups. If one of them changes, these fail."""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+import pytest
+from ansible.inventory.data import InventoryData
+from ansible.parsing.dataloader import DataLoader
+from ansible.template import Templar, trust_as_template
+
+from ansible_collections.crossaccount.aws.plugins.inventory.ec2 import InventoryModule
+from ansible_collections.crossaccount.aws.plugins.module_utils.hostnames import parse_hostnames
+
+VICTIM, ATTACKER = "111111111111", "222222222222"
+WEB, DB, OTHER = "i-0000000000000a001", "i-0000000000000a002", "i-0000000000000b001"
+
+OPTIONS = {"strict": False, "compose": {}, "groups": {}, "keyed_groups": [], "leading_separator": True}
+
+
+class FakeSnapshot:
+    def __init__(self, records):
+        self._records = records
+        self.errors = []
+        self.scanned_at = "2024-06-01T00:00:00+00:00"
+
+    def records(self):
+        return iter(self._records)
+
+    def stale_for(self, error):
+        return None
+
+
+def record(iid, account, name=None, launch="2024-01-01T00:00:00.000Z", **tags):
+    tags = dict(tags)
+    if name is not None:
+        tags["Name"] = name
+    return {
+        "instance_id": iid,
+        "account_id": account,
+        "region": "us-east-1",
+        "launch_time": launch,
+        "private_ip_address": "10.0.0.1",
+        "ec2_tags": tags,
+        "crossaccount_stale": False,
+        "crossaccount_scanned_at": "2024-06-01T00:00:00+00:00",
+    }
+
+
+def trusted(value):
+    """Expressions as core hands them to a plugin from its configuration file: trusted templates."""
+    if isinstance(value, str):
+        return trust_as_template(value)
+    if isinstance(value, dict):
+        return {k: trusted(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [trusted(v) for v in value]
+    return value
+
+
+def populate(inventory, records, hostnames=("tag:Name", "instance-id"), source="/inv/a.ec2.yml", **options):
+    plugin = InventoryModule()
+    values = dict(OPTIONS, **{k: trusted(v) for k, v in options.items()})
+    plugin.get_option = values.__getitem__
+    plugin.templar = Templar(loader=DataLoader())
+    plugin._vars = {}
+    plugin.inventory = inventory
+    inventory.current_source = source
+    warnings = []
+    from ansible_collections.crossaccount.aws.plugins.inventory import ec2
+
+    original = ec2.display.warning
+    ec2.display.warning = lambda msg, *a, **k: warnings.append(msg)
+    try:
+        plugin._populate(
+            SimpleNamespace(output=SimpleNamespace(hostnames=parse_hostnames(list(hostnames)))), FakeSnapshot(records)
+        )
+    finally:
+        ec2.display.warning = original
+    return warnings
+
+
+def members(inventory, group):
+    return sorted(h.name for h in inventory.groups[group].get_hosts())
+
+
+def static_source(inventory):
+    """What an INI source listed before this one adds."""
+    inventory.current_source = "/inv/static.ini"
+    inventory.add_group("webservers")
+    inventory.add_host("bastion01", group="webservers")
+    inventory.set_variable("bastion01", "static_marker", "yes")
+
+
+def test_tags_equal_to_groups_hosts_and_localhost_fall_back():
+    inventory = InventoryData()
+    static_source(inventory)
+    records = [
+        record(WEB, VICTIM, "web", Environment="prod"),
+        record(OTHER, ATTACKER, "webservers", launch="2025-01-01T00:00:00.000Z"),
+        record("i-0000000000000b002", ATTACKER, "bastion01", launch="2025-01-01T00:00:00.000Z"),
+        record("i-0000000000000b003", ATTACKER, "env_prod", launch="2025-01-01T00:00:00.000Z"),
+        record("i-0000000000000b004", ATTACKER, "localhost", launch="2025-01-01T00:00:00.000Z"),
+        record("i-0000000000000b005", ATTACKER, f"account_{VICTIM}", launch="2025-01-01T00:00:00.000Z"),
+        record("i-0000000000000b006", ATTACKER, WEB, launch="2025-01-01T00:00:00.000Z"),
+    ]
+    warnings = populate(inventory, records, keyed_groups=[{"key": "ec2_tags.Environment", "prefix": "env"}])
+    assert set(inventory.hosts) == {"bastion01", "web", OTHER} | {f"i-0000000000000b00{i}" for i in range(2, 7)}
+    assert inventory.localhost is None, "no inventory host became the controller"
+    assert members(inventory, "webservers") == ["bastion01"]
+    assert members(inventory, f"account_{VICTIM}") == ["web"]
+    assert members(inventory, "env_prod") == ["web"]
+    assert inventory.hosts["bastion01"].get_vars().get("instance_id") is None
+    assert not any(g.child_groups for name, g in inventory.groups.items() if name != "all")
+    assert len([w for w in warnings if f"of account {ATTACKER}: hostname" in w]) == 6
+
+
+def test_groups_this_source_creates_never_take_a_host_name():
+    inventory = InventoryData()
+    static_source(inventory)
+    records = [
+        record(WEB, VICTIM, "web", Role="bastion01"),
+        record(DB, VICTIM, "db", Role="localhost"),
+        record(OTHER, ATTACKER, "x", Role=WEB),
+    ]
+    warnings = populate(
+        inventory,
+        records,
+        keyed_groups=[{"key": "ec2_tags.Role", "prefix": "", "separator": ""}],
+        leading_separator=False,
+        groups={"localhost": "true"},
+    )
+    for name in ("bastion01", "localhost", WEB):
+        assert name not in inventory.groups, name
+    assert sorted(inventory.hosts) == ["bastion01", "db", "web", "x"]
+    assert any("group 'bastion01' not created" in w for w in warnings)
+    assert any("group 'localhost' not created" in w for w in warnings)
+    assert members(inventory, "webservers") == ["bastion01"]
+
+
+def test_a_constructed_group_wins_over_a_tag_and_groups_see_the_final_name():
+    inventory = InventoryData()
+    records = [
+        record(WEB, VICTIM, "web", Tier="critical"),
+        record(OTHER, ATTACKER, "critical", launch="2020-01-01T00:00:00.000Z"),  # older, still refused
+    ]
+    populate(
+        inventory,
+        records,
+        groups={
+            "critical": "ec2_tags.Tier | default('') == 'critical'",
+            "named_by_id": "inventory_hostname.startswith('i-')",
+        },
+        compose={"upper": "ec2_tags.Name | upper"},
+        keyed_groups=[{"key": "ec2_tags.Tier | default('none')", "prefix": "tier", "parent_group": "tiers"}],
+    )
+    assert members(inventory, "critical") == ["web"]
+    assert OTHER in inventory.hosts and "critical" not in inventory.hosts
+    assert members(inventory, "named_by_id") == [OTHER], "groups saw the final name"
+    assert inventory.hosts["web"].get_vars()["upper"] == "WEB"
+    assert sorted(g.name for g in inventory.groups["tiers"].child_groups) == ["tier_critical", "tier_none"]
+    assert inventory.hosts["web"].get_vars()["inventory_file"] == "/inv/a.ec2.yml"
+
+
+@pytest.mark.parametrize("first_is_victim", [True, False])
+def test_two_sources_in_either_order(first_is_victim):
+    victim = [record(WEB, VICTIM, "web", Environment="prod")]
+    attacker = [record(OTHER, ATTACKER, "name_web", Environment="name_web")]
+    keyed = [{"key": "ec2_tags.Environment", "prefix": "env"}]
+    inventory = InventoryData()
+    order = [(victim, "/inv/a.ec2.yml"), (attacker, "/inv/b.ec2.yml")]
+    for records, source in order if first_is_victim else reversed(order):
+        populate(inventory, records, source=source, keyed_groups=keyed)
+    assert members(inventory, "name_web") == ["web"]
+    assert "name_web" not in inventory.hosts
+    assert OTHER in inventory.hosts
+    assert not any(g.child_groups for name, g in inventory.groups.items() if name != "all")
+
+
+def test_the_same_instance_from_two_overlapping_sources_keeps_one_name():
+    inventory = InventoryData()
+    populate(inventory, [record(WEB, VICTIM, "web")], source="/inv/a.ec2.yml")
+    warnings = populate(inventory, [record(WEB, VICTIM, "web")], source="/inv/b.ec2.yml")
+    assert sorted(inventory.hosts) == ["web"] and warnings == []
+
+
+def test_every_documented_example_of_hostnames_parses():
+    import yaml
+
+    from ansible_collections.crossaccount.aws.plugins.inventory import ec2
+
+    examples = [yaml.safe_load(chunk) for chunk in ec2.EXAMPLES.split("\n\n")]  # one example per paragraph
+    found = [doc["hostnames"] for doc in examples if isinstance(doc, dict) and "hostnames" in doc]
+    assert len(found) >= 2
+    for value in found:
+        assert parse_hostnames(value)
+
+
+def test_a_keyed_group_named_like_an_instance_id_is_not_created_and_renames_nothing():
+    inventory = InventoryData()
+    records = [record(WEB, VICTIM), record(DB, VICTIM, "db")]
+    warnings = populate(
+        inventory,
+        records,
+        keyed_groups=[{"key": "instance_id", "prefix": "", "separator": ""}],
+        leading_separator=False,
+    )
+    assert sorted(inventory.hosts) == sorted(["db", WEB])
+    assert WEB not in inventory.groups and DB not in inventory.groups
+    assert not [w for w in warnings if "refused" in w]
