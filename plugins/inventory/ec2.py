@@ -22,9 +22,15 @@ description:
   - Groups, all children of C(all), are V(account_<id>), V(region_<region with _>) and
     V(name_<Name tag, sanitised>); O(keyed_groups), O(groups) and O(compose) add more.
   - Host variables are every DescribeInstances attribute in snake_case (the names
-    amazon.aws.aws_ec2 uses), C(ec2_tags), C(account_id), C(account_name), C(region),
+    amazon.aws.aws_ec2 uses, C(placement.region) included), C(ec2_tags) (aws_ec2's C(tags), a name
+    ansible-core reserves), C(account_id), C(account_name), C(region),
     C(ansible_host) (private IP, else public IP), C(crossaccount_stale) and C(crossaccount_scanned_at).
     All of them are untrusted data and are never templated.
+  - O(compose), O(groups) and O(keyed_groups) are parsed before any AWS call. A Jinja syntax error, or
+    an expression reading a variable amazon.aws.aws_ec2 sets under another name (C(tags), which is
+    C(ec2_tags) here), is refused with one line naming the option and the fix. An aws_ec2 option this
+    plugin names differently or does not support is refused with where it went (see
+    docs/migrating-from-aws_ec2.md).
   - A failure in one account or region never drops the others. Each failure is a warning and an
     entry in the C(crossaccount_errors) variable of group C(all); with the inventory cache on, the
     hosts of a failed account or region are kept from the last scan and marked C(crossaccount_stale).
@@ -144,6 +150,41 @@ options:
     type: dict
     default: {}
     version_added: "1.0.0"
+  include_filters:
+    description:
+      - More DescribeInstances queries, as in amazon.aws.aws_ec2. Each entry is a mapping like
+        O(filters) and is one more query in every account-region; the instances of O(filters) (when
+        set) and of every entry are united, each instance once. With O(include_filters) and no
+        O(filters), only the entries are queried.
+      - Each entry lists every state but terminated and shutting-down unless it names
+        C(instance-state-name). Values are strings, as in O(filters).
+      - A failed query fails its whole account-region (reported, never a partial list).
+    type: list
+    elements: dict
+    default: []
+    version_added: "1.1.0"
+  exclude_filters:
+    description:
+      - DescribeInstances queries whose instances are left out, as in amazon.aws.aws_ec2; they win over
+        O(filters) and O(include_filters). Each entry is one more query in every account-region.
+    type: list
+    elements: dict
+    default: []
+    version_added: "1.1.0"
+  hostvars_prefix:
+    description:
+      - Prepended to the name of every instance variable (the DescribeInstances attributes and
+        C(ec2_tags)), as amazon.aws.aws_ec2 does; O(compose), O(groups) and O(keyed_groups) read the
+        prefixed names. This plugin's own variables (C(account_id), C(account_name), C(region),
+        C(ansible_host), C(crossaccount_stale), C(crossaccount_scanned_at)) keep their names.
+      - Letters, digits and underscores, not starting with a digit.
+    type: str
+    version_added: "1.1.0"
+  hostvars_suffix:
+    description:
+      - Appended to the name of every instance variable, like O(hostvars_prefix).
+    type: str
+    version_added: "1.1.0"
   hostnames:
     description:
       - Preference list for the inventory hostname; the first that has a value wins, the instance id
@@ -253,6 +294,23 @@ cache: true
 cache_plugin: ansible.builtin.jsonfile
 cache_connection: ~/.cache/crossaccount
 cache_timeout: 604800
+
+# aws_ec2's include_filters / exclude_filters and hostvars_prefix, across accounts
+plugin: crossaccount.aws.ec2
+role_name: CMDBDiscovery
+accounts: ["111111111111", "222222222222"]
+regions: [us-east-1, us-west-1]
+include_filters:
+  - tag:Name: [my_second_tag]
+  - tag:Name: [my_third_tag]
+exclude_filters:
+  - tag:Name: [my_first_tag]
+hostvars_prefix: aws_
+keyed_groups:
+  - key: aws_placement.region
+    prefix: aws_region
+  - key: aws_ec2_tags.Role | default('none')
+    prefix: role
 """
 
 import dataclasses  # noqa: E402
@@ -269,6 +327,7 @@ from ansible_collections.crossaccount.aws.plugins.module_utils.accounts import (
     resolve_accounts,
     undiscovered_accounts,
 )
+from ansible_collections.crossaccount.aws.plugins.module_utils.aws_ec2_compat import host_variables  # noqa: E402
 from ansible_collections.crossaccount.aws.plugins.module_utils.errors import (  # noqa: E402
     ConfigError,
     CrossAccountError,
@@ -378,13 +437,26 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
         # Ansible's own option handling (constructed, cache) runs after our checks so that our
         # messages, which name the key and the fix, come first.
         self._read_config_data(path)
+        self._check_constructed(settings)
         return settings
+
+    def _check_constructed(self, settings) -> None:
+        """compose / groups / keyed_groups parsed before any AWS call (aws_ec2_compat)."""
+        from ansible_collections.crossaccount.aws.plugins.module_utils.aws_ec2_compat import check_constructed
+
+        check_constructed(
+            self.get_option("compose"),
+            self.get_option("groups"),
+            self.get_option("keyed_groups"),
+            prefix=settings.hostvars_prefix,
+            suffix=settings.hostvars_suffix,
+        )
 
     # -- parse ----------------------------------------------------------------------------------
 
     def _parse(self, path: str, cache: bool) -> None:
         settings = self._settings(path)
-        fp = fingerprint(attributes=settings.effective_attributes(), filters=settings.filters)
+        fp = fingerprint(attributes=settings.effective_attributes(), filters=settings.query_fingerprint())
         scope = fingerprint(scope=settings.scope())
 
         cache_key = self.get_cache_key(path)
@@ -497,14 +569,15 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
                     inventory.add_group(group)
                     added_groups.add(group)
                 inventory.add_child(group, name)
-            for var, value in record.items():
+            hostvars = host_variables(record, settings.hostvars_prefix, settings.hostvars_suffix)
+            for var, value in hostvars.items():
                 inventory.set_variable(name, var, value)
             if compose:
-                self._set_composite_vars(compose, record, name, strict=strict)
+                self._set_composite_vars(compose, hostvars, name, strict=strict)
             if groups:
-                self._add_host_to_composed_groups(groups, record, name, strict=strict)
+                self._add_host_to_composed_groups(groups, hostvars, name, strict=strict)
             if keyed_groups:
-                self._add_host_to_keyed_groups(keyed_groups, record, name, strict=strict)
+                self._add_host_to_keyed_groups(keyed_groups, hostvars, name, strict=strict)
         # Several sources (shards, or one file per business unit) in one inventory: their failures
         # add up, and the scan time of the whole is that of the oldest scan.
         earlier = plain(inventory.groups["all"].get_vars())

@@ -14,6 +14,7 @@ import re
 from dataclasses import dataclass
 from typing import Any, Iterable, Mapping
 
+from ansible_collections.crossaccount.aws.plugins.module_utils import aws_ec2_compat
 from ansible_collections.crossaccount.aws.plugins.module_utils.errors import ConfigError
 
 ACCOUNT_ID_RE = re.compile(r"^\d{12}$")
@@ -95,10 +96,31 @@ class Settings:
     sts_region: str | None = None
     profile: str | None = None
     shard: tuple[int, int] | None = None
+    # aws_ec2's include_filters / exclude_filters / hostvars_prefix / hostvars_suffix (aws_ec2_compat)
+    include_filters: tuple = ()
+    exclude_filters: tuple = ()
+    filters_given: bool = True
+    hostvars_prefix: str | None = None
+    hostvars_suffix: str | None = None
 
     def describe_filters(self) -> list[dict[str, Any]]:
         """Filters in the shape DescribeInstances wants."""
         return [{"Name": name, "Values": list(values)} for name, values in self.filters]
+
+    def instance_queries(self) -> list[list[dict[str, Any]]]:
+        """Every DescribeInstances query of one account-region (their results are united)."""
+        return aws_ec2_compat.instance_queries(self.filters, self.include_filters, self.filters_given)
+
+    def exclusion_queries(self) -> list[list[dict[str, Any]]]:
+        """Queries whose instances are removed (exclude_filters)."""
+        return aws_ec2_compat.exclusion_queries(self.exclude_filters)
+
+    def query_fingerprint(self) -> Any:
+        """What shapes the listed instances, for the cache fingerprint (filters alone when no
+        include/exclude filter is set, so existing caches stay valid)."""
+        if not self.include_filters and not self.exclude_filters:
+            return self.filters
+        return [self.filters, self.filters_given, self.include_filters, self.exclude_filters]
 
     def effective_attributes(self) -> tuple[str, ...] | None:
         """``attributes`` plus what the hostname preferences read (None: every attribute)."""
@@ -148,6 +170,9 @@ def check_unknown_keys(raw: Mapping[str, Any], known: Iterable[str], where: str 
     known = list(known)
     for key in raw:
         if key not in known:
+            aws_ec2_error = aws_ec2_compat.aws_ec2_hint(key) if not where else None
+            if aws_ec2_error is not None:  # an aws_ec2 option: say where it went (AWS_EC2_OPTIONS)
+                raise aws_ec2_error
             name = f"{where}{key}" if where else str(key)
             close = difflib.get_close_matches(str(key), known, n=1, cutoff=0.6)
             if close:
@@ -734,4 +759,5 @@ def parse_settings(
         sts_region=sts_region,
         profile=_string(raw, "profile"),
         shard=parse_shard(raw.get("shard")),
+        **aws_ec2_compat.targeting_settings(raw),
     )

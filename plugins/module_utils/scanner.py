@@ -138,27 +138,41 @@ def scan_region(ctx: AwsContext, settings: Settings, plan: _AccountPlan, region:
         paginator = client.get_paginator("describe_instances")
         records: list[dict[str, Any]] = []
         seen: set[str] = set()
-        pages = paginator.paginate(Filters=settings.describe_filters(), PaginationConfig={"PageSize": 1000})
-        for page in pages:
-            for reservation in page.get("Reservations", []):
-                for instance in reservation.get("Instances", []):
-                    iid = instance.get("InstanceId")
-                    if not iid or iid in seen:
-                        continue
-                    seen.add(iid)
-                    records.append(
-                        instance_record(
-                            instance,
-                            reservation=reservation,
-                            account_id=account.id,
-                            account_name=account.name,
-                            region=region,
-                            attributes=settings.attributes,
+        # aws_ec2's exclude_filters: the instances they match are left out (one query each)
+        for filters in settings.exclusion_queries():
+            seen.update(_instance_ids(paginator, filters))
+        # `filters`, then one query per include_filters entry: united, each instance once
+        for filters in settings.instance_queries():
+            pages = paginator.paginate(Filters=filters, PaginationConfig={"PageSize": 1000})
+            for page in pages:
+                for reservation in page.get("Reservations", []):
+                    for instance in reservation.get("Instances", []):
+                        iid = instance.get("InstanceId")
+                        if not iid or iid in seen:
+                            continue
+                        seen.add(iid)
+                        records.append(
+                            instance_record(
+                                instance,
+                                reservation=reservation,
+                                account_id=account.id,
+                                account_name=account.name,
+                                region=region,
+                                attributes=settings.attributes,
+                            )
                         )
-                    )
-    except Exception as exc:  # noqa: BLE001
+    except Exception as exc:  # noqa: BLE001 - any failed query fails the account-region: no partial list
         return _fail(ctx, exc, account, region, "DescribeInstances")
     return RegionResult(account=account, region=region, records=records, scanned_at=utc_now())
+
+
+def _instance_ids(paginator: Any, filters: list[dict[str, Any]]) -> set[str]:
+    """The ids of the instances one query matches (exclude_filters)."""
+    ids: set[str] = set()
+    for page in paginator.paginate(Filters=filters, PaginationConfig={"PageSize": 1000}):
+        for reservation in page.get("Reservations", []):
+            ids.update(i["InstanceId"] for i in reservation.get("Instances", []) if i.get("InstanceId"))
+    return ids
 
 
 def scan(
