@@ -72,6 +72,7 @@ class Fault:
     delay_s: float = 0.0  # sleep before answering (a read timeout when above the client's)
     hang_only: bool = False  # with delay_s: delay, then answer normally (a slow call, not an error)
     drop: bool = False  # close the connection without an answer (the client sees a connection error)
+    after: int = 0  # let this many matching calls pass first (e.g. fail only the second query of a region)
 
     def matches(self, action: str, account: str | None, region: str | None) -> bool:
         return (
@@ -156,6 +157,9 @@ class FaultLayer:
         with self._lock:
             for fault in self.faults:
                 if not fault.matches(action, account, region):
+                    continue
+                if fault.after > 0:
+                    fault.after -= 1
                     continue
                 if fault.count is not None and fault.count <= 0:
                     continue
