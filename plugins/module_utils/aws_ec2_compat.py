@@ -456,15 +456,21 @@ def check_constructed(
 
 
 # ---------------------------------------------------------------------------------------------
-# the options, as Settings fields
+# the options, as settings fields (config.build_settings)
 
 
-def targeting_settings(raw: Mapping[str, Any]) -> dict[str, Any]:
-    """Settings fields of include_filters, exclude_filters, hostvars_prefix and hostvars_suffix."""
+def scan_fields(options: Mapping[str, Any]) -> dict[str, Any]:
+    """ScanSettings fields of include_filters and exclude_filters (values core resolved)."""
     return {
-        "include_filters": filter_list(raw.get("include_filters"), "include_filters"),
-        "exclude_filters": filter_list(raw.get("exclude_filters"), "exclude_filters"),
-        "filters_given": bool(raw.get("filters")),
-        "hostvars_prefix": check_affix(raw.get("hostvars_prefix"), "hostvars_prefix"),
-        "hostvars_suffix": check_affix(raw.get("hostvars_suffix"), "hostvars_suffix"),
+        "include_filters": filter_list(options.get("include_filters") or None, "include_filters"),
+        "exclude_filters": filter_list(options.get("exclude_filters") or None, "exclude_filters"),
+        "filters_given": bool(options.get("filters")),
+    }
+
+
+def output_fields(options: Mapping[str, Any]) -> dict[str, Any]:
+    """OutputSettings fields of hostvars_prefix and hostvars_suffix."""
+    return {
+        "hostvars_prefix": check_affix(options.get("hostvars_prefix"), "hostvars_prefix"),
+        "hostvars_suffix": check_affix(options.get("hostvars_suffix"), "hostvars_suffix"),
     }
