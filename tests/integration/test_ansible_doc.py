@@ -59,7 +59,8 @@ def test_every_option_is_fully_documented(written, rendered):
         description = [description] if isinstance(description, str) else description
         assert description and all(isinstance(d, str) and d.strip() for d in description), name
         assert shown.get("type") in {"str", "int", "bool", "list", "dict", "path", "raw"}, name
-        assert shown.get("version_added") == "1.0.0", f"{name}: version_added"
+        # 1.0.0 is released (changelogs/changelog.yaml): options added since say the next minor version
+        assert shown.get("version_added") in ("1.0.0", "1.1.0"), f"{name}: version_added"
         assert shown.get("version_added_collection") == "crossaccount.aws", name
         if shown["type"] == "list":
             assert shown.get("elements"), f"{name}: list without elements"
@@ -98,6 +99,10 @@ def test_documented_defaults_are_what_the_code_applies(written):
         "max_workers": s.scan.max_workers,
         "hostnames": list(s.output.hostnames),
         "strict_errors": s.output.strict_errors,
+        "include_filters": list(s.scan.include_filters),
+        "exclude_filters": list(s.scan.exclude_filters),
+        "hostvars_prefix": s.output.hostvars_prefix,
+        "hostvars_suffix": s.output.hostvars_suffix,
     }
     assert s.client.max_pool_connections == s.scan.max_workers
     for name, value in applied.items():
