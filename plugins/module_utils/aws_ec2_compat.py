@@ -30,7 +30,7 @@ REFUSED = "refused"
 # SAME. The text after the status is the fix the unknown-key error prints, and the migration guide's
 # table says the same thing.
 AWS_EC2_OPTIONS: dict[str, tuple[str, str]] = {
-    "plugin": (RENAMED, "write plugin: crossaccount.aws.ec2 (and name the file *ec2.yml)"),
+    "plugin": (SAME, "the option is the same; its value is crossaccount.aws.ec2 (and the file is named *ec2.yml)"),
     "regions": (SAME, "the regions to scan; empty means every enabled region of each account (per account too)"),
     "filters": (SAME, "the same DescribeInstances filters; values must be strings (quote numbers)"),
     "include_filters": (SAME, "one more DescribeInstances query per entry per account-region, as in aws_ec2"),
@@ -80,8 +80,8 @@ AWS_EC2_OPTIONS: dict[str, tuple[str, str]] = {
     ),
     "strict_permissions": (
         RENAMED,
-        "write strict_errors: true to fail the inventory on any failed account or region (default false: "
-        "each failure is a warning and an entry in crossaccount_errors, the other accounts are kept)",
+        "write strict_errors: true to fail on any failed account or region (default false: a warning "
+        "and an entry in crossaccount_errors each, the other accounts kept)",
     ),
     "endpoint_url": (
         NOT_NEEDED,
@@ -99,8 +99,8 @@ AWS_EC2_OPTIONS: dict[str, tuple[str, str]] = {
     "debug_botocore_endpoint_logs": (NOT_NEEDED, "remove it; run ansible-inventory -vvv for per-call detail"),
     "allow_duplicated_hosts": (
         NOT_NEEDED,
-        "remove it: every instance is exactly one host here, under its first matching hostname (what false "
-        "means); true (one host per matching name) is not supported, and two instances are never merged",
+        "remove it: each instance is one host, named by the first matching hostname (what false means); "
+        "true is not supported, and instances are never merged",
     ),
     "use_contrib_script_compatible_sanitization": (
         REFUSED,
