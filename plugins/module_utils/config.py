@@ -140,11 +140,10 @@ class ScanSettings:
         return aws_ec2_compat.exclusion_queries(self.exclude_filters)
 
     def query_fingerprint(self) -> Any:
-        """What selects the listed instances, for the cache fingerprint (filters alone when no
-        include/exclude filter is set, so existing caches stay valid)."""
-        if not self.include_filters and not self.exclude_filters:
-            return self.filters
-        return [self.filters, self.filters_given, self.include_filters, self.exclude_filters]
+        """What selects the listed instances and shapes their records, for the cache fingerprint.
+        "records-2": records carry placement.region and requester_id since 1.1.0, so a snapshot
+        cached by 1.0.0 is not served as if it had them."""
+        return ["records-2", self.filters, self.filters_given, self.include_filters, self.exclude_filters]
 
 
 @dataclass(frozen=True)
