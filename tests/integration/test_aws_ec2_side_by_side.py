@@ -26,7 +26,6 @@ import yaml
 from ansible_collections.crossaccount.aws.plugins.module_utils.aws_ec2_compat import AWS_EC2_OPTIONS, REFUSED, SAME
 from tests.support import cli
 from tests.support.fleet import SIDE_BY_SIDE_ACCOUNTS, aws_ec2_examples_fleet, seed
-from tests.support.stand_in import StandIn
 
 AWS_EC2 = os.path.join(cli.COLLECTIONS, "ansible_collections", "amazon", "aws", "plugins", "inventory", "aws_ec2.py")
 ROLE = "Discovery"
@@ -100,17 +99,17 @@ EXAMPLES = _examples()
 
 
 @pytest.fixture(scope="module")
-def side(tmp_path_factory):
-    """Its own stand-in (the session fleet must stay as other tests expect it) with a small fleet."""
-    with StandIn() as server:
-        fleet = seed(server.endpoint, aws_ec2_examples_fleet())
-        home = tmp_path_factory.mktemp("side_by_side")
-        credentials = home / "credentials"  # aws_ec2's examples name a profile (aws_profile)
-        credentials.write_text(
-            "[aws_profile]\naws_access_key_id = AKIAIOSFODNN7EXAMPLE\n"
-            "aws_secret_access_key = wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY\n"
-        )
-        yield server, fleet, home, {"AWS_SHARED_CREDENTIALS_FILE": str(credentials)}
+def side(stand_in, tmp_path_factory):
+    """A small fleet in two accounts of its own (SIDE_BY_SIDE_ACCOUNTS: the session fleet's accounts
+    stay as other tests expect them)."""
+    fleet = seed(stand_in.endpoint, aws_ec2_examples_fleet())
+    home = tmp_path_factory.mktemp("side_by_side")
+    credentials = home / "credentials"  # aws_ec2's examples name a profile (aws_profile)
+    credentials.write_text(
+        "[aws_profile]\naws_access_key_id = AKIAIOSFODNN7EXAMPLE\n"
+        "aws_secret_access_key = wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY\n"
+    )
+    return stand_in, fleet, home, {"AWS_SHARED_CREDENTIALS_FILE": str(credentials)}
 
 
 def _inventory(server, env, paths):

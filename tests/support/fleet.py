@@ -55,7 +55,8 @@ def example_corp() -> list[Planned]:
 
 # The side-by-side with amazon.aws.aws_ec2 (tests/integration/test_aws_ec2_side_by_side.py): a small
 # fleet in two accounts and the regions of aws_ec2's documented EXAMPLES, with the tag values they use.
-SIDE_BY_SIDE_ACCOUNTS = ("111111111111", "222222222222")
+# Accounts no other test scans: moto's state is one per process, shared by every stand-in in it.
+SIDE_BY_SIDE_ACCOUNTS = ("710000000011", "720000000022")
 
 
 def aws_ec2_examples_fleet() -> list[Planned]:
