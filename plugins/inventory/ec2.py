@@ -24,9 +24,15 @@ description:
   - Groups, all children of C(all), are V(account_<id>), V(region_<region with _>) and
     V(name_<Name tag, sanitised>); O(keyed_groups), O(groups) and O(compose) add more.
   - Host variables are every DescribeInstances attribute in snake_case (the names
-    amazon.aws.aws_ec2 uses), C(ec2_tags), C(account_id), C(account_name), C(region),
+    amazon.aws.aws_ec2 uses, C(placement.region) included), C(ec2_tags) (aws_ec2's C(tags), a name
+    ansible-core reserves), C(account_id), C(account_name), C(region),
     C(ansible_host) (private IP, else public IP), C(crossaccount_stale) and C(crossaccount_scanned_at).
     All of them are untrusted data and are never templated.
+  - O(compose), O(groups) and O(keyed_groups) are parsed before any AWS call. A Jinja syntax error, or
+    an expression reading a variable amazon.aws.aws_ec2 sets under another name (C(tags), which is
+    C(ec2_tags) here), is refused with one line naming the option and the fix. An aws_ec2 option this
+    plugin names differently or does not support is refused with where it went (see
+    docs/migrating-from-aws_ec2.md).
   - A failure in one account or region never drops the others. Each failure is a warning and an
     entry in the C(crossaccount_errors) variable of group C(all); with the inventory cache on, the
     hosts of a failed account or region are kept from the last scan and marked C(crossaccount_stale).
@@ -147,6 +153,41 @@ options:
     type: dict
     default: {}
     version_added: "1.0.0"
+  include_filters:
+    description:
+      - More DescribeInstances queries, as in amazon.aws.aws_ec2. Each entry is a mapping like
+        O(filters) and is one more query in every account-region; the instances of O(filters) (when
+        set) and of every entry are united, each instance once. With O(include_filters) and no
+        O(filters), only the entries are queried.
+      - Each entry lists every state but terminated and shutting-down unless it names
+        C(instance-state-name). Values are strings, as in O(filters).
+      - A failed query fails its whole account-region (reported, never a partial list).
+    type: list
+    elements: dict
+    default: []
+    version_added: "1.1.0"
+  exclude_filters:
+    description:
+      - DescribeInstances queries whose instances are left out, as in amazon.aws.aws_ec2; they win over
+        O(filters) and O(include_filters). Each entry is one more query in every account-region.
+    type: list
+    elements: dict
+    default: []
+    version_added: "1.1.0"
+  hostvars_prefix:
+    description:
+      - Prepended to the name of every instance variable (the DescribeInstances attributes and
+        C(ec2_tags)), as amazon.aws.aws_ec2 does; O(compose), O(groups) and O(keyed_groups) read the
+        prefixed names. This plugin's own variables (C(account_id), C(account_name), C(region),
+        C(ansible_host), C(crossaccount_stale), C(crossaccount_scanned_at)) keep their names.
+      - Letters, digits and underscores, not starting with a digit.
+    type: str
+    version_added: "1.1.0"
+  hostvars_suffix:
+    description:
+      - Appended to the name of every instance variable, like O(hostvars_prefix).
+    type: str
+    version_added: "1.1.0"
   hostnames:
     description:
       - Preference list for the inventory hostname, in amazon.aws.aws_ec2's grammar; the first entry
@@ -321,6 +362,23 @@ ssm:
   role_name: AnsibleSessionManager
   bucket_name: example-ansible-ssm
   discovery: true
+
+# aws_ec2's include_filters / exclude_filters and hostvars_prefix, across accounts
+plugin: crossaccount.aws.ec2
+role_name: CMDBDiscovery
+accounts: ["111111111111", "222222222222"]
+regions: [us-east-1, us-west-1]
+include_filters:
+  - tag:Name: [my_second_tag]
+  - tag:Name: [my_third_tag]
+exclude_filters:
+  - tag:Name: [my_first_tag]
+hostvars_prefix: aws_
+keyed_groups:
+  - key: aws_placement.region
+    prefix: aws_region
+  - key: aws_ec2_tags.Role | default('none')
+    prefix: role
 """
 
 import dataclasses  # noqa: E402
@@ -331,6 +389,7 @@ from ansible.utils.display import Display  # noqa: E402
 
 from ansible_collections.crossaccount.aws.plugins.module_utils import hostnames as hhelp  # noqa: E402
 from ansible_collections.crossaccount.aws.plugins.module_utils.accounts import resolve_accounts  # noqa: E402
+from ansible_collections.crossaccount.aws.plugins.module_utils.aws_ec2_compat import host_variables  # noqa: E402
 from ansible_collections.crossaccount.aws.plugins.module_utils.errors import (  # noqa: E402
     ConfigError,
     CrossAccountError,
@@ -398,7 +457,9 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
 
     def _cached_or_scanned(self, path: str, settings, cache: bool) -> Snapshot:
         fp = fingerprint(
-            attributes=settings.scan.attributes, filters=settings.scan.filters, **_ssm_fingerprint(settings)
+            attributes=settings.scan.attributes,
+            filters=settings.scan.query_fingerprint(),
+            **_ssm_fingerprint(settings),
         )
         scope = fingerprint(scope=settings.scope())
         cache_key = self.get_cache_key(path)
@@ -512,6 +573,9 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
                 line += f" (kept {kept.hosts} host(s) from the scan of {kept.since}, marked crossaccount_stale)"
             display.warning(f"crossaccount.aws.ec2: {line}")
         records = list(snapshot.records())
+        # what compose/groups/keyed_groups and the host see: hostvars_prefix/suffix applied (aws_ec2_compat)
+        output = settings.output
+        published = [host_variables(r, output.hostvars_prefix, output.hostvars_suffix) for r in records]
         inventory = self.inventory
         compose = self.get_option("compose")
         groups = self.get_option("groups")
@@ -537,7 +601,7 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
         tentative = naming.names
         first = None
         if constructing:
-            first = self._construct(tentative, records)
+            first = self._construct(tentative, published)
             # groups the guard refuses whatever the hosts (instance ids, controller names) reserve nothing
             own_groups |= {
                 g for g in first.groups if g not in hhelp.RESERVED_GROUPS and not hhelp.unsafe_group_reason(g)
@@ -551,13 +615,13 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
             scratch = {i: (first, name) for i, name in enumerate(tentative)}
             moved = [i for i, name in enumerate(tentative) if naming.names[i] != name]
             if moved:  # rare (a tag equal to a constructed group): construct those again under their names
-                again = self._construct([naming.names[i] for i in moved], [records[i] for i in moved])
+                again = self._construct([naming.names[i] for i in moved], [published[i] for i in moved])
                 scratch.update({i: (again, naming.names[i]) for i in moved})
         self._warn_naming(naming)
         guard = _GroupGuard(set(naming.names) | existing_hosts)
         for i, (name, record) in enumerate(zip(naming.names, records, strict=True)):
             inventory.add_host(name)
-            for var, value in record.items():
+            for var, value in published[i].items():
                 inventory.set_variable(name, var, value)
             if settings.ssm is not None:
                 _add_ssm(inventory, name, record, settings, guard)

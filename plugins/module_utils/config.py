@@ -25,8 +25,8 @@ import re
 from dataclasses import dataclass
 from typing import Any, Callable, Iterable, Mapping
 
+from ansible_collections.crossaccount.aws.plugins.module_utils import aws_ec2_compat, validation
 from ansible_collections.crossaccount.aws.plugins.module_utils import hostnames as hostnames_grammar
-from ansible_collections.crossaccount.aws.plugins.module_utils import validation
 from ansible_collections.crossaccount.aws.plugins.module_utils.errors import ConfigError
 
 # AWS's own character sets, ASCII only and matched whole (validation.py): no Unicode digits,
@@ -122,10 +122,28 @@ class ScanSettings:
     attributes: tuple[str, ...] | None
     max_workers: int
     ssm_discovery: bool = False  # the ssm option's discovery (ssm.py), set by the inventory plugin
+    # aws_ec2's include_filters / exclude_filters (aws_ec2_compat): more queries per account-region
+    include_filters: tuple = ()
+    exclude_filters: tuple = ()
+    filters_given: bool = True  # whether `filters` is queried beside include_filters
 
     def describe_filters(self) -> list[dict[str, Any]]:
         """Filters in the shape DescribeInstances wants."""
         return [{"Name": name, "Values": list(values)} for name, values in self.filters]
+
+    def instance_queries(self) -> list[list[dict[str, Any]]]:
+        """Every DescribeInstances query of one account-region (their results are united)."""
+        return aws_ec2_compat.instance_queries(self.filters, self.include_filters, self.filters_given)
+
+    def exclusion_queries(self) -> list[list[dict[str, Any]]]:
+        """Queries whose instances are removed (exclude_filters)."""
+        return aws_ec2_compat.exclusion_queries(self.exclude_filters)
+
+    def query_fingerprint(self) -> Any:
+        """What selects the listed instances and shapes their records, for the cache fingerprint.
+        "records-2": records carry placement.region and requester_id since 1.1.0, so a snapshot
+        cached by 1.0.0 is not served as if it had them."""
+        return ["records-2", self.filters, self.filters_given, self.include_filters, self.exclude_filters]
 
 
 @dataclass(frozen=True)
@@ -134,6 +152,8 @@ class OutputSettings:
 
     hostnames: tuple[hostnames_grammar.Preference, ...]
     strict_errors: bool
+    hostvars_prefix: str | None = None  # aws_ec2's hostvars_prefix / hostvars_suffix (aws_ec2_compat)
+    hostvars_suffix: str | None = None
 
 
 @dataclass(frozen=True)
@@ -182,6 +202,9 @@ def check_unknown_keys(raw: Mapping[str, Any], known: Iterable[str], where: str 
     known = list(known)
     for key in raw:
         if key not in known:
+            aws_ec2_error = aws_ec2_compat.aws_ec2_hint(key) if not where else None
+            if aws_ec2_error is not None:  # an aws_ec2 option: say where it went (AWS_EC2_OPTIONS)
+                raise aws_ec2_error
             name = f"{where}{key}" if where else str(key)
             close = difflib.get_close_matches(str(key), known, n=1, cutoff=0.6)
             if close:
@@ -711,9 +734,15 @@ OPTION_CHECKS: dict[str, Callable[[Any, CheckContext], Any]] = {
     "hostnames": lambda v, c: parse_hostnames(v),
     "organization": lambda v, c: parse_organization(v),
     "shard": lambda v, c: parse_shard(v),
+    "include_filters": lambda v, c: aws_ec2_compat.filter_list(v, "include_filters"),
+    "exclude_filters": lambda v, c: aws_ec2_compat.filter_list(v, "exclude_filters"),
+    "hostvars_prefix": lambda v, c: aws_ec2_compat.check_affix(v, "hostvars_prefix"),
+    "hostvars_suffix": lambda v, c: aws_ec2_compat.check_affix(v, "hostvars_suffix"),
 }
 # accounts: checked with accounts_file in _check_accounts (their entries need role_name and partition)
-OWN_TYPE_CHECK = frozenset({"filters", "hostnames", "organization", "shard", "accounts"})
+OWN_TYPE_CHECK = frozenset(
+    {"filters", "hostnames", "organization", "shard", "accounts", "include_filters", "exclude_filters"}
+)
 
 
 def check_config(
@@ -753,6 +782,14 @@ def check_config(
             check(value, context)
     partition = raw.get("partition") or definitions["partition"].get("default")
     _check_accounts(raw, partition, file_accounts, known_regions, accounts_file_key)
+    # compose / groups / keyed_groups: Jinja syntax and aws_ec2-only variable names, before any AWS call
+    aws_ec2_compat.check_constructed(
+        raw.get("compose"),
+        raw.get("groups"),
+        raw.get("keyed_groups"),
+        prefix=raw.get("hostvars_prefix"),
+        suffix=raw.get("hostvars_suffix"),
+    )
 
 
 def _check_accounts(
@@ -880,8 +917,11 @@ def build_settings(options: Mapping[str, Any], *, file_accounts: Any = None) -> 
             filters=parse_filters(options["filters"]),
             attributes=attributes,
             max_workers=options["max_workers"],
+            **aws_ec2_compat.scan_fields(options),
         ),
-        output=OutputSettings(hostnames=hostnames, strict_errors=options["strict_errors"]),
+        output=OutputSettings(
+            hostnames=hostnames, strict_errors=options["strict_errors"], **aws_ec2_compat.output_fields(options)
+        ),
     )
 
 

@@ -43,8 +43,16 @@ def instance_record(
     if reservation is not None:
         for key in ("OwnerId", "RequesterId", "ReservationId"):
             name = snake(key)
-            if key in reservation and (keep is None or name in keep):
-                record[name] = reservation[key]
+            if keep is None or name in keep:
+                if key in reservation:
+                    record[name] = reservation[key]
+                elif key == "RequesterId":  # amazon.aws.aws_ec2 always sets it, "" when AWS has none
+                    record[name] = ""
+    placement = record.get("placement")
+    if isinstance(placement, dict):
+        # as amazon.aws.aws_ec2 does, for grouping by placement.region (its keyed_groups example);
+        # the scanned region, which is also right for Local and Wavelength Zones
+        placement["region"] = region
     record["ec2_tags"] = tags_to_dict(instance.get("Tags"))
     record["account_id"] = account_id
     if account_name:

@@ -155,25 +155,30 @@ def scan_region(ctx: AwsContext, settings: ScanSettings, plan: _AccountPlan, reg
         paginator = client.get_paginator("describe_instances")
         records: list[dict[str, Any]] = []
         seen: set[str] = set()
-        pages = paginator.paginate(Filters=settings.describe_filters(), PaginationConfig={"PageSize": 1000})
-        for page in pages:
-            for reservation in page.get("Reservations", []):
-                for instance in reservation.get("Instances", []):
-                    iid = responses.instance_id(instance.get("InstanceId"))
-                    if iid in seen:
-                        continue
-                    seen.add(iid)
-                    records.append(
-                        instance_record(
-                            instance,
-                            reservation=reservation,
-                            account_id=account.id,
-                            account_name=account.name,
-                            region=region,
-                            attributes=settings.attributes,
+        # aws_ec2's exclude_filters: the instances they match are left out (one query each)
+        for filters in settings.exclusion_queries():
+            seen.update(_instance_ids(paginator, filters))
+        # `filters`, then one query per include_filters entry: united, each instance once
+        for filters in settings.instance_queries():
+            pages = paginator.paginate(Filters=filters, PaginationConfig={"PageSize": 1000})
+            for page in pages:
+                for reservation in page.get("Reservations", []):
+                    for instance in reservation.get("Instances", []):
+                        iid = responses.instance_id(instance.get("InstanceId"))
+                        if iid in seen:
+                            continue
+                        seen.add(iid)
+                        records.append(
+                            instance_record(
+                                instance,
+                                reservation=reservation,
+                                account_id=account.id,
+                                account_name=account.name,
+                                region=region,
+                                attributes=settings.attributes,
+                            )
                         )
-                    )
-    except Exception as exc:  # noqa: BLE001
+    except Exception as exc:  # noqa: BLE001 - any failed query fails the account-region: no partial list
         return _fail(ctx, exc, account, region, "DescribeInstances")
     result = RegionResult(account=account, region=region, records=records, scanned_at=utc_now())
     if getattr(settings, "ssm_discovery", False) and records:
@@ -190,6 +195,15 @@ def _ssm_discovery(ctx: AwsContext, plan: _AccountPlan, region: str, result: Reg
         add_ping_status(result.records, ctx.create_client("ssm", region, plan.credentials))
     except Exception as exc:  # noqa: BLE001
         result.failures.append(_fail(ctx, exc, plan.account, region, "DescribeInstanceInformation"))
+
+
+def _instance_ids(paginator: Any, filters: list[dict[str, Any]]) -> set[str]:
+    """The ids of the instances one query matches (exclude_filters)."""
+    ids: set[str] = set()
+    for page in paginator.paginate(Filters=filters, PaginationConfig={"PageSize": 1000}):
+        for reservation in page.get("Reservations", []):
+            ids.update(responses.instance_id(i.get("InstanceId")) for i in reservation.get("Instances", []))
+    return ids
 
 
 def scan(

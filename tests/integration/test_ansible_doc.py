@@ -99,6 +99,10 @@ def test_documented_defaults_are_what_the_code_applies(written):
         "hostnames": [p.written for p in s.output.hostnames],
         "strict_errors": s.output.strict_errors,
         "ssm": s.ssm,
+        "include_filters": list(s.scan.include_filters),
+        "exclude_filters": list(s.scan.exclude_filters),
+        "hostvars_prefix": s.output.hostvars_prefix,
+        "hostvars_suffix": s.output.hostvars_suffix,
     }
     assert s.client.max_pool_connections == s.scan.max_workers
     for name, value in applied.items():

@@ -79,6 +79,7 @@ class Fault:
     body: bytes | None = None
     content_type: str = "text/html; charset=utf-8"
     headers: tuple[tuple[str, str], ...] = ()  # more headers of that answer (e.g. x-amzn-RequestId)
+    after: int = 0  # let this many matching calls pass first (e.g. fail only the second query of a region)
 
     def matches(self, action: str, account: str | None, region: str | None) -> bool:
         return (
@@ -190,6 +191,9 @@ class FaultLayer:
         with self._lock:
             for fault in self.faults:
                 if not fault.matches(action, account, region):
+                    continue
+                if fault.after > 0:
+                    fault.after -= 1
                     continue
                 if fault.count is not None and fault.count <= 0:
                     continue

@@ -53,6 +53,26 @@ def example_corp() -> list[Planned]:
     return p
 
 
+# The side-by-side with amazon.aws.aws_ec2 (tests/integration/test_aws_ec2_side_by_side.py): a small
+# fleet in two accounts and the regions of aws_ec2's documented EXAMPLES, with the tag values they use.
+# Accounts no other test scans: moto's state is one per process, shared by every stand-in in it.
+SIDE_BY_SIDE_ACCOUNTS = ("710000000011", "720000000022")
+
+
+def aws_ec2_examples_fleet() -> list[Planned]:
+    p = []
+    a, b = SIDE_BY_SIDE_ACCOUNTS
+    p.append(Planned(a, "us-east-1", "my_first_tag", {"Environment": "dev", "Application": "billing", "Role": "web"}))
+    p.append(Planned(a, "us-east-1", "my_second_tag", {"Environment": "qa", "Role": "db"}))
+    p.append(Planned(a, "us-west-1", "my_third_tag", {"Environment": "prod", "CustomDNSName": "third.example.com"}))
+    p.append(Planned(a, "us-east-2", "Tag1", {"Environment": "dev"}, state="stopped"))
+    p.append(Planned(b, "us-east-1", "Tag2", {"Environment": "qa", "Application": "api"}, instance_type="m5.large"))
+    p.append(Planned(b, "us-east-1", "test-web", {"Environment": "dev", "Role": "web"}))
+    p.append(Planned(b, "us-west-1", "my_second_tag", {"Environment": "prod"}))
+    p.append(Planned(b, "us-east-2", None, {}))
+    return p
+
+
 def account_client(endpoint: str, service: str, account: str, region: str = "us-east-1"):
     """A client acting in ``account``: moto maps the credentials of any role ARN of an account
     (the role need not exist) to that account."""
