@@ -107,7 +107,7 @@ options:
     description: The AWS partition of the role ARNs built from O(role_name).
     type: str
     default: aws
-    choices: [aws, aws-cn, aws-us-gov, aws-iso, aws-iso-b]
+    choices: [aws, aws-cn, aws-us-gov, aws-iso, aws-iso-b, aws-iso-e, aws-iso-f, aws-eusc]
     version_added: "1.0.0"
   profile:
     description: A named profile for the source credentials (default chain when unset).

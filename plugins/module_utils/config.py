@@ -15,11 +15,10 @@ from dataclasses import dataclass
 from typing import Any, Iterable, Mapping
 
 from ansible_collections.crossaccount.aws.plugins.module_utils.errors import ConfigError
+from ansible_collections.crossaccount.aws.plugins.module_utils.partitions import PARTITIONS, ROLE_ARN_PATTERN
 
 ACCOUNT_ID_RE = re.compile(r"^\d{12}$")
-ROLE_ARN_RE = re.compile(
-    r"^arn:(aws|aws-cn|aws-us-gov|aws-iso|aws-iso-b|aws-iso-e|aws-iso-f|aws-eusc):iam::(\d{12}):role/([\w+=,.@/-]{1,512})$"
-)
+ROLE_ARN_RE = re.compile(ROLE_ARN_PATTERN)
 ROLE_NAME_RE = re.compile(r"^(?:[\w+=,.@-]+/)*[\w+=,.@-]{1,64}$")
 SESSION_NAME_RE = re.compile(r"^[\w+=,.@-]{2,64}$")
 EXTERNAL_ID_RE = re.compile(r"^[\w+=,.@:/-]{2,1224}$")
@@ -37,7 +36,6 @@ HOSTNAME_SOURCES = {
     "private-dns-name": "private_dns_name",
 }
 RETRY_MODES = ("standard", "adaptive", "legacy")
-PARTITIONS = ("aws", "aws-cn", "aws-us-gov", "aws-iso", "aws-iso-b")
 DEFAULT_STATES = ("pending", "running", "stopping", "stopped")
 MAX_WORKERS_RANGE = (1, 256)
 MAX_ATTEMPTS_RANGE = (1, 20)

@@ -120,8 +120,8 @@ def prepare_account(ctx: AwsContext, settings: Settings, account: Account) -> _A
     available = None
     if needs_discovery(account.regions, settings.regions):
         try:
-            client = ctx.create_client("ec2", ctx.home_region(account.partition), credentials)
-            available = describe_enabled_regions(client, account.partition)
+            with ctx.acting_as(credentials, "ec2", ctx.home_region(account.partition)) as client:
+                available = describe_enabled_regions(client, account.partition)
         except Exception as exc:  # noqa: BLE001
             return _fail(ctx, exc, account, None, "DescribeRegions")
     regions = select_regions(
@@ -133,29 +133,30 @@ def prepare_account(ctx: AwsContext, settings: Settings, account: Account) -> _A
 def scan_region(ctx: AwsContext, settings: Settings, plan: _AccountPlan, region: str) -> RegionResult | ScanFailure:
     """Every instance of one account-region, or a failure (never a partial list)."""
     account = plan.account
+    records: list[dict[str, Any]] = []
+    seen: set[str] = set()
     try:
-        client = ctx.create_client("ec2", region, plan.credentials)
-        paginator = client.get_paginator("describe_instances")
-        records: list[dict[str, Any]] = []
-        seen: set[str] = set()
-        pages = paginator.paginate(Filters=settings.describe_filters(), PaginationConfig={"PageSize": 1000})
-        for page in pages:
-            for reservation in page.get("Reservations", []):
-                for instance in reservation.get("Instances", []):
-                    iid = instance.get("InstanceId")
-                    if not iid or iid in seen:
-                        continue
-                    seen.add(iid)
-                    records.append(
-                        instance_record(
-                            instance,
-                            reservation=reservation,
-                            account_id=account.id,
-                            account_name=account.name,
-                            region=region,
-                            attributes=settings.attributes,
+        # every page is fetched inside the block: the shared client signs them as this account
+        with ctx.acting_as(plan.credentials, "ec2", region) as client:
+            paginator = client.get_paginator("describe_instances")
+            pages = paginator.paginate(Filters=settings.describe_filters(), PaginationConfig={"PageSize": 1000})
+            for page in pages:
+                for reservation in page.get("Reservations", []):
+                    for instance in reservation.get("Instances", []):
+                        iid = instance.get("InstanceId")
+                        if not iid or iid in seen:
+                            continue
+                        seen.add(iid)
+                        records.append(
+                            instance_record(
+                                instance,
+                                reservation=reservation,
+                                account_id=account.id,
+                                account_name=account.name,
+                                region=region,
+                                attributes=settings.attributes,
+                            )
                         )
-                    )
     except Exception as exc:  # noqa: BLE001
         return _fail(ctx, exc, account, region, "DescribeInstances")
     return RegionResult(account=account, region=region, records=records, scanned_at=utc_now())
