@@ -12,6 +12,8 @@
   ``share_clients=False``) it is a client of its own per call, as botocore is ordinarily used.
 * Source credentials come from botocore's standard chain; ``AWS_PROFILE``, ``AWS_CONFIG_FILE``,
   ``AWS_ENDPOINT_URL`` and ``AWS_CA_BUNDLE`` are honoured because botocore reads them itself.
+* The User-Agent is fixed once (``crossaccount.aws botocore/<version> Python/<version>``) rather
+  than rebuilt by botocore for every request.
 * Timestamps stay ISO strings (parsing every LaunchTime/AttachTime with dateutil costs about a
   third of the CPU of a DescribeInstances page, and host variables want JSON-friendly strings).
 """
@@ -20,6 +22,7 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import platform
 import threading
 from typing import Any, Iterator
 
@@ -71,7 +74,6 @@ class ClientFactory:
     ) -> None:
         require_botocore()
         self.session = botocore.session.Session(profile=profile)
-        self.session.user_agent_extra = USER_AGENT
         self.session.get_component("response_parser_factory").set_parser_defaults(
             timestamp_parser=_keep_timestamps_as_text
         )
@@ -81,7 +83,9 @@ class ClientFactory:
             max_pool_connections=max_pool_connections,
             connect_timeout=connect_timeout,
             read_timeout=read_timeout,
-            user_agent_extra=USER_AGENT,
+            # A fixed User-Agent (botocore's documented Config option): botocore otherwise rebuilds
+            # its structured User-Agent twice per request, ~10 % of the CPU of a DescribeInstances call.
+            user_agent=f"{USER_AGENT} botocore/{botocore.__version__} Python/{platform.python_version()}",
         )
         self._lock = threading.Lock()
         self._share = share_clients

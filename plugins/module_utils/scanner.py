@@ -11,8 +11,9 @@ pagination fails half way contributes no partial list: it is reported as failed 
 
 from __future__ import annotations
 
+import queue
 import time
-from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any, Callable, Iterable
@@ -130,6 +131,16 @@ def prepare_account(ctx: AwsContext, settings: Settings, account: Account) -> _A
     return _AccountPlan(account, credentials, regions)
 
 
+def _paginator(client: Any) -> Any:
+    """The client's DescribeInstances paginator, made once per client (a paginator holds only the
+    operation and its paging model; each ``paginate()`` call has its own state)."""
+    paginators = client.__dict__.setdefault("_crossaccount_paginators", {})
+    paginator = paginators.get("describe_instances")
+    if paginator is None:
+        paginator = paginators["describe_instances"] = client.get_paginator("describe_instances")
+    return paginator
+
+
 def scan_region(ctx: AwsContext, settings: Settings, plan: _AccountPlan, region: str) -> RegionResult | ScanFailure:
     """Every instance of one account-region, or a failure (never a partial list)."""
     account = plan.account
@@ -138,8 +149,9 @@ def scan_region(ctx: AwsContext, settings: Settings, plan: _AccountPlan, region:
     try:
         # every page is fetched inside the block: the shared client signs them as this account
         with ctx.acting_as(plan.credentials, "ec2", region) as client:
-            paginator = client.get_paginator("describe_instances")
-            pages = paginator.paginate(Filters=settings.describe_filters(), PaginationConfig={"PageSize": 1000})
+            pages = _paginator(client).paginate(
+                Filters=settings.describe_filters(), PaginationConfig={"PageSize": 1000}
+            )
             for page in pages:
                 for reservation in page.get("Reservations", []):
                     for instance in reservation.get("Instances", []):
@@ -172,33 +184,45 @@ def scan(
     accounts = list(accounts)
     progress = Progress(accounts_total=len(accounts))
     result = ScanResult(regions=[], failures=[], progress=progress)
+    # Finished tasks arrive on a queue (a done-callback per future), so the loop costs the same for
+    # the last of 17,000 account-regions as for the first (concurrent.futures.wait would re-arm a
+    # waiter on every pending future at every completion).
+    finished: queue.SimpleQueue = queue.SimpleQueue()
+    outstanding = 0
+
+    def submit(pool: ThreadPoolExecutor, plan: _AccountPlan | None, fn: Callable, *args: Any) -> None:
+        nonlocal outstanding
+        future = pool.submit(fn, ctx, settings, *args)
+        outstanding += 1
+        future.add_done_callback(lambda f: finished.put((plan, f)))
+
     with ThreadPoolExecutor(max_workers=settings.max_workers, thread_name_prefix="crossaccount") as pool:
-        pending = {pool.submit(prepare_account, ctx, settings, a): None for a in accounts}
-        while pending:
-            done, _not_done = wait(pending, return_when=FIRST_COMPLETED)
-            for future in done:
-                plan = pending.pop(future)
-                outcome = future.result()
-                if plan is None:  # an account finished its preparation
-                    if isinstance(outcome, ScanFailure):
-                        result.failures.append(outcome)
-                        progress.accounts_failed += 1
-                        continue
+        for account in accounts:
+            submit(pool, None, prepare_account, account)
+        while outstanding:
+            plan, future = finished.get()
+            outstanding -= 1
+            outcome = future.result()
+            if plan is None:  # an account finished its preparation
+                if isinstance(outcome, ScanFailure):
+                    result.failures.append(outcome)
+                    progress.accounts_failed += 1
+                else:
                     progress.accounts_assumed += 1
                     result.planned[outcome.account.id] = list(outcome.regions)
                     progress.tasks_total += len(outcome.regions)
                     for region in outcome.regions:
-                        pending[pool.submit(scan_region, ctx, settings, outcome, region)] = outcome
+                        submit(pool, outcome, scan_region, outcome, region)
+            else:
+                progress.tasks_done += 1
+                if isinstance(outcome, ScanFailure):
+                    result.failures.append(outcome)
+                    progress.tasks_failed += 1
                 else:
-                    progress.tasks_done += 1
-                    if isinstance(outcome, ScanFailure):
-                        result.failures.append(outcome)
-                        progress.tasks_failed += 1
-                    else:
-                        result.regions.append(outcome)
-                        progress.instances += len(outcome.records)
-                if on_progress is not None:
-                    on_progress(progress)
+                    result.regions.append(outcome)
+                    progress.instances += len(outcome.records)
+            if on_progress is not None:
+                on_progress(progress)
     result.failures.sort(key=lambda f: (f.account_id, f.region or ""))
     result.regions.sort(key=lambda r: (r.account.id, r.region))
     return result
