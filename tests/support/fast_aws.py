@@ -156,6 +156,9 @@ class FastAws:
         self.deny = frozenset(deny)
         self.calls: Counter = Counter()  # (action, account) -> count
         self.mismatches = 0
+        self.throttled = 0
+        self.expired = 0
+        self._expiry: dict[str, float] = {}  # access key id -> epoch seconds
         self._lock = threading.Lock()
         self._serial = 0
         self._describes = 0
@@ -229,6 +232,8 @@ class FastAws:
             return 403, _sts_error("AccessDenied", f"not authorized to perform sts:AssumeRole on {role}")
         key = f"ASIA{account}{serial:04X}"
         expires = datetime.now(timezone.utc) + timedelta(seconds=self.expiration_seconds)
+        with self._lock:
+            self._expiry[key] = expires.timestamp()
         body = (
             f'<AssumeRoleResponse xmlns="{_STS_NS}"><AssumeRoleResult><Credentials>'
             f"<AccessKeyId>{key}</AccessKeyId><SecretAccessKey>secret-{key}</SecretAccessKey>"
@@ -264,6 +269,11 @@ class FastAws:
             with self._lock:
                 self.mismatches += 1
             return 401, _ec2_error("AuthFailure", "the session token does not belong to the access key")
+        expiry = self._expiry.get(key)
+        if expiry is not None and expiry < time.time():
+            with self._lock:
+                self.expired += 1
+            return 400, _ec2_error("RequestExpired", "the security token included in the request is expired")
         with self._lock:
             self.calls[action, account] += 1
             if action == "DescribeInstances":
@@ -273,6 +283,8 @@ class FastAws:
             return 200, self._regions_body
         if action == "DescribeInstances":
             if self.throttle_every and count % self.throttle_every == 0:
+                with self._lock:
+                    self.throttled += 1
                 return 503, _ec2_error("RequestLimitExceeded", "Request limit exceeded.")
             if region not in self.regions:
                 return 200, self._instance_pages(account, "none")[0]
