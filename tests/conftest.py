@@ -18,3 +18,10 @@ if not os.path.exists(LINK):
 for path in (COLLECTIONS, ROOT):
     if path not in sys.path:
         sys.path.insert(0, path)
+
+# ansible-core's collection loader serves ansible_collections.* (as it does under ansible-playbook),
+# so that in-process tests can load the plugin through ansible-core's plugin loader as well
+# (tests/support/settings.py: the option definitions of its DOCUMENTATION).
+from ansible.plugins.loader import init_plugin_loader  # noqa: E402
+
+init_plugin_loader([COLLECTIONS])

@@ -256,229 +256,123 @@ cache_timeout: 604800
 """
 
 import dataclasses  # noqa: E402
-import time  # noqa: E402
-from typing import Any  # noqa: E402
 
 from ansible.errors import AnsibleParserError  # noqa: E402
 from ansible.plugins.inventory import BaseInventoryPlugin, Cacheable, Constructable  # noqa: E402
 from ansible.utils.display import Display  # noqa: E402
 
-from ansible_collections.crossaccount.aws.plugins.module_utils import botocore_data  # noqa: E402
-from ansible_collections.crossaccount.aws.plugins.module_utils import config as cfg  # noqa: E402
-from ansible_collections.crossaccount.aws.plugins.module_utils.accounts import (  # noqa: E402
-    resolve_accounts,
-    undiscovered_accounts,
-)
+from ansible_collections.crossaccount.aws.plugins.module_utils.accounts import resolve_accounts  # noqa: E402
 from ansible_collections.crossaccount.aws.plugins.module_utils.errors import (  # noqa: E402
     ConfigError,
     CrossAccountError,
     StrictErrorsFailure,
     failure_line,
+    strict_errors_message,
 )
 from ansible_collections.crossaccount.aws.plugins.module_utils.hosts import (  # noqa: E402
     assign_hostnames,
     default_groups,
 )
 from ansible_collections.crossaccount.aws.plugins.module_utils.snapshot import (  # noqa: E402
-    build_snapshot,
+    Snapshot,
     fingerprint,
-    iter_records,
-    previous_usable,
-    stale_summary,
+    run_vars,
 )
 from ansible_collections.crossaccount.aws.plugins.module_utils.values import plain  # noqa: E402
+from ansible_collections.crossaccount.aws.plugins.plugin_utils.inventory import (  # noqa: E402
+    OneLineParserError,
+    ProgressReporter,
+    any_unparsed_is_failed,
+    configured_plugin,
+    load_settings,
+    plugin_names,
+)
 
 display = Display()
-
-CONSTRUCTED_AND_CACHE_KEYS = (
-    "compose",
-    "groups",
-    "keyed_groups",
-    "strict",
-    "leading_separator",
-    "use_extra_vars",
-    "cache",
-    "cache_plugin",
-    "cache_timeout",
-    "cache_connection",
-    "cache_prefix",
-)
 
 
 class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
     NAME = "crossaccount.aws.ec2"
 
     def verify_file(self, path: str) -> bool:
-        return super().verify_file(path) and path.endswith(("ec2.yml", "ec2.yaml"))
+        """A file named *ec2.yml/*ec2.yaml, unless its ``plugin:`` names another plugin (an
+        amazon.aws.aws_ec2 file such as x.aws_ec2.yml is left to that plugin)."""
+        if not (super().verify_file(path) and path.endswith(("ec2.yml", "ec2.yaml"))):
+            return False
+        from ansible.parsing.dataloader import DataLoader
+
+        readable, name = configured_plugin(self.loader or DataLoader(), path)
+        return not readable or name in plugin_names(self)
 
     def parse(self, inventory, loader, path, cache=True):
         super().parse(inventory, loader, path, cache=cache)
         try:
-            self._parse(path, cache)
+            settings = load_settings(self, path)
+            snapshot = self._cached_or_scanned(path, settings, cache)
+            self._populate(settings, snapshot)
+            self._raise_if_strict(settings, snapshot)
         except ConfigError as exc:
-            raise _OneLineParserError(f"crossaccount.aws.ec2 configuration error in {path}: {exc}") from None
+            raise OneLineParserError(f"crossaccount.aws.ec2 configuration error in {path}: {exc}") from None
         except StrictErrorsFailure as exc:
             raise AnsibleParserError(str(exc)) from None
         except CrossAccountError as exc:
             raise AnsibleParserError(f"crossaccount.aws.ec2: {exc}") from None
 
-    # -- configuration ----------------------------------------------------------------------------
+    # -- the snapshot: from the cache (Cacheable's get/update pattern) or a scan ------------------
 
-    def _known_keys(self) -> list[str]:
-        from ansible import constants as C
-
-        defs = C.config.get_configuration_definitions("inventory", self._load_name) or {}
-        return sorted(set(defs) | set(CONSTRUCTED_AND_CACHE_KEYS))
-
-    def _load_yaml(self, path: str, what: str) -> Any:
-        try:
-            data = self.loader.load_from_file(path, cache="none")
-        except Exception as exc:  # noqa: BLE001 - broken YAML becomes one line
-            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-            origin = getattr(exc, "obj", None)  # ansible-core's YAML errors carry an Origin with the position
-            where = f" at line {origin.line_num}" if getattr(origin, "line_num", None) else ""
-            where += f", column {origin.col_num}" if where and getattr(origin, "col_num", None) else ""
-            subject = "not valid YAML" if what == "(file)" else f"{path} is not valid YAML"
-            raise ConfigError(
-                what, f"{subject}{where} ({first})", "fix the YAML syntax there (indentation, quotes, colons)"
-            ) from None
-        return plain(data, stringify_other=False)
-
-    def _settings(self, path: str):
-        import os
-
-        raw = self._load_yaml(path, "(file)")
-        if not isinstance(raw, dict):
-            raise ConfigError(
-                "(file)", "expected a mapping of options", "start the file with plugin: crossaccount.aws.ec2"
-            )
-        file_accounts = None
-        accounts_file = raw.get("accounts_file")
-        if accounts_file is not None:
-            if not isinstance(accounts_file, str):
-                raise ConfigError("accounts_file", "expected a file path", "write accounts_file: accounts.yml")
-            full = os.path.join(os.path.dirname(path), os.path.expanduser(accounts_file))
-            if not os.path.isfile(full):
-                raise ConfigError(
-                    "accounts_file", f"{full} does not exist", "write a path relative to the inventory file"
-                )
-            file_accounts = self._load_yaml(full, "accounts_file")
-            if isinstance(file_accounts, dict) and "accounts" in file_accounts:
-                file_accounts = file_accounts["accounts"]
-        botocore_data.require_botocore_installed()
-        known_regions = botocore_data.known_regions()
-        known_attributes = botocore_data.known_attributes() if raw.get("attributes") is not None else None
-        settings = cfg.parse_settings(
-            raw,
-            known_keys=self._known_keys(),
-            known_regions=known_regions,
-            known_attributes=known_attributes,
-            file_accounts=file_accounts,
-        )
-        # Ansible's own option handling (constructed, cache) runs after our checks so that our
-        # messages, which name the key and the fix, come first.
-        self._read_config_data(path)
-        return settings
-
-    # -- parse ----------------------------------------------------------------------------------
-
-    def _parse(self, path: str, cache: bool) -> None:
-        settings = self._settings(path)
-        fp = fingerprint(attributes=settings.effective_attributes(), filters=settings.filters)
+    def _cached_or_scanned(self, path: str, settings, cache: bool) -> Snapshot:
+        fp = fingerprint(attributes=settings.scan.attributes, filters=settings.scan.filters)
         scope = fingerprint(scope=settings.scope())
-
         cache_key = self.get_cache_key(path)
-        cache_on = bool(self.get_option("cache"))
-        snapshot = None
-        if cache_on and cache:
+        user_cache_setting = self.get_option("cache")
+        previous = None
+        if user_cache_setting:
             try:
-                cached = self._cache[cache_key]
-                if previous_usable(cached, fp) and cached.get("scope") == scope:
-                    snapshot = cached
-                    display.vv("crossaccount.aws.ec2: inventory served from the cache")
+                previous = Snapshot.from_dict(self._cache[cache_key])
             except KeyError:
-                pass
-        if snapshot is None:
-            previous = None
-            if cache_on:
-                try:
-                    previous = self._cache[cache_key]
-                except KeyError:
-                    previous = None
-            snapshot = self._scan(settings, fp, previous)
-            snapshot["scope"] = scope
-            if cache_on:
-                self._cache[cache_key] = snapshot
+                previous = None
+            # cache=False (--flush-cache, a refresh): scan, with the previous snapshot for stale-if-error
+            if cache and previous is not None and previous.serves(fp, scope):
+                display.vv("crossaccount.aws.ec2: inventory served from the cache")
+                return previous
+        snapshot = self._scan(settings, fp, scope, previous)
+        if user_cache_setting:
+            self._cache[cache_key] = snapshot.to_dict()
+        return snapshot
 
-        self._report(snapshot)
-        self._populate(settings, snapshot)
-        if settings.strict_errors and snapshot["errors"]:
-            if cache_on:
-                self.update_cache_if_changed()
-            lines = [failure_line(e) for e in snapshot["errors"]]
-            message = f"crossaccount.aws.ec2: strict_errors is on and {len(lines)} scan(s) failed: " + " | ".join(lines)
-            if not _any_unparsed_is_failed():
-                message += (
-                    " -- ansible-core drops this whole source and still exits 0 unless "
-                    "ANSIBLE_INVENTORY_ANY_UNPARSED_IS_FAILED=true ([inventory] any_unparsed_is_failed); set it"
-                )
-            raise StrictErrorsFailure(message)
-
-    def _scan(self, settings, fp: str, previous):
+    def _scan(self, settings, fp: str, scope: str, previous: Snapshot | None) -> Snapshot:
         from ansible_collections.crossaccount.aws.plugins.module_utils.credentials import AwsContext
         from ansible_collections.crossaccount.aws.plugins.module_utils.scanner import scan, utc_now
 
         started = utc_now()
-        ctx = AwsContext(
-            profile=settings.profile,
-            sts_region=settings.sts_region,
-            retry_mode=settings.retry_mode,
-            max_attempts=settings.max_attempts,
-            max_pool_connections=settings.max_workers,
-            connect_timeout=settings.connect_timeout,
-            read_timeout=settings.read_timeout,
-            duration_seconds=settings.duration_seconds,
-            role_session_name=settings.role_session_name,
-        )
+        ctx = AwsContext(**dataclasses.asdict(settings.client))
         ctx.source_credentials()
-        if settings.effective_attributes() != settings.attributes:
-            settings = dataclasses.replace(settings, attributes=settings.effective_attributes())
-        accounts, account_failures = resolve_accounts(ctx, settings, log=display.v)
-        # a failed Organizations discovery: the accounts only it knew stay stale from the cache
-        account_failures += undiscovered_accounts(previous, accounts, account_failures, settings.shard)
-        reporter = _ProgressReporter()
-        result = scan(ctx, settings, accounts, on_progress=reporter)
+        accounts, account_failures = resolve_accounts(ctx, settings.accounts, log=display.v)
+        reporter = ProgressReporter()
+        result = scan(ctx, settings.scan, accounts, on_progress=reporter)
         reporter.done(result.progress)
-        return build_snapshot(
+        return Snapshot.build(
             result,
-            fingerprint_value=fp,
+            fingerprint=fp,
+            scope=scope,
             scanned_at=started,
             previous=previous,
-            extra_failures=[f.as_var() for f in account_failures],
+            accounts=accounts,
+            account_failures=account_failures,
+            shard=settings.accounts.shard,
         )
-
-    def _report(self, snapshot) -> None:
-        stale = {}
-        for account_id, region, count, scanned_at in stale_summary(snapshot):
-            stale[(account_id, region)] = (count, scanned_at)
-        for error in snapshot["errors"]:
-            line = failure_line(error)
-            kept = [
-                (r, c, t)
-                for (a, r), (c, t) in stale.items()
-                if a == error["account_id"] and (error["region"] is None or r == error["region"])
-            ]
-            if kept:
-                hosts = sum(count for _region, count, _when in kept)
-                since = min(when for _region, _count, when in kept)
-                line += f" (kept {hosts} host(s) from the scan of {since}, marked crossaccount_stale)"
-            display.warning(f"crossaccount.aws.ec2: {line}")
 
     # -- inventory ------------------------------------------------------------------------------
 
-    def _populate(self, settings, snapshot) -> None:
-        records = list(iter_records(snapshot))
-        names, report = assign_hostnames(records, settings.hostnames)
+    def _populate(self, settings, snapshot: Snapshot) -> None:
+        for error in snapshot.errors:
+            line = failure_line(error)
+            kept = snapshot.stale_for(error)
+            if kept:
+                line += f" (kept {kept.hosts} host(s) from the scan of {kept.since}, marked crossaccount_stale)"
+            display.warning(f"crossaccount.aws.ec2: {line}")
+        records = list(snapshot.records())
+        names, report = assign_hostnames(records, settings.output.hostnames)
         for name, ids in sorted(report.collisions.items()):
             display.warning(
                 f"crossaccount.aws.ec2: {len(ids) + 1} instances want the hostname '{name}'; "
@@ -505,49 +399,11 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
                 self._add_host_to_composed_groups(groups, record, name, strict=strict)
             if keyed_groups:
                 self._add_host_to_keyed_groups(keyed_groups, record, name, strict=strict)
-        # Several sources (shards, or one file per business unit) in one inventory: their failures
-        # add up, and the scan time of the whole is that of the oldest scan.
-        earlier = plain(inventory.groups["all"].get_vars())
-        errors = list(earlier.get("crossaccount_errors") or []) + list(snapshot["errors"])
-        scanned_at = min(filter(None, (earlier.get("crossaccount_scanned_at"), snapshot["scanned_at"])))
-        inventory.set_variable("all", "crossaccount_errors", errors)
-        inventory.set_variable("all", "crossaccount_scanned_at", scanned_at)
+        for var, value in run_vars(plain(inventory.groups["all"].get_vars()), snapshot).items():
+            inventory.set_variable("all", var, value)
 
-
-class _OneLineParserError(AnsibleParserError):
-    """A configuration error shown as one line.
-
-    ansible-core 2.19 attaches an "Origin: <inventory plugin ...>" context to a plugin's error,
-    which stops it from folding our message into its "Failed to parse ... plugin" warning: the
-    message would be printed twice. Our message already names the file, the key and the fix."""
-
-    @property
-    def _formatted_source_context(self) -> None:
-        return None
-
-
-class _ProgressReporter:
-    """At -v, one progress line on stderr every few seconds (stdout stays the inventory)."""
-
-    INTERVAL = 2.0
-
-    def __init__(self) -> None:
-        self._last = 0.0
-
-    def __call__(self, progress) -> None:
-        if display.verbosity < 1:
-            return
-        now = time.monotonic()
-        if now - self._last >= self.INTERVAL:
-            self._last = now
-            display.display(f"crossaccount.aws.ec2: {progress.line()}", stderr=True)
-
-    def done(self, progress) -> None:
-        if display.verbosity >= 1:
-            display.display(f"crossaccount.aws.ec2: scan finished: {progress.line()}", stderr=True)
-
-
-def _any_unparsed_is_failed() -> bool:
-    from ansible import constants as C
-
-    return bool(C.config.get_config_value("INVENTORY_ANY_UNPARSED_IS_FAILED"))
+    def _raise_if_strict(self, settings, snapshot: Snapshot) -> None:
+        if settings.output.strict_errors and snapshot.errors:
+            if self.get_option("cache"):
+                self.update_cache_if_changed()  # core does it only after a parse that did not raise
+            raise StrictErrorsFailure(strict_errors_message(snapshot.errors, any_unparsed_is_failed()))

@@ -87,7 +87,7 @@ def known_regions() -> frozenset[str]:
 
 def known_attributes() -> frozenset[str]:
     """Snake_case names of every DescribeInstances instance attribute (plus the reservation's)."""
-    from ansible_collections.crossaccount.aws.plugins.module_utils.hosts import snake
+    from ansible_collections.crossaccount.aws.plugins.module_utils.values import snake
 
     members = None
     try:

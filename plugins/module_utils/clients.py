@@ -63,12 +63,12 @@ class ClientFactory:
     def __init__(
         self,
         *,
-        profile: str | None = None,
-        retry_mode: str = "standard",
-        max_attempts: int = 10,
-        max_pool_connections: int = 10,
-        connect_timeout: int = 10,
-        read_timeout: int = 60,
+        profile: str | None,
+        retry_mode: str,
+        max_attempts: int,
+        max_pool_connections: int,
+        connect_timeout: int,
+        read_timeout: int,
         memoise_clients: bool = True,
         share_clients: bool = True,
     ) -> None:

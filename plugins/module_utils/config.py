@@ -1,9 +1,20 @@
 # Copyright: crossaccount.aws contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Validate the raw inventory configuration and turn it into typed settings.
+"""The inventory configuration: the checks ansible-core cannot make, and typed settings by stage.
 
-Pure functions: no AWS call, no Ansible import. Every problem raises ``ConfigError`` whose
-text is one line naming the key and what to write instead.
+The plugin's DOCUMENTATION is the one source of every option's type, default and choices, and
+ansible-core's option machinery applies them. This module adds what core cannot check, as a
+pre-pass over the raw YAML (``check_config``): secret keys, unknown keys with spelling hints, the
+type of every option with a one-line message naming the key and the fix (driven by the option
+definitions core holds), quoted account ids, filter values, ranges and cross-field rules. Then
+``build_settings`` turns the values core resolved (defaults applied) into settings grouped by the
+stage that uses them: ``accounts``, ``client``, ``scan`` and ``output``. They are computed once
+and never rewritten.
+
+Adding an option: one DOCUMENTATION entry; if core's type and choices are not enough, one check
+function in ``OPTION_CHECKS`` (and a field of the stage that reads it in ``build_settings``).
+
+Pure functions: no AWS call, no Ansible import. Every problem raises ``ConfigError``.
 """
 
 from __future__ import annotations
@@ -12,10 +23,11 @@ import difflib
 import hashlib
 import re
 from dataclasses import dataclass
-from typing import Any, Iterable, Mapping
+from typing import Any, Callable, Iterable, Mapping
 
+from ansible_collections.crossaccount.aws.plugins.module_utils.constants import HOSTNAME_SOURCES
 from ansible_collections.crossaccount.aws.plugins.module_utils.errors import ConfigError
-from ansible_collections.crossaccount.aws.plugins.module_utils.partitions import PARTITIONS, ROLE_ARN_PATTERN
+from ansible_collections.crossaccount.aws.plugins.module_utils.partitions import ROLE_ARN_PATTERN
 
 ACCOUNT_ID_RE = re.compile(r"^\d{12}$")
 ROLE_ARN_RE = re.compile(ROLE_ARN_PATTERN)
@@ -28,18 +40,16 @@ SHARD_RE = re.compile(r"^\s*(\d+)\s*/\s*(\d+)\s*$")
 
 ACCOUNT_KEYS = ("id", "name", "role_name", "role_arn", "external_id", "regions")
 ORGANIZATION_KEYS = ("role_arn", "external_id", "include_ous", "exclude_ous", "exclude_accounts")
-HOSTNAME_SOURCES = {
-    "instance-id": "instance_id",
-    "private-ip-address": "private_ip_address",
-    "ip-address": "public_ip_address",
-    "dns-name": "public_dns_name",
-    "private-dns-name": "private_dns_name",
-}
-RETRY_MODES = ("standard", "adaptive", "legacy")
+# instance-state-name when the filters do not name it: every state but terminated and shutting-down
 DEFAULT_STATES = ("pending", "running", "stopping", "stopped")
-MAX_WORKERS_RANGE = (1, 256)
-MAX_ATTEMPTS_RANGE = (1, 20)
-DURATION_RANGE = (900, 43200)
+# Ranges of the whole-number options (core checks the type, not the range).
+RANGES = {
+    "max_workers": (1, 256),
+    "max_attempts": (1, 20),
+    "duration_seconds": (900, 43200),
+    "connect_timeout": (1, 600),
+    "read_timeout": (1, 3600),
+}
 
 
 @dataclass(frozen=True)
@@ -68,47 +78,15 @@ class OrganizationSettings:
 
 
 @dataclass(frozen=True)
-class Settings:
-    """The validated configuration the engine works from."""
+class AccountSettings:
+    """Which accounts to scan and with which role: read by accounts.py and organizations.py."""
 
-    accounts: tuple[Account, ...]
-    role_name: str | None = None
-    external_id: str | None = None
-    partition: str = "aws"
-    role_session_name: str = "crossaccount-inventory"
-    accounts_file: str | None = None
-    organization: OrganizationSettings | None = None
-    regions: tuple[str, ...] = ()
-    exclude_regions: tuple[str, ...] = ()
-    filters: tuple[tuple[str, tuple[str, ...]], ...] = ()
-    hostnames: tuple[str, ...] = ("instance-id",)
-    attributes: tuple[str, ...] | None = None
-    max_workers: int = 16
-    strict_errors: bool = False
-    retry_mode: str = "standard"
-    max_attempts: int = 10
-    duration_seconds: int = 3600
-    connect_timeout: int = 10
-    read_timeout: int = 60
-    sts_region: str | None = None
-    profile: str | None = None
-    shard: tuple[int, int] | None = None
-
-    def describe_filters(self) -> list[dict[str, Any]]:
-        """Filters in the shape DescribeInstances wants."""
-        return [{"Name": name, "Values": list(values)} for name, values in self.filters]
-
-    def effective_attributes(self) -> tuple[str, ...] | None:
-        """``attributes`` plus what the hostname preferences read (None: every attribute)."""
-        if self.attributes is None:
-            return None
-        extra = [HOSTNAME_SOURCES[h] for h in self.hostnames if h in HOSTNAME_SOURCES]
-        return tuple(dict.fromkeys(list(self.attributes) + extra))
-
-    def scope(self) -> str:
-        """What a run scans. Ansible's cache key is only the file path, so a snapshot cached before
-        the accounts, regions or shard of the file changed must not be served."""
-        return repr((self.accounts, self.organization, self.regions, self.exclude_regions, self.shard))
+    explicit: tuple[Account, ...]  # ``accounts`` merged over ``accounts_file``
+    organization: OrganizationSettings | None
+    role_name: str | None
+    external_id: str | None
+    partition: str
+    shard: tuple[int, int] | None
 
     def role_arn_for(self, account_id: str, role_name: str | None = None) -> str | None:
         name = role_name or self.role_name
@@ -117,6 +95,61 @@ class Settings:
         return f"arn:{self.partition}:iam::{account_id}:role/{name}"
 
 
+@dataclass(frozen=True)
+class ClientSettings:
+    """How AWS is called: the keyword arguments of ``credentials.AwsContext``."""
+
+    profile: str | None
+    sts_region: str | None
+    retry_mode: str
+    max_attempts: int
+    max_pool_connections: int
+    connect_timeout: int
+    read_timeout: int
+    duration_seconds: int
+    role_session_name: str
+
+
+@dataclass(frozen=True)
+class ScanSettings:
+    """What each (account, region) task lists: read by scanner.py."""
+
+    regions: tuple[str, ...]
+    exclude_regions: tuple[str, ...]
+    filters: tuple[tuple[str, tuple[str, ...]], ...]
+    # the attributes kept (those the hostnames read included), None: every attribute
+    attributes: tuple[str, ...] | None
+    max_workers: int
+
+    def describe_filters(self) -> list[dict[str, Any]]:
+        """Filters in the shape DescribeInstances wants."""
+        return [{"Name": name, "Values": list(values)} for name, values in self.filters]
+
+
+@dataclass(frozen=True)
+class OutputSettings:
+    """How the snapshot becomes an inventory: read by the inventory plugin."""
+
+    hostnames: tuple[str, ...]
+    strict_errors: bool
+
+
+@dataclass(frozen=True)
+class Settings:
+    """The validated configuration, one group per stage of the data flow."""
+
+    accounts: AccountSettings
+    client: ClientSettings
+    scan: ScanSettings
+    output: OutputSettings
+
+    def scope(self) -> str:
+        """What a run scans. Ansible's cache key is only the file path, so a snapshot cached before
+        the accounts, regions or shard of the file changed must not be served."""
+        return repr((self.accounts, self.scan.regions, self.scan.exclude_regions))
+
+
+# ---------------------------------------------------------------------------------------------
 # ---------------------------------------------------------------------------------------------
 # small helpers
 
@@ -157,10 +190,10 @@ def check_unknown_keys(raw: Mapping[str, Any], known: Iterable[str], where: str 
             raise ConfigError(name, "unknown key", fix)
 
 
-def _string(raw: Mapping[str, Any], key: str, default: str | None = None, *, where: str = "") -> str | None:
-    value = raw.get(key, default)
+def _string(raw: Mapping[str, Any], key: str, *, where: str = "") -> str | None:
+    value = raw.get(key)
     if value is None:
-        return default
+        return None
     if not isinstance(value, str):
         if isinstance(value, (int, float, bool)):
             fix = f'write it quoted, e.g. {key}: "{value}"'
@@ -192,33 +225,22 @@ def _string_list(raw: Mapping[str, Any], key: str, *, where: str = "") -> tuple[
     return tuple(out)
 
 
-def _int(raw: Mapping[str, Any], key: str, default: int, bounds: tuple[int, int]) -> int:
-    value = raw.get(key, default)
-    if value is None:
-        return default
+def _check_int(value: Any, key: str, bounds: tuple[int, int] | None) -> None:
+    if isinstance(value, str) and value.strip().isdigit():
+        value = int(value)
+    fix = f"write a number from {bounds[0]} to {bounds[1]}" if bounds else "write a whole number"
     if isinstance(value, bool) or not isinstance(value, int):
-        if isinstance(value, str) and value.strip().isdigit():
-            value = int(value)
-        else:
-            raise ConfigError(
-                key,
-                f"expected a whole number, got {_type_name(value)} ({value!r})",
-                f"write a number from {bounds[0]} to {bounds[1]}",
-            )
-    if not bounds[0] <= value <= bounds[1]:
-        raise ConfigError(key, f"{value} is out of range", f"write a number from {bounds[0]} to {bounds[1]}")
-    return value
+        raise ConfigError(key, f"expected a whole number, got {_type_name(value)} ({value!r})", fix)
+    if bounds and not bounds[0] <= value <= bounds[1]:
+        raise ConfigError(key, f"{value} is out of range", fix)
 
 
-def _bool(raw: Mapping[str, Any], key: str, default: bool) -> bool:
-    value = raw.get(key, default)
-    if value is None:
-        return default
-    if isinstance(value, bool):
-        return value
-    if isinstance(value, str) and value.lower() in ("true", "yes", "on", "1", "false", "no", "off", "0"):
-        return value.lower() in ("true", "yes", "on", "1")
-    raise ConfigError(key, f"expected true or false, got {value!r}", f"write {key}: true or {key}: false")
+_BOOL_WORDS = ("true", "yes", "on", "1", "false", "no", "off", "0")
+
+
+def _check_bool(value: Any, key: str) -> None:
+    if not isinstance(value, bool) and not (isinstance(value, str) and value.lower() in _BOOL_WORDS):
+        raise ConfigError(key, f"expected true or false, got {value!r}", f"write {key}: true or {key}: false")
 
 
 def parse_account_id(value: Any, key: str) -> str:
@@ -514,10 +536,8 @@ def parse_hostnames(value: Any) -> tuple[str, ...]:
 
 
 def parse_organization(value: Any, known: Iterable[str] = ORGANIZATION_KEYS) -> OrganizationSettings | None:
-    if value is None or value is False:
+    if value is None:
         return None
-    if value is True:
-        value = {}
     if not isinstance(value, Mapping):
         raise ConfigError(
             "organization",
@@ -624,20 +644,103 @@ def refuse_secrets(raw: Mapping[str, Any], file_accounts: Any = None, accounts_f
     _refuse_secret_keys(raw.get("organization"), "organization.")
 
 
-def parse_settings(
-    raw: Mapping[str, Any],
+# ---------------------------------------------------------------------------------------------
+# the pre-pass: what core cannot check, before core reads the file
+
+
+def _check_str(value: Any, key: str, definition: Mapping[str, Any]) -> None:
+    _string({key: value}, key)
+
+
+def _check_list(value: Any, key: str, definition: Mapping[str, Any]) -> None:
+    if definition.get("elements", "raw") == "str":
+        _string_list({key: value}, key)
+    elif isinstance(value, str) or not isinstance(value, list):
+        _string_list({key: value}, key)  # the same messages for a string or another type
+    elif definition.get("elements") == "dict":
+        for i, item in enumerate(value):
+            if not isinstance(item, Mapping):
+                raise ConfigError(
+                    f"{key}[{i}]", f"expected a mapping, got {_type_name(item)}", "write key: value pairs"
+                )
+
+
+def _check_dict(value: Any, key: str, definition: Mapping[str, Any]) -> None:
+    if not isinstance(value, Mapping):
+        raise ConfigError(key, f"expected a mapping, got {_type_name(value)}", f"write {key} as key: value pairs")
+
+
+def _check_float(value: Any, key: str, definition: Mapping[str, Any]) -> None:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise ConfigError(key, f"expected a number, got {_type_name(value)} ({value!r})", "write a number")
+
+
+_TYPE_CHECKS: dict[str, Callable[[Any, str, Mapping[str, Any]], None]] = {
+    "str": _check_str,
+    "path": _check_str,
+    "int": lambda value, key, definition: _check_int(value, key, RANGES.get(key)),
+    "bool": lambda value, key, definition: _check_bool(value, key),
+    "float": _check_float,
+    "list": _check_list,
+    "dict": _check_dict,
+}
+
+
+def _check_choices(value: Any, key: str, choices: Iterable[Any]) -> None:
+    choices = [str(c) for c in choices]
+    if str(value) not in choices:
+        hint = _suggest(str(value), choices)
+        raise ConfigError(
+            key, f"unknown value {value!r}", (hint + " " if hint else "") + "use one of " + ", ".join(choices)
+        )
+
+
+def _check_session_name(value: str, key: str) -> None:
+    if not SESSION_NAME_RE.match(value):
+        raise ConfigError(key, f"{value!r} is not a valid role session name", "use 2-64 letters, digits or +=,.@_-")
+
+
+@dataclass(frozen=True)
+class CheckContext:
+    """What some checks compare against (None: the name is not checked, the shape still is)."""
+
+    known_regions: frozenset[str] | None = None
+    known_attributes: frozenset[str] | None = None
+
+
+# Checks beyond the documented type and choices, run after them. Options whose value may take
+# several YAML forms (or whose type message must say more) are parsed by their own function
+# instead of the generic type check: see OWN_TYPE_CHECK.
+OPTION_CHECKS: dict[str, Callable[[Any, CheckContext], Any]] = {
+    "role_name": lambda v, c: _check_role_name(v, "role_name"),
+    "external_id": lambda v, c: _check_external_id(v, "external_id"),
+    "role_session_name": lambda v, c: _check_session_name(v, "role_session_name"),
+    "regions": lambda v, c: _check_regions(v, "regions", c.known_regions),
+    "exclude_regions": lambda v, c: _check_regions(v, "exclude_regions", c.known_regions),
+    "sts_region": lambda v, c: _check_regions([v], "sts_region", c.known_regions),
+    "attributes": lambda v, c: parse_attributes(v, c.known_attributes),
+    "filters": lambda v, c: parse_filters(v),
+    "hostnames": lambda v, c: parse_hostnames(v),
+    "organization": lambda v, c: parse_organization(v),
+    "shard": lambda v, c: parse_shard(v),
+    "accounts": lambda v, c: None,  # with accounts_file, in _check_accounts (they need role_name and partition)
+}
+OWN_TYPE_CHECK = frozenset({"filters", "hostnames", "organization", "shard", "accounts"})
+
+
+def check_config(
+    raw: Any,
+    definitions: Mapping[str, Mapping[str, Any]],
     *,
-    known_keys: Iterable[str],
+    file_accounts: Any = None,
     known_regions: frozenset[str] | None = None,
     known_attributes: frozenset[str] | None = None,
-    file_accounts: Any = None,
     accounts_file_key: str = "accounts_file",
-) -> Settings:
-    """Validate ``raw`` (the YAML mapping of the inventory file) into ``Settings``.
+) -> None:
+    """The pre-pass over the raw YAML mapping of the inventory file; raises ``ConfigError``.
 
-    ``file_accounts`` is the already loaded content of ``accounts_file`` (or None).
-    Organization accounts are resolved later, by the engine, because they need AWS calls.
-    """
+    ``definitions`` are the option definitions ansible-core holds for the plugin (its DOCUMENTATION
+    with the doc fragments merged in); ``file_accounts`` the loaded content of ``accounts_file``."""
     if not isinstance(raw, Mapping):
         raise ConfigError(
             "(file)",
@@ -645,51 +748,46 @@ def parse_settings(
             "start the file with plugin: crossaccount.aws.ec2",
         )
     refuse_secrets(raw, file_accounts, accounts_file_key)
-    check_unknown_keys(raw, known_keys)
+    check_unknown_keys(raw, definitions)
+    context = CheckContext(known_regions=known_regions, known_attributes=known_attributes)
+    for key, definition in definitions.items():
+        value = raw.get(key)
+        if value is None:
+            continue  # core applies the documented default
+        if key not in OWN_TYPE_CHECK:
+            type_check = _TYPE_CHECKS.get(definition.get("type", "str"))
+            if type_check is not None:
+                type_check(value, key, definition)
+            if definition.get("choices"):
+                _check_choices(value, key, definition["choices"])
+        check = OPTION_CHECKS.get(key)
+        if check is not None:
+            check(value, context)
+    partition = raw.get("partition") or definitions["partition"].get("default")
+    _check_accounts(raw, partition, file_accounts, known_regions, accounts_file_key)
 
-    role_name = _string(raw, "role_name")
-    _check_role_name(role_name, "role_name")
-    external_id = _string(raw, "external_id")
-    _check_external_id(external_id, "external_id")
-    partition = _string(raw, "partition", "aws")
-    if partition not in PARTITIONS:
-        hint = _suggest(partition, PARTITIONS)
-        fix = (hint + " " if hint else "") + "use one of " + ", ".join(PARTITIONS)
-        raise ConfigError("partition", f"unknown partition {partition!r}", fix)
-    session_name = _string(raw, "role_session_name", "crossaccount-inventory")
-    if not SESSION_NAME_RE.match(session_name):
-        raise ConfigError(
-            "role_session_name",
-            f"{session_name!r} is not a valid role session name",
-            "use 2-64 letters, digits or +=,.@_-",
-        )
 
-    explicit = parse_accounts(
-        raw.get("accounts"),
-        key="accounts",
-        default_role=role_name,
-        default_external_id=external_id,
-        partition=partition,
-        known_regions=known_regions,
-    )
-    from_file = parse_accounts(
-        file_accounts,
-        key=accounts_file_key,
-        default_role=role_name,
-        default_external_id=external_id,
-        partition=partition,
-        known_regions=known_regions,
-        source="accounts_file",
-    )
-    organization = parse_organization(raw.get("organization"))
-    if organization is not None and not role_name:
+def _check_accounts(
+    raw: Mapping[str, Any], partition: str, file_accounts: Any, known_regions: Any, accounts_file_key: str
+) -> None:
+    """The accounts of ``accounts`` and ``accounts_file`` (their defaults come from role_name,
+    external_id and partition), and that there is something to scan."""
+    common = {
+        "default_role": raw.get("role_name"),
+        "default_external_id": raw.get("external_id"),
+        "partition": partition,
+        "known_regions": known_regions,
+    }
+    explicit = parse_accounts(raw.get("accounts"), key="accounts", **common)
+    from_file = parse_accounts(file_accounts, key=accounts_file_key, source="accounts_file", **common)
+    if raw.get("organization") is not None and not raw.get("role_name"):
         raise ConfigError(
             "role_name",
             "organization discovery needs a default role to assume in each account",
             "set role_name: the discovery role that exists in every member account",
         )
-    if not explicit and not from_file and organization is None:
-        if "accounts" in raw and raw.get("accounts") is not None:
+    if not explicit and not from_file and raw.get("organization") is None:
+        if raw.get("accounts") is not None:
             raise ConfigError(
                 "accounts", "the account list is empty", 'list at least one account id, e.g. accounts: ["111111111111"]'
             )
@@ -697,39 +795,63 @@ def parse_settings(
             "accounts", "no accounts to scan", "list account ids under accounts, or set accounts_file or organization"
         )
 
-    regions = _string_list(raw, "regions")
-    _check_regions(regions, "regions", known_regions)
-    exclude_regions = _string_list(raw, "exclude_regions")
-    _check_regions(exclude_regions, "exclude_regions", known_regions)
-    sts_region = _string(raw, "sts_region")
-    if sts_region:
-        _check_regions([sts_region], "sts_region", known_regions)
 
-    retry_mode = _string(raw, "retry_mode", "standard")
-    if retry_mode not in RETRY_MODES:
-        raise ConfigError("retry_mode", f"unknown retry mode {retry_mode!r}", "use " + ", ".join(RETRY_MODES))
+# ---------------------------------------------------------------------------------------------
+# settings from the values ansible-core resolved
 
+
+def build_settings(options: Mapping[str, Any], *, file_accounts: Any = None) -> Settings:
+    """Typed settings from ``options`` (name -> value, as ``get_option`` returns them: documented
+    defaults applied) of a configuration that passed ``check_config``; ``file_accounts`` is the
+    loaded content of ``accounts_file`` (or None)."""
+    role_name = options["role_name"]
+    external_id = options["external_id"]
+    partition = options["partition"]
+    common = {"default_role": role_name, "default_external_id": external_id, "partition": partition}
+    explicit = parse_accounts(options["accounts"], key="accounts", **common)
+    from_file = parse_accounts(file_accounts, key="accounts_file", source="accounts_file", **common)
+    hostnames = parse_hostnames(options["hostnames"])
+    attributes = options["attributes"]
+    if attributes is not None:  # keep what the hostname preferences read
+        extra = [HOSTNAME_SOURCES[h] for h in hostnames if h in HOSTNAME_SOURCES]
+        attributes = tuple(dict.fromkeys([*attributes, *extra]))
     return Settings(
-        accounts=merge_accounts(explicit, from_file),
-        role_name=role_name,
-        external_id=external_id,
-        partition=partition,
-        role_session_name=session_name,
-        accounts_file=_string(raw, "accounts_file"),
-        organization=organization,
-        regions=regions,
-        exclude_regions=exclude_regions,
-        filters=parse_filters(raw.get("filters")),
-        hostnames=parse_hostnames(raw.get("hostnames")),
-        attributes=parse_attributes(raw.get("attributes"), known_attributes),
-        max_workers=_int(raw, "max_workers", 16, MAX_WORKERS_RANGE),
-        strict_errors=_bool(raw, "strict_errors", False),
-        retry_mode=retry_mode,
-        max_attempts=_int(raw, "max_attempts", 10, MAX_ATTEMPTS_RANGE),
-        duration_seconds=_int(raw, "duration_seconds", 3600, DURATION_RANGE),
-        connect_timeout=_int(raw, "connect_timeout", 10, (1, 600)),
-        read_timeout=_int(raw, "read_timeout", 60, (1, 3600)),
-        sts_region=sts_region,
-        profile=_string(raw, "profile"),
-        shard=parse_shard(raw.get("shard")),
+        accounts=AccountSettings(
+            explicit=merge_accounts(explicit, from_file),
+            organization=parse_organization(options["organization"]),
+            role_name=role_name,
+            external_id=external_id,
+            partition=partition,
+            shard=parse_shard(options["shard"]),
+        ),
+        client=ClientSettings(
+            profile=options["profile"],
+            sts_region=options["sts_region"],
+            retry_mode=options["retry_mode"],
+            max_attempts=options["max_attempts"],
+            max_pool_connections=options["max_workers"],
+            connect_timeout=options["connect_timeout"],
+            read_timeout=options["read_timeout"],
+            duration_seconds=options["duration_seconds"],
+            role_session_name=options["role_session_name"],
+        ),
+        scan=ScanSettings(
+            regions=tuple(options["regions"]),
+            exclude_regions=tuple(options["exclude_regions"]),
+            filters=parse_filters(options["filters"]),
+            attributes=attributes,
+            max_workers=options["max_workers"],
+        ),
+        output=OutputSettings(hostnames=hostnames, strict_errors=options["strict_errors"]),
     )
+
+
+def check_plugin(raw: Any, names: Iterable[str]) -> None:
+    """The ``plugin:`` value names this plugin: checked before any other key."""
+    names = list(names)
+    if isinstance(raw, Mapping) and raw.get("plugin") not in names:
+        raise ConfigError(
+            "plugin",
+            f"{raw.get('plugin')!r} is not this plugin" if "plugin" in raw else "missing",
+            f"write plugin: {names[0]} (a file for another plugin is read by that plugin)",
+        )

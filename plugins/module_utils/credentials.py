@@ -20,20 +20,23 @@ from ansible_collections.crossaccount.aws.plugins.module_utils.role_credentials 
 
 
 class AwsContext:
-    """The client factory and the role credentials of one run."""
+    """The client factory and the role credentials of one run.
+
+    The keyword arguments are the fields of ``config.ClientSettings``; their defaults live in the
+    inventory plugin's DOCUMENTATION only."""
 
     def __init__(
         self,
         *,
-        profile: str | None = None,
-        sts_region: str | None = None,
-        retry_mode: str = "standard",
-        max_attempts: int = 10,
-        max_pool_connections: int = 10,
-        connect_timeout: int = 10,
-        read_timeout: int = 60,
-        duration_seconds: int = 3600,
-        role_session_name: str = "crossaccount-inventory",
+        profile: str | None,
+        sts_region: str | None,
+        retry_mode: str,
+        max_attempts: int,
+        max_pool_connections: int,
+        connect_timeout: int,
+        read_timeout: int,
+        duration_seconds: int,
+        role_session_name: str,
         memoise_clients: bool = True,
         share_clients: bool = True,
     ) -> None:

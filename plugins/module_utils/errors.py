@@ -201,3 +201,15 @@ def error_code_and_message(exc: BaseException) -> tuple[str, str]:
         "CredentialRetrievalError": "CredentialRetrieval",
     }
     return mapping.get(name, name), str(exc) or name
+
+
+def strict_errors_message(errors: list[Mapping[str, Any]], any_unparsed_is_failed: bool) -> str:
+    """The error of a run with ``strict_errors`` on and failures: every failure on one line."""
+    lines = [failure_line(e) for e in errors]
+    message = f"crossaccount.aws.ec2: strict_errors is on and {len(lines)} scan(s) failed: " + " | ".join(lines)
+    if not any_unparsed_is_failed:
+        message += (
+            " -- ansible-core drops this whole source and still exits 0 unless "
+            "ANSIBLE_INVENTORY_ANY_UNPARSED_IS_FAILED=true ([inventory] any_unparsed_is_failed); set it"
+        )
+    return message

@@ -20,6 +20,7 @@ import re
 import tempfile
 from typing import Any, Iterable, Iterator, Mapping
 
+from ansible_collections.crossaccount.aws.plugins.module_utils.snapshot import stale_for
 from ansible_collections.crossaccount.aws.plugins.module_utils.values import plain
 
 FORMAT = 1
@@ -110,25 +111,21 @@ def sort_key(row: Mapping[str, Any]) -> tuple[str, str, str]:
 
 def _error_entries(errors: Iterable[Mapping[str, Any]], rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Each failure with the number of hosts kept stale for it, and the age of that data."""
-    stale_by_account: dict[str, list[dict[str, Any]]] = {}
-    for row in rows:
-        if row["stale"]:
-            stale_by_account.setdefault(row["account_id"], []).append(row)
+    stale_rows = [(r["account_id"], r["region"], r["scanned_at"], 1) for r in rows if r["stale"]]
     out = []
     for error in errors:
-        account_id = _text(error.get("account_id"))
         region = error.get("region")
-        kept = [r for r in stale_by_account.get(account_id, ()) if region is None or r["region"] == region]
+        kept = stale_for({"account_id": _text(error.get("account_id")), "region": region}, stale_rows)
         out.append(
             {
-                "account_id": account_id,
+                "account_id": _text(error.get("account_id")),
                 "account_name": _text(error.get("account_name")),
                 "region": _text(region) if region is not None else "",
                 "code": _text(error.get("code")),
                 "message": _text(error.get("message")),
                 "hint": _text(error.get("hint")),
-                "stale_hosts": len(kept),
-                "stale_since": min((r["scanned_at"] for r in kept), default=""),
+                "stale_hosts": kept.hosts if kept else 0,
+                "stale_since": kept.since if kept else "",
             }
         )
     out.sort(key=lambda e: (e["account_id"], e["region"], e["code"]))

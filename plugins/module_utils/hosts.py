@@ -9,36 +9,13 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from functools import lru_cache
 from typing import Any, Iterable, Mapping
 
-from ansible_collections.crossaccount.aws.plugins.module_utils.config import HOSTNAME_SOURCES
+from ansible_collections.crossaccount.aws.plugins.module_utils.constants import HOSTNAME_SOURCES
+from ansible_collections.crossaccount.aws.plugins.module_utils.values import snake, snake_value
 
 # Always kept, whatever ``attributes`` says.
 ALWAYS_KEPT = ("instance_id", "account_id", "account_name", "region", "ec2_tags", "ansible_host")
-
-_FIRST_CAP = re.compile(r"(.)([A-Z][a-z]+)")
-_ALL_CAP = re.compile(r"([a-z0-9])([A-Z]+)")
-_PLURAL_ABBREV = re.compile(r"[A-Z]{3,}s$")
-
-
-@lru_cache(maxsize=4096)
-def snake(name: str) -> str:
-    """CamelCase to snake_case exactly as ansible-core's camel_dict_to_snake_dict does it
-    (so the variable names match amazon.aws.aws_ec2 and users' compose/keyed_groups carry over)."""
-    s1 = _PLURAL_ABBREV.sub(lambda m: "_" + m.group(0).lower(), name)
-    if s1.startswith("_") and not name.startswith("_"):
-        s1 = s1[1:]
-    s2 = _FIRST_CAP.sub(r"\1_\2", s1)
-    return _ALL_CAP.sub(r"\1_\2", s2).lower()
-
-
-def snake_value(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {snake(k): snake_value(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [snake_value(v) for v in value]
-    return value
 
 
 def tags_to_dict(tags: Iterable[Mapping[str, Any]] | None) -> dict[str, str]:

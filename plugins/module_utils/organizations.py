@@ -17,8 +17,8 @@ from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping
 
 from ansible_collections.crossaccount.aws.plugins.module_utils.config import (
     Account,
+    AccountSettings,
     OrganizationSettings,
-    Settings,
     parse_role_arn,
 )
 from ansible_collections.crossaccount.aws.plugins.module_utils.errors import ScanFailure, describe_failure
@@ -96,12 +96,12 @@ def select_accounts(
     return [out[k] for k in sorted(out)]
 
 
-def to_accounts(selected: Iterable[OrgAccount], settings: Settings) -> tuple[Account, ...]:
+def to_accounts(selected: Iterable[OrgAccount], settings: AccountSettings) -> tuple[Account, ...]:
     """Accounts to scan with the default role (``role_name``) and external id."""
     out = []
     for account in selected:
         role_arn = settings.role_arn_for(account.id)
-        if role_arn is None:  # parse_settings refuses organization without role_name
+        if role_arn is None:  # check_config refuses organization without role_name
             continue
         out.append(
             Account(
@@ -179,7 +179,7 @@ def _failure(ctx: AwsContext, exc: BaseException, org: OrganizationSettings, ope
 
 def discover_accounts(
     ctx: AwsContext,
-    settings: Settings,
+    settings: AccountSettings,
     log: Callable[[str], None] = lambda msg: None,
 ) -> tuple[tuple[Account, ...], list[ScanFailure]]:
     """The ACTIVE accounts Organizations lists for ``settings.organization``, and the failures."""

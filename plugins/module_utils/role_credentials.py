@@ -59,9 +59,9 @@ class RoleCredentials:
         self,
         clients: ClientFactory,
         *,
-        sts_region: str | None = None,
-        duration_seconds: int = 3600,
-        role_session_name: str = "crossaccount-inventory",
+        sts_region: str | None,
+        duration_seconds: int,
+        role_session_name: str,
     ) -> None:
         self.clients = clients
         self._sts_region = sts_region

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any, Callable, Iterable
 
-from ansible_collections.crossaccount.aws.plugins.module_utils.config import Account, Settings
+from ansible_collections.crossaccount.aws.plugins.module_utils.config import Account, ScanSettings
 from ansible_collections.crossaccount.aws.plugins.module_utils.errors import (
     ScanFailure,
     describe_failure,
@@ -80,12 +80,6 @@ class ScanResult:
     # account id -> regions that were planned (empty when the account failed before planning)
     planned: dict[str, list[str]] = field(default_factory=dict)
 
-    def failed_accounts(self) -> set[str]:
-        return {f.account_id for f in self.failures if f.region is None}
-
-    def failed_regions(self) -> set[tuple[str, str]]:
-        return {(f.account_id, f.region) for f in self.failures if f.region is not None}
-
 
 class _AccountPlan:
     __slots__ = ("account", "credentials", "regions")
@@ -111,7 +105,7 @@ def _fail(ctx: AwsContext, exc: BaseException, account: Account, region: str | N
     )
 
 
-def prepare_account(ctx: AwsContext, settings: Settings, account: Account) -> _AccountPlan | ScanFailure:
+def prepare_account(ctx: AwsContext, settings: ScanSettings, account: Account) -> _AccountPlan | ScanFailure:
     """AssumeRole (and DescribeRegions when needed) for one account."""
     try:
         credentials = ctx.role_credentials(account.role_arn, account.external_id, account.partition)
@@ -141,7 +135,7 @@ def _paginator(client: Any) -> Any:
     return paginator
 
 
-def scan_region(ctx: AwsContext, settings: Settings, plan: _AccountPlan, region: str) -> RegionResult | ScanFailure:
+def scan_region(ctx: AwsContext, settings: ScanSettings, plan: _AccountPlan, region: str) -> RegionResult | ScanFailure:
     """Every instance of one account-region, or a failure (never a partial list)."""
     account = plan.account
     records: list[dict[str, Any]] = []
@@ -176,7 +170,7 @@ def scan_region(ctx: AwsContext, settings: Settings, plan: _AccountPlan, region:
 
 def scan(
     ctx: AwsContext,
-    settings: Settings,
+    settings: ScanSettings,
     accounts: Iterable[Account],
     on_progress: Callable[[Progress], None] | None = None,
 ) -> ScanResult:

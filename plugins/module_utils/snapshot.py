@@ -1,23 +1,33 @@
 # Copyright: crossaccount.aws contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""The snapshot: what one scan found, in a plain JSON-friendly form.
+"""The snapshot: what one scan found, and what it kept from the previous one.
 
-The snapshot is what goes into Ansible's inventory cache and what the inventory is built from.
-It holds instance data and failures only, never credentials. ``build_snapshot`` implements
-stale-if-error: the hosts of an account or account-region that failed now are carried over
-from the previous snapshot, marked stale with the time of that data.
+The snapshot is what goes into Ansible's inventory cache (as plain JSON: ``to_dict`` and
+``from_dict``) and what the inventory is built from. It holds instance data and failures only,
+never credentials. It alone owns stale-if-error: the hosts of an account or account-region that
+failed now are carried over from the previous snapshot, marked stale with the time of that data;
+after a failed AWS Organizations discovery, the accounts only the previous snapshot knew are
+failures too, and keep their hosts the same way. ``stale_for`` tells, for one failure, how many
+hosts were kept and since when: the inventory's warnings and the CMDB export both ask it.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Iterable, Iterator, Mapping
+
+from ansible_collections.crossaccount.aws.plugins.module_utils.config import Account, shard_of
+from ansible_collections.crossaccount.aws.plugins.module_utils.errors import ScanFailure
+from ansible_collections.crossaccount.aws.plugins.module_utils.organizations import ORGANIZATION_FAILURE_ID
 
 if TYPE_CHECKING:  # annotations only
     from ansible_collections.crossaccount.aws.plugins.module_utils.scanner import ScanResult
 
 FORMAT = 1
+NOT_DISCOVERED_CODE = "OrganizationDiscoveryFailed"
 
 
 def fingerprint(**parts: Any) -> str:
@@ -27,84 +37,213 @@ def fingerprint(**parts: Any) -> str:
     return hashlib.sha256(blob.encode("utf-8")).hexdigest()[:16]
 
 
-def _key(account_id: str, region: str) -> str:
-    return f"{account_id}/{region}"
+@dataclass(frozen=True)
+class Stale:
+    """The hosts kept from an earlier scan for one failure."""
+
+    hosts: int
+    since: str
 
 
-def build_snapshot(
-    scan_result: ScanResult,
-    *,
-    fingerprint_value: str,
-    scanned_at: str,
-    previous: Mapping[str, Any] | None = None,
-    extra_failures: Iterable[Mapping[str, Any]] = (),
-) -> dict[str, Any]:
-    entries: dict[str, dict[str, Any]] = {}
-    for region_result in scan_result.regions:
-        account = region_result.account
-        entries[_key(account.id, region_result.region)] = {
-            "account_id": account.id,
-            "account_name": account.name,
-            "region": region_result.region,
-            "scanned_at": region_result.scanned_at,
-            "stale": False,
-            "records": region_result.records,
+def stale_for(failure: Mapping[str, Any], stale_hosts: Iterable[tuple[str, str, str, int]]) -> Stale | None:
+    """The hosts kept stale for ``failure`` (a ``crossaccount_errors`` entry), from
+    ``stale_hosts``: (account id, region, scanned at, host count) of each stale piece of data.
+    An account-level failure (no region) covers every region of its account."""
+    account_id, region = failure.get("account_id"), failure.get("region")
+    kept = [(when, count) for a, r, when, count in stale_hosts if a == account_id and (region is None or r == region)]
+    hosts = sum(count for _when, count in kept)
+    return Stale(hosts=hosts, since=min(when for when, _count in kept)) if hosts else None
+
+
+@dataclass(frozen=True)
+class Entry:
+    """The instances of one account-region, as scanned at ``scanned_at``."""
+
+    account_id: str
+    account_name: str | None
+    region: str
+    scanned_at: str
+    stale: bool
+    records: list[dict[str, Any]]
+
+    @property
+    def key(self) -> str:
+        return f"{self.account_id}/{self.region}"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "account_id": self.account_id,
+            "account_name": self.account_name,
+            "region": self.region,
+            "scanned_at": self.scanned_at,
+            "stale": self.stale,
+            "records": self.records,
         }
-    errors = [f.as_var() for f in scan_result.failures] + [dict(f) for f in extra_failures]
-    if previous_usable(previous, fingerprint_value):
-        failed_accounts = {e["account_id"] for e in errors if e.get("region") is None}
-        failed_regions = {(e["account_id"], e["region"]) for e in errors if e.get("region") is not None}
-        for key, entry in previous["entries"].items():
-            if key in entries:
-                continue
-            if entry["account_id"] in failed_accounts or (entry["account_id"], entry["region"]) in failed_regions:
-                carried = dict(entry)
-                carried["stale"] = True
-                entries[key] = carried
-    return {
-        "format": FORMAT,
-        "fingerprint": fingerprint_value,
-        "scanned_at": scanned_at,
-        "entries": dict(sorted(entries.items())),
-        "errors": errors,
-    }
 
-
-_ENTRY_KEYS = frozenset({"account_id", "region", "scanned_at", "records"})
-
-
-def previous_usable(previous: Any, fingerprint_value: str) -> bool:
-    """A cached snapshot of this format, made with the same settings, and well formed (a cache
-    file edited or cut short by hand is ignored, never a crash)."""
-    return (
-        isinstance(previous, Mapping)
-        and previous.get("format") == FORMAT
-        and previous.get("fingerprint") == fingerprint_value
-        and isinstance(previous.get("entries"), Mapping)
-        and isinstance(previous.get("errors"), list)
-        and isinstance(previous.get("scanned_at"), str)
-        and all(
-            isinstance(entry, Mapping) and _ENTRY_KEYS <= entry.keys() and isinstance(entry["records"], list)
-            for entry in previous["entries"].values()
+    @classmethod
+    def from_dict(cls, data: Any) -> Entry | None:
+        if not isinstance(data, Mapping) or not isinstance(data.get("records"), list):
+            return None
+        if not all(isinstance(data.get(k), str) for k in ("account_id", "region", "scanned_at")):
+            return None
+        name = data.get("account_name")
+        return cls(
+            account_id=data["account_id"],
+            account_name=name if isinstance(name, str) else None,
+            region=data["region"],
+            scanned_at=data["scanned_at"],
+            stale=bool(data.get("stale")),
+            records=data["records"],
         )
-    )
 
 
-def stale_summary(snapshot: Mapping[str, Any]) -> list[tuple[str, str, int, str]]:
-    """(account_id, region, host count, scanned_at) of every stale entry."""
-    return [
-        (e["account_id"], e["region"], len(e["records"]), e["scanned_at"])
-        for e in snapshot["entries"].values()
-        if e.get("stale")
-    ]
+@dataclass
+class Snapshot:
+    fingerprint: str
+    scope: str
+    scanned_at: str
+    entries: dict[str, Entry] = field(default_factory=dict)
+    errors: list[dict[str, Any]] = field(default_factory=list)
+
+    # -- building ---------------------------------------------------------------------------
+
+    @classmethod
+    def build(
+        cls,
+        scan_result: ScanResult,
+        *,
+        fingerprint: str,
+        scope: str,
+        scanned_at: str,
+        previous: Snapshot | None = None,
+        accounts: Iterable[Account] = (),
+        account_failures: Iterable[ScanFailure] = (),
+        shard: tuple[int, int] | None = None,
+    ) -> Snapshot:
+        """The snapshot of ``scan_result`` (the scan of ``accounts``) with ``account_failures``
+        (met while listing the accounts), carrying over from ``previous`` (same fingerprint only)
+        the data of every failed account and account-region."""
+        entries = {}
+        for result in scan_result.regions:
+            entry = Entry(
+                account_id=result.account.id,
+                account_name=result.account.name,
+                region=result.region,
+                scanned_at=result.scanned_at,
+                stale=False,
+                records=result.records,
+            )
+            entries[entry.key] = entry
+        failures = list(scan_result.failures) + list(account_failures)
+        if previous is not None and previous.fingerprint != fingerprint:
+            previous = None
+        if previous is not None:
+            failures += previous._undiscovered(accounts, failures, shard)
+            failed_accounts = {f.account_id for f in failures if f.region is None}
+            failed_regions = {(f.account_id, f.region) for f in failures if f.region is not None}
+            for key, entry in previous.entries.items():
+                if key in entries:
+                    continue
+                if entry.account_id in failed_accounts or (entry.account_id, entry.region) in failed_regions:
+                    entries[key] = dataclasses.replace(entry, stale=True)
+        return cls(
+            fingerprint=fingerprint,
+            scope=scope,
+            scanned_at=scanned_at,
+            entries=dict(sorted(entries.items())),
+            errors=[f.as_var() for f in failures],
+        )
+
+    def _undiscovered(
+        self, accounts: Iterable[Account], failures: Iterable[ScanFailure], shard: tuple[int, int] | None
+    ) -> list[ScanFailure]:
+        """After a failed Organizations discovery: one account-level failure for every account of
+        this (previous) snapshot that is not scanned now, so that its hosts are kept, marked stale,
+        instead of vanishing. Without a previous snapshot only the discovery failure is reported."""
+        if not any(f.account_id == ORGANIZATION_FAILURE_ID for f in failures):
+            return []
+        scanned = {a.id for a in accounts}
+        names: dict[str, str | None] = {}
+        for entry in self.entries.values():
+            if entry.account_id in scanned:
+                continue
+            if shard is not None and shard_of(entry.account_id, shard[1]) != shard[0]:
+                continue
+            names.setdefault(entry.account_id, entry.account_name)
+        return [
+            ScanFailure(
+                account_id=account_id,
+                account_name=names[account_id],
+                region=None,
+                code=NOT_DISCOVERED_CODE,
+                message="not scanned: the AWS Organizations discovery that listed this account failed",
+                hint="see the 'organization' entry of crossaccount_errors",
+            )
+            for account_id in sorted(names)
+        ]
+
+    # -- reading ----------------------------------------------------------------------------
+
+    def serves(self, fingerprint: str, scope: str) -> bool:
+        """True when this (cached) snapshot was made with the same settings and scope."""
+        return self.fingerprint == fingerprint and self.scope == scope
+
+    def stale_for(self, failure: Mapping[str, Any]) -> Stale | None:
+        """The hosts kept stale for one failure of this snapshot, and the time of that data."""
+        return stale_for(
+            failure, ((e.account_id, e.region, e.scanned_at, len(e.records)) for e in self.entries.values() if e.stale)
+        )
+
+    def records(self) -> Iterator[dict[str, Any]]:
+        """Every host record with ``crossaccount_stale`` and ``crossaccount_scanned_at`` added."""
+        for entry in self.entries.values():
+            for record in entry.records:
+                out = dict(record)
+                out["crossaccount_stale"] = entry.stale
+                out["crossaccount_scanned_at"] = entry.scanned_at
+                yield out
+
+    # -- the cache form ---------------------------------------------------------------------
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "format": FORMAT,
+            "fingerprint": self.fingerprint,
+            "scope": self.scope,
+            "scanned_at": self.scanned_at,
+            "entries": {key: entry.to_dict() for key, entry in self.entries.items()},
+            "errors": self.errors,
+        }
+
+    @classmethod
+    def from_dict(cls, data: Any) -> Snapshot | None:
+        """The snapshot of a cache value, or None when it is not one of this format (a cache file
+        edited or cut short by hand is ignored, never a crash)."""
+        if not isinstance(data, Mapping) or data.get("format") != FORMAT:
+            return None
+        raw_entries, errors = data.get("entries"), data.get("errors")
+        if not isinstance(raw_entries, Mapping) or not isinstance(errors, list):
+            return None
+        if not all(isinstance(data.get(k), str) for k in ("fingerprint", "scope", "scanned_at")):
+            return None
+        entries = {key: Entry.from_dict(value) for key, value in raw_entries.items()}
+        if any(entry is None for entry in entries.values()) or not all(isinstance(e, Mapping) for e in errors):
+            return None
+        return cls(
+            fingerprint=data["fingerprint"],
+            scope=data["scope"],
+            scanned_at=data["scanned_at"],
+            entries=entries,
+            errors=[dict(e) for e in errors],
+        )
 
 
-def iter_records(snapshot: Mapping[str, Any]) -> Iterator[dict[str, Any]]:
-    """Every host record with ``crossaccount_stale`` and ``crossaccount_scanned_at`` added."""
-    for entry in snapshot["entries"].values():
-        stale = bool(entry.get("stale"))
-        for record in entry["records"]:
-            out = dict(record)
-            out["crossaccount_stale"] = stale
-            out["crossaccount_scanned_at"] = entry["scanned_at"]
-            yield out
+def run_vars(earlier: Mapping[str, Any], snapshot: Snapshot) -> dict[str, Any]:
+    """``crossaccount_errors`` and ``crossaccount_scanned_at`` of group ``all`` after this source.
+
+    Several sources (shards, or one file per business unit) in one inventory: their failures add
+    up, and the scan time of the whole is that of the oldest scan. ``earlier`` holds the variables
+    of ``all`` that the sources before this one set."""
+    errors = list(earlier.get("crossaccount_errors") or []) + list(snapshot.errors)
+    scanned_at = min(filter(None, (earlier.get("crossaccount_scanned_at"), snapshot.scanned_at)))
+    return {"crossaccount_errors": errors, "crossaccount_scanned_at": scanned_at}

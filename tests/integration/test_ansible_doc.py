@@ -11,8 +11,8 @@ import re
 import pytest
 import yaml
 
-from ansible_collections.crossaccount.aws.plugins.module_utils.config import parse_settings
 from tests.support import cli
+from tests.support.settings import settings_from
 
 PLUGIN = os.path.join(cli.ROOT, "plugins", "inventory", "ec2.py")
 NAME = "crossaccount.aws.ec2"
@@ -73,25 +73,81 @@ def test_every_option_is_fully_documented(written, rendered):
 
 
 def test_documented_defaults_are_what_the_code_applies(written):
-    """Each documented default equals what parse_settings gives when the option is left out."""
+    """Each documented default reaches the settings through ansible-core's option machinery when
+    the option is left out (DOCUMENTATION is the only place a default is written)."""
     documentation, _examples = written
     own = documentation["options"]
-    raw = {"plugin": NAME, "accounts": ["111111111111"], "role_name": "R"}
-    settings = parse_settings(raw, known_keys=list(own))
-    # options given above, and filters, whose Settings value is derived (the default state filter added)
-    derived = set(raw) | {"filters"}
-    checked = 0
-    for name, spec in own.items():
-        if name in derived:
-            continue
-        value = getattr(settings, name)
-        if isinstance(value, tuple):
-            value = list(value)
-        assert value == spec.get("default"), f"{name}: documented default {spec.get('default')!r}, code uses {value!r}"
-        checked += 1
-    assert checked >= 15
-    assert settings.filters == (("instance-state-name", ("pending", "running", "stopping", "stopped")),)
+    s = settings_from({"plugin": NAME, "accounts": ["111111111111"], "role_name": "R"})
+    applied = {
+        "accounts_file": None,
+        "organization": s.accounts.organization,
+        "external_id": s.accounts.external_id,
+        "partition": s.accounts.partition,
+        "shard": s.accounts.shard,
+        "role_session_name": s.client.role_session_name,
+        "duration_seconds": s.client.duration_seconds,
+        "profile": s.client.profile,
+        "sts_region": s.client.sts_region,
+        "retry_mode": s.client.retry_mode,
+        "max_attempts": s.client.max_attempts,
+        "connect_timeout": s.client.connect_timeout,
+        "read_timeout": s.client.read_timeout,
+        "regions": list(s.scan.regions),
+        "exclude_regions": list(s.scan.exclude_regions),
+        "attributes": s.scan.attributes,
+        "max_workers": s.scan.max_workers,
+        "hostnames": list(s.output.hostnames),
+        "strict_errors": s.output.strict_errors,
+    }
+    assert s.client.max_pool_connections == s.scan.max_workers
+    for name, value in applied.items():
+        assert value == own[name].get("default"), f"{name}: documented {own[name].get('default')!r}, applied {value!r}"
+    assert set(own) - set(applied) == {"plugin", "accounts", "role_name", "filters"}
+    assert s.scan.filters == (("instance-state-name", ("pending", "running", "stopping", "stopped")),)
     assert own["filters"]["default"] == {} and "terminated" in " ".join(own["filters"]["description"])
+
+
+def _code_lines(path: str) -> list[str]:
+    """The lines of a Python file, its DOCUMENTATION/EXAMPLES/RETURN strings blanked out."""
+    with open(path) as f:
+        text = f.read()
+    lines = text.splitlines()
+    for node in ast.parse(text).body:
+        if isinstance(node, ast.Assign) and isinstance(node.targets[0], ast.Name):
+            if node.targets[0].id in ("DOCUMENTATION", "EXAMPLES", "RETURN"):
+                for n in range(node.lineno - 1, node.end_lineno):
+                    lines[n] = ""
+    return lines
+
+
+def test_each_default_is_written_once(written):
+    """grep finds each option default once: in DOCUMENTATION, not again as a Python default, a
+    dataclass field default or a fallback anywhere in plugins/."""
+    documentation, _examples = written
+    aliases = {"max_workers": ("max_workers", "max_pool_connections")}
+    files = [
+        os.path.join(root, name)
+        for root, _dirs, names in os.walk(os.path.join(cli.ROOT, "plugins"))
+        for name in names
+        if name.endswith(".py")
+    ]
+    checked = 0
+    for option, spec in documentation["options"].items():
+        default = spec.get("default")
+        if default in (None, [], {}, False):
+            continue
+        literal = re.escape(json.dumps(default) if isinstance(default, str) else str(default))
+        names = "|".join(aliases.get(option, (option,)))
+        # `name: int = 16`, `name=16`, `"name": 16`, .get("name", 16); a long string literal anywhere
+        pattern = re.compile(
+            rf"(\b({names})\b[^\n]*[=:,]\s*{literal}\b)"
+            + (rf"|{literal}" if isinstance(default, str) and len(default) > 10 else "")
+        )
+        for path in files:
+            for number, line in enumerate(_code_lines(path), 1):
+                assert not pattern.search(line), f"default of {option} written again: {path}:{number}: {line.strip()}"
+        checked += 1
+    assert checked >= 8
 
 
 def test_text_output_shows_options_defaults_and_examples(written, rendered):

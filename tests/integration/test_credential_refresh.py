@@ -10,12 +10,12 @@ from __future__ import annotations
 import os
 from datetime import datetime, timedelta, timezone
 
-from ansible_collections.crossaccount.aws.plugins.module_utils.config import Account, Settings
-from ansible_collections.crossaccount.aws.plugins.module_utils.credentials import AwsContext
+from ansible_collections.crossaccount.aws.plugins.module_utils.config import Account
 from ansible_collections.crossaccount.aws.plugins.module_utils.errors import ScanFailure
 from ansible_collections.crossaccount.aws.plugins.module_utils.role_credentials import refresh_windows
 from ansible_collections.crossaccount.aws.plugins.module_utils.scanner import RegionResult, _AccountPlan, scan_region
 from tests.support.faults import Fault
+from tests.support.settings import aws_context, scan_settings
 
 ACCOUNT = "444444444444"
 ROLE = f"arn:aws:iam::{ACCOUNT}:role/CMDBDiscovery"
@@ -44,7 +44,7 @@ def test_assumed_role_refreshes_before_expiry_and_keeps_working(stand_in, fleet,
     clock = Clock()
     faults.sts_expiration = lambda: clock() + timedelta(seconds=900)
     try:
-        ctx = AwsContext(duration_seconds=900, sts_region=STS_REGION)
+        ctx = aws_context(duration_seconds=900, sts_region=STS_REGION)
         credentials = ctx.role_credentials(ROLE, time_fetcher=clock)
         client = ctx.create_client("ec2", "us-east-1", credentials)
         expected = {i["instance_id"] for i in fleet if i["account"] == ACCOUNT and i["region"] == "us-east-1"}
@@ -94,9 +94,9 @@ def test_refresh_denied_mid_run_is_reported_as_an_assume_role_failure(stand_in, 
     clock = Clock()
     faults.sts_expiration = lambda: clock() + timedelta(seconds=900)
     try:
-        ctx = AwsContext(duration_seconds=900, sts_region=STS_REGION)
+        ctx = aws_context(duration_seconds=900, sts_region=STS_REGION)
         account = Account(id=ACCOUNT, role_arn=ROLE, name="production")
-        settings = Settings(accounts=(account,), regions=("us-east-1",))
+        settings = scan_settings(regions=("us-east-1",))
         plan = _AccountPlan(account, ctx.role_credentials(ROLE, time_fetcher=clock), ["us-east-1"])
         expected = {i["instance_id"] for i in fleet if i["account"] == ACCOUNT and i["region"] == "us-east-1"}
 
@@ -128,7 +128,7 @@ def test_sts_client_uses_the_regional_endpoint(monkeypatch):
     monkeypatch.setenv("AWS_CONFIG_FILE", os.devnull)
     monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", os.devnull)
     monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
-    ctx = AwsContext(sts_region="ap-southeast-2")
+    ctx = aws_context(sts_region="ap-southeast-2")
     client = ctx.roles._sts_client_with_keys(
         ctx.roles.sts_region(), "sts", aws_access_key_id="AKIDEXAMPLE", aws_secret_access_key="not-a-secret"
     )

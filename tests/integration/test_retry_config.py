@@ -9,22 +9,22 @@ from __future__ import annotations
 
 import pytest
 
-from ansible_collections.crossaccount.aws.plugins.module_utils.config import RETRY_MODES, Account, Settings
-from ansible_collections.crossaccount.aws.plugins.module_utils.credentials import AwsContext
+from ansible_collections.crossaccount.aws.plugins.module_utils.config import Account
 from ansible_collections.crossaccount.aws.plugins.module_utils.errors import ScanFailure
 from ansible_collections.crossaccount.aws.plugins.module_utils.scanner import prepare_account, scan_region
 from tests.support.faults import Fault
+from tests.support.settings import aws_context, definitions, scan_settings
 
 ACCOUNT = "111111111111"
 REGION = "us-west-1"
 
 
-@pytest.mark.parametrize("mode", RETRY_MODES)
+@pytest.mark.parametrize("mode", definitions()["retry_mode"]["choices"])
 def test_every_retry_mode_honours_max_attempts(mode, stand_in, faults, aws_environment):
     max_attempts = 2
-    ctx = AwsContext(retry_mode=mode, max_attempts=max_attempts, read_timeout=5, connect_timeout=5)
+    ctx = aws_context(retry_mode=mode, max_attempts=max_attempts, read_timeout=5, connect_timeout=5)
     account = Account(id=ACCOUNT, role_arn=f"arn:aws:iam::{ACCOUNT}:role/CMDBDiscovery")
-    settings = Settings(accounts=(account,), regions=(REGION,), retry_mode=mode, max_attempts=max_attempts)
+    settings = scan_settings(regions=(REGION,))
     plan = prepare_account(ctx, settings, account)
     assert not isinstance(plan, ScanFailure), plan
 

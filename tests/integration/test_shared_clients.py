@@ -21,12 +21,12 @@ import threading
 import pytest
 
 from ansible_collections.crossaccount.aws.plugins.module_utils import botocore_speedups
-from ansible_collections.crossaccount.aws.plugins.module_utils.config import parse_settings
-from ansible_collections.crossaccount.aws.plugins.module_utils.credentials import AwsContext
+from ansible_collections.crossaccount.aws.plugins.module_utils.config import Account
 from ansible_collections.crossaccount.aws.plugins.module_utils.scanner import scan
 from tests.support.cli import inventory
 from tests.support.fast_aws import FastAws
 from tests.support.faults import AWS_ENABLED_REGIONS
+from tests.support.settings import aws_context, scan_settings
 from tests.support.stand_in import aws_env
 
 REGIONS = AWS_ENABLED_REGIONS[:17]
@@ -88,18 +88,9 @@ def test_every_host_is_listed_under_the_account_that_signed_for_it(hard_stand_in
 @pytest.mark.parametrize("share", [True, False], ids=["shared clients", "client per account-region"])
 def test_engine_under_concurrency_and_refresh(fast_environment, share):
     accounts = _accounts(16, first=720000000001)
-    settings = parse_settings(
-        {
-            "plugin": "crossaccount.aws.ec2",
-            "role_name": "Reader",
-            "max_workers": 64,
-            "duration_seconds": 900,
-            "accounts": accounts,
-        },
-        known_keys=["plugin", "role_name", "max_workers", "duration_seconds", "accounts"],
-    )
-    ctx = AwsContext(max_pool_connections=64, duration_seconds=900, share_clients=share)
-    result = scan(ctx, settings, settings.accounts)
+    settings = scan_settings(max_workers=64)
+    ctx = aws_context(max_pool_connections=64, duration_seconds=900, share_clients=share)
+    result = scan(ctx, settings, [Account(id=a, role_arn=f"arn:aws:iam::{a}:role/Reader") for a in accounts])
     assert not result.failures
     assert ctx.clients.shares_clients is share
     hosts = {r["instance_id"]: r for region in result.regions for r in region.records}
@@ -107,7 +98,7 @@ def test_engine_under_concurrency_and_refresh(fast_environment, share):
 
 
 def test_a_shared_client_refuses_to_sign_outside_acting_as(fast_environment):
-    ctx = AwsContext()
+    ctx = aws_context()
     credentials = ctx.role_credentials("arn:aws:iam::730000000001:role/Reader")
     with ctx.acting_as(credentials, "ec2", "eu-west-1") as client:
         assert client.describe_regions()["Regions"]
@@ -118,7 +109,7 @@ def test_a_shared_client_refuses_to_sign_outside_acting_as(fast_environment):
 
 
 def test_bindings_are_per_thread_and_nest(fast_environment):
-    ctx = AwsContext()
+    ctx = aws_context()
     a = ctx.role_credentials("arn:aws:iam::740000000001:role/Reader")
     b = ctx.role_credentials("arn:aws:iam::740000000002:role/Reader")
     seen: dict[str, set] = {"a": set(), "b": set()}

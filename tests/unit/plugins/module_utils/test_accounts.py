@@ -1,5 +1,5 @@
 """Unit tests for plugins/module_utils/accounts.py: the account list of a run (explicit, file and
-Organizations combined, sharded) and the accounts kept stale after a failed discovery."""
+Organizations combined, sharded). The accounts kept stale after a failed discovery: test_snapshot.py."""
 
 from __future__ import annotations
 
@@ -7,27 +7,15 @@ import random
 
 import pytest
 
-from ansible_collections.crossaccount.aws.plugins.module_utils.accounts import (
-    NOT_DISCOVERED_CODE,
-    resolve_accounts,
-    undiscovered_accounts,
-)
-from ansible_collections.crossaccount.aws.plugins.module_utils.config import (
-    Account,
-    Settings,
-    parse_settings,
-    shard_of,
-)
-from ansible_collections.crossaccount.aws.plugins.module_utils.credentials import AwsContext
-from ansible_collections.crossaccount.aws.plugins.module_utils.errors import ScanFailure
+from ansible_collections.crossaccount.aws.plugins.module_utils.accounts import resolve_accounts
+from ansible_collections.crossaccount.aws.plugins.module_utils.config import Account, AccountSettings, shard_of
 from tests.support.fleet import account_client as _client
+from tests.support.settings import account_settings, aws_context, settings_from
 from tests.support.stand_in import StandIn, aws_env
 
-KNOWN = ["plugin", "accounts", "accounts_file", "organization", "role_name", "regions", "shard", "external_id"]
 
-
-def _parse(raw, file_accounts=None) -> Settings:
-    return parse_settings({"plugin": "crossaccount.aws.ec2", **raw}, known_keys=KNOWN, file_accounts=file_accounts)
+def _parse(raw, file_accounts=None) -> AccountSettings:
+    return settings_from(raw, file_accounts=file_accounts).accounts
 
 
 def test_without_organization_no_aws_call_explicit_wins_over_the_file():
@@ -83,7 +71,7 @@ def test_explicit_entry_overrides_what_organizations_found(small_org, monkeypatc
         }
     )
     lines: list[str] = []
-    accounts, failures = resolve_accounts(AwsContext(), settings, log=lines.append)
+    accounts, failures = resolve_accounts(aws_context(), settings, log=lines.append)
     assert failures == []
     by_id = {a.id: a for a in accounts}
     assert sorted(by_id) == sorted([mgmt, member, "999999999999"]), "each account once"
@@ -99,59 +87,7 @@ def test_explicit_entry_overrides_what_organizations_found(small_org, monkeypatc
     assert "AWS Organizations lists 2 active account(s) to scan" in lines[-1]
 
 
-# ---------------------------------------------------------------------------------------------
-# undiscovered_accounts
-
-
-def _org_failure() -> ScanFailure:
-    return ScanFailure("organization", None, None, "AccessDeniedException", "ListAccounts: denied")
-
-
-def _previous(*entries):
-    return {
-        "entries": {
-            f"{a}/{r}": {"account_id": a, "account_name": n, "region": r, "records": [], "scanned_at": "t"}
-            for a, n, r in entries
-        }
-    }
-
-
-PREVIOUS = _previous(
-    ("111111111111", "explicit", "us-east-1"),
-    ("222222222222", "from-org", "us-east-1"),
-    ("222222222222", "from-org", "eu-west-1"),
-    ("333333333333", None, "us-east-1"),
-)
-SCANNED = (Account("111111111111", "arn:aws:iam::111111111111:role/R"),)
-
-
-def test_after_a_failed_discovery_the_missing_accounts_become_failures():
-    failures = undiscovered_accounts(PREVIOUS, SCANNED, [_org_failure()])
-    assert [(f.account_id, f.account_name, f.region, f.code) for f in failures] == [
-        ("222222222222", "from-org", None, NOT_DISCOVERED_CODE),
-        ("333333333333", None, None, NOT_DISCOVERED_CODE),
-    ]
-    assert "Organizations discovery" in failures[0].message
-
-
-@pytest.mark.parametrize(
-    "previous, failures",
-    [
-        (PREVIOUS, []),  # discovery worked: an account gone from the organization is gone
-        (PREVIOUS, [ScanFailure("222222222222", None, None, "AccessDenied", "AssumeRole: no")]),
-        (None, [_org_failure()]),  # no cache: nothing to keep
-        ({"format": 1}, [_org_failure()]),
-    ],
-)
-def test_nothing_to_keep(previous, failures):
-    assert undiscovered_accounts(previous, SCANNED, failures) == []
-
-
-def test_only_accounts_of_this_shard_are_kept():
-    kept = undiscovered_accounts(PREVIOUS, SCANNED, [_org_failure()], shard=(1, 2))
-    assert {f.account_id for f in kept} == {a for a in ("222222222222", "333333333333") if shard_of(a, 2) == 1}
-
-
 def test_settings_without_organization_discover_nothing():
-    settings = Settings(accounts=SCANNED, organization=None)
-    assert resolve_accounts(None, settings) == (SCANNED, [])
+    scanned = (Account("111111111111", "arn:aws:iam::111111111111:role/R"),)
+    settings = account_settings(explicit=scanned, organization=None)
+    assert resolve_accounts(None, settings) == (scanned, [])

@@ -19,10 +19,9 @@ import botocore.signers
 import pytest
 
 from ansible_collections.crossaccount.aws.plugins.module_utils import botocore_speedups as speedups
-from ansible_collections.crossaccount.aws.plugins.module_utils.clients import ClientFactory
-from ansible_collections.crossaccount.aws.plugins.module_utils.credentials import AwsContext
 from ansible_collections.crossaccount.aws.plugins.module_utils.role_credentials import _REFRESH_ATTRS, refresh_windows
 from tests.support.fast_aws import FastAws
+from tests.support.settings import aws_context
 from tests.support.stand_in import aws_env
 
 
@@ -51,7 +50,7 @@ def _owners(client) -> set[str]:
 
 
 def test_guard_the_request_signer_holds_the_credentials_object_the_client_was_created_with(env):
-    factory = ClientFactory()
+    factory = aws_context().clients
     routed = speedups.RoutedCredentials()
     client = factory.client("ec2", "us-east-1", routed)
     assert client._request_signer._credentials is routed, (
@@ -66,7 +65,7 @@ def test_guard_every_signature_asks_the_credentials_again(env):
     in the calling thread: that is what lets one client sign for many accounts."""
     source = inspect.getsource(botocore.signers.RequestSigner.get_auth_instance)
     assert "get_frozen_credentials()" in source, "botocore's RequestSigner no longer freezes credentials per request"
-    ctx = AwsContext()
+    ctx = aws_context()
     a = ctx.role_credentials("arn:aws:iam::810000000001:role/Reader")
     b = ctx.role_credentials("arn:aws:iam::810000000002:role/Reader")
     with ctx.acting_as(a, "ec2", "us-east-1") as client:
@@ -85,13 +84,13 @@ def test_guard_session_create_client_takes_credentials_from_get_credentials(env)
         "botocore.session.Session.create_client no longer calls get_credentials(): clients.py must change"
     )
     creds = botocore.credentials.Credentials("AKIAEXAMPLEOWNCREDS1", "secret", "token")
-    client = ClientFactory().client("ec2", "eu-west-1", creds)
+    client = aws_context().clients.client("ec2", "eu-west-1", creds)
     assert client._request_signer._credentials is creds
 
 
 def test_slow_path_when_routing_does_not_hold(env, monkeypatch):
     monkeypatch.setattr(speedups, "routing_works", lambda client, routed: False)
-    ctx = AwsContext()
+    ctx = aws_context()
     credentials = ctx.role_credentials("arn:aws:iam::820000000001:role/Reader")
     with ctx.acting_as(credentials, "ec2", "us-east-1") as first:
         assert _owners(first) == {"820000000001"}
@@ -124,7 +123,7 @@ def test_guard_client_creator_private_methods_keep_their_shape():
 
 
 def test_memo_is_used_and_botocore_is_restored(env):
-    factory = ClientFactory()
+    factory = aws_context().clients
     a = factory.client("ec2", "us-east-1")
     b = factory.client("ec2", "eu-west-1")
     assert type(a) is type(b) and a.meta.service_model is b.meta.service_model
@@ -157,5 +156,5 @@ def test_guard_refresh_window_attributes_exist_and_are_honoured():
 
 
 def test_role_credentials_get_the_refresh_windows(env):
-    credentials = AwsContext(duration_seconds=900).role_credentials("arn:aws:iam::830000000001:role/Reader")
+    credentials = aws_context(duration_seconds=900).role_credentials("arn:aws:iam::830000000001:role/Reader")
     assert (credentials._advisory_refresh_timeout, credentials._mandatory_refresh_timeout) == refresh_windows(900)

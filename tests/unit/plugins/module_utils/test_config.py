@@ -18,28 +18,23 @@ from ansible_collections.crossaccount.aws.plugins.module_utils.config import (
     parse_attributes,
     parse_filters,
     parse_hostnames,
-    parse_settings,
     parse_shard,
     select_shard,
     shard_of,
 )
 from ansible_collections.crossaccount.aws.plugins.module_utils.errors import ConfigError
+from tests.support.settings import definitions, settings_from
 
-KNOWN_KEYS = (
-    "plugin accounts accounts_file organization role_name external_id role_session_name duration_seconds "
-    "partition profile sts_region regions exclude_regions filters hostnames attributes max_workers "
-    "strict_errors retry_mode max_attempts connect_timeout read_timeout shard compose groups keyed_groups "
-    "strict cache cache_plugin cache_timeout cache_connection"
-).split()
+# every option of the plugin: its DOCUMENTATION and the constructed and inventory_cache fragments
+KNOWN_KEYS = list(definitions())
 KNOWN_REGIONS = frozenset({"us-east-1", "us-east-2", "eu-west-1", "ap-southeast-2", "cn-north-1"})
 KNOWN_ATTRIBUTES = frozenset({"instance_type", "private_ip_address", "state", "launch_time"})
 
 
 def settings(text: str, **kw):
-    """parse_settings on YAML text, the way the plugin hands it over."""
-    return parse_settings(
+    """Settings of YAML text, the way the plugin computes them (pre-pass, core's options, build)."""
+    return settings_from(
         yaml.safe_load(text),
-        known_keys=KNOWN_KEYS,
         known_regions=KNOWN_REGIONS,
         known_attributes=KNOWN_ATTRIBUTES,
         **kw,
@@ -64,16 +59,18 @@ BASE = 'plugin: crossaccount.aws.ec2\nrole_name: CMDBDiscovery\naccounts: ["1111
 
 def test_defaults():
     s = settings(BASE)
-    assert s.accounts == (
+    assert s.accounts.explicit == (
         Account(id="111111111111", role_arn="arn:aws:iam::111111111111:role/CMDBDiscovery", source="accounts"),
     )
-    assert s.regions == () and s.exclude_regions == ()
-    assert s.hostnames == ("instance-id",)
-    assert s.attributes is None
-    assert s.max_workers == 16 and s.max_attempts == 10 and s.retry_mode == "standard"
-    assert s.duration_seconds == 3600 and s.strict_errors is False and s.shard is None
-    assert s.filters == (("instance-state-name", cfg.DEFAULT_STATES),)
-    assert s.describe_filters() == [{"Name": "instance-state-name", "Values": list(cfg.DEFAULT_STATES)}]
+    assert s.scan.regions == () and s.scan.exclude_regions == ()
+    assert s.output.hostnames == ("instance-id",)
+    assert s.scan.attributes is None
+    assert s.scan.max_workers == s.client.max_pool_connections == 16
+    assert s.client.max_attempts == 10 and s.client.retry_mode == "standard"
+    assert s.client.duration_seconds == 3600 and s.output.strict_errors is False and s.accounts.shard is None
+    assert s.client.role_session_name == "crossaccount-inventory" and s.accounts.partition == "aws"
+    assert s.scan.filters == (("instance-state-name", cfg.DEFAULT_STATES),)
+    assert s.scan.describe_filters() == [{"Name": "instance-state-name", "Values": list(cfg.DEFAULT_STATES)}]
 
 
 def test_every_account_form():
@@ -96,7 +93,7 @@ accounts:
     role_arn: arn:aws:iam::555555555555:role/X
 """
     )
-    by_id = {a.id: a for a in s.accounts}
+    by_id = {a.id: a for a in s.accounts.explicit}
     assert list(by_id) == ["111111111111", "222222222222", "333333333333", "444444444444", "555555555555"]
     assert by_id["111111111111"].external_id == "top-level-id" and by_id["111111111111"].name is None
     assert by_id["222222222222"].name == "development"
@@ -127,19 +124,25 @@ hostnames: tag:Name
 attributes: [instance_type, state]
 """
     )
-    assert s.regions == ("us-east-1", "eu-west-1") and s.exclude_regions == ("us-east-2",)
-    assert s.sts_region == "eu-west-1"
-    assert (s.max_workers, s.max_attempts, s.retry_mode, s.strict_errors) == (32, 3, "adaptive", True)
-    assert s.duration_seconds == 900 and s.shard == (2, 4) and s.profile == "cmdb"
-    assert s.hostnames == ("tag:Name",) and s.attributes == ("instance_type", "state")
+    assert s.scan.regions == ("us-east-1", "eu-west-1") and s.scan.exclude_regions == ("us-east-2",)
+    assert s.client.sts_region == "eu-west-1"
+    assert (s.scan.max_workers, s.client.max_attempts, s.client.retry_mode) == (32, 3, "adaptive")
+    assert s.output.strict_errors is True and s.client.max_pool_connections == 32
+    assert s.client.duration_seconds == 900 and s.accounts.shard == (2, 4) and s.client.profile == "cmdb"
+    assert s.output.hostnames == ("tag:Name",) and s.scan.attributes == ("instance_type", "state")
+
+
+def test_attributes_keep_what_the_hostnames_read():
+    s = settings(BASE + "hostnames: [private-ip-address, tag:Name]\nattributes: [instance_type]\n")
+    assert s.scan.attributes == ("instance_type", "private_ip_address")
 
 
 def test_partition_builds_role_arns():
     s = settings(BASE + "partition: aws-cn\nregions: [cn-north-1]\n")
-    assert s.accounts[0].role_arn == "arn:aws-cn:iam::111111111111:role/CMDBDiscovery"
-    assert s.accounts[0].partition == "aws-cn"
-    assert s.role_arn_for("222222222222") == "arn:aws-cn:iam::222222222222:role/CMDBDiscovery"
-    assert s.role_arn_for("222222222222", "Other") == "arn:aws-cn:iam::222222222222:role/Other"
+    assert s.accounts.explicit[0].role_arn == "arn:aws-cn:iam::111111111111:role/CMDBDiscovery"
+    assert s.accounts.explicit[0].partition == "aws-cn"
+    assert s.accounts.role_arn_for("222222222222") == "arn:aws-cn:iam::222222222222:role/CMDBDiscovery"
+    assert s.accounts.role_arn_for("222222222222", "Other") == "arn:aws-cn:iam::222222222222:role/Other"
 
 
 def test_accounts_file_is_merged_and_explicit_entries_win():
@@ -147,11 +150,11 @@ def test_accounts_file_is_merged_and_explicit_entries_win():
         BASE.replace('["111111111111"]', '[{id: "111111111111", name: explicit}]'),
         file_accounts=[{"id": "111111111111", "name": "from-file", "regions": ["eu-west-1"]}, "222222222222"],
     )
-    assert [a.id for a in s.accounts] == ["111111111111", "222222222222"]
-    first = s.accounts[0]
+    assert [a.id for a in s.accounts.explicit] == ["111111111111", "222222222222"]
+    first = s.accounts.explicit[0]
     assert first.name == "explicit" and first.source == "accounts"
     assert first.regions == ("eu-west-1",), "fields the explicit entry leaves open come from the file"
-    assert s.accounts[1].source == "accounts_file"
+    assert s.accounts.explicit[1].source == "accounts_file"
 
 
 def test_organization_only_needs_no_account_list():
@@ -165,11 +168,14 @@ organization:
   exclude_accounts: ["999999999999"]
 """
     )
-    assert s.accounts == ()
-    assert s.organization.role_arn == "arn:aws:iam::111111111111:role/OrgLister"
-    assert s.organization.include_ous == ("r-ab12",) and s.organization.exclude_ous == ("ou-ab12-cdefgh34",)
-    assert s.organization.exclude_accounts == ("999999999999",)
-    assert settings("role_name: R\norganization: true\n").organization == cfg.OrganizationSettings()
+    org = s.accounts.organization
+    assert s.accounts.explicit == ()
+    assert org.role_arn == "arn:aws:iam::111111111111:role/OrgLister"
+    assert org.include_ous == ("r-ab12",) and org.exclude_ous == ("ou-ab12-cdefgh34",)
+    assert org.exclude_accounts == ("999999999999",)
+    assert settings("role_name: R\norganization: {}\n").accounts.organization == cfg.OrganizationSettings()
+    # the option is a mapping (as documented, and as ansible-core's own type check wants it)
+    assert refused("role_name: R\norganization: true\n").key == "organization"
 
 
 # ---------------------------------------------------------------------------------------------
@@ -341,7 +347,7 @@ def test_secret_keys_in_accounts_file_are_refused():
 
 def test_secret_check_leaves_user_named_keys_alone():
     s = settings(BASE + 'compose: {secret_key_hint: "1"}\nfilters: {"tag:access_key_owner": alice}\n')
-    assert ("tag:access_key_owner", ("alice",)) in s.filters
+    assert ("tag:access_key_owner", ("alice",)) in s.scan.filters
 
 
 def test_secret_check_comes_before_unknown_keys():
@@ -361,7 +367,7 @@ def test_any_odd_value_gives_a_config_error_never_a_crash():
         for value in ODD_VALUES:
             raw = {"role_name": "R", "accounts": ["111111111111"], key: value}
             try:
-                parse_settings(raw, known_keys=KNOWN_KEYS, known_regions=KNOWN_REGIONS, file_accounts=value)
+                settings_from(raw, known_regions=KNOWN_REGIONS, file_accounts=value)
             except ConfigError:
                 pass
             tried += 1
@@ -369,20 +375,18 @@ def test_any_odd_value_gives_a_config_error_never_a_crash():
         for value in ODD_VALUES:
             for entry in ({"id": "111111111111"}, {"role_arn": "arn:aws:iam::111111111111:role/R"}):
                 try:
-                    s = parse_settings(
-                        {"role_name": "R", "accounts": [{**entry, field: value}]},
-                        known_keys=KNOWN_KEYS,
-                        known_regions=KNOWN_REGIONS,
+                    s = settings_from(
+                        {"role_name": "R", "accounts": [{**entry, field: value}]}, known_regions=KNOWN_REGIONS
                     )
                 except ConfigError:
                     continue
-                (account,) = s.accounts
+                (account,) = s.accounts.explicit
                 assert f"::{account.id}:role/" in account.role_arn, "the role is always in the account scanned"
                 tried += 1
     for field in cfg.ORGANIZATION_KEYS:
         for value in ODD_VALUES:
             try:
-                parse_settings({"role_name": "R", "organization": {field: value}}, known_keys=KNOWN_KEYS)
+                settings_from({"role_name": "R", "organization": {field: value}})
             except ConfigError:
                 pass
             tried += 1
@@ -393,7 +397,7 @@ def test_account_name_must_be_text():
     with pytest.raises(ConfigError) as info:
         settings("role_name: R\naccounts: [{id: '111111111111', name: yes}]")
     assert info.value.key == "accounts[0].name"
-    assert settings("role_name: R\naccounts: [{id: '111111111111', name: 2024}]").accounts[0].name == "2024"
+    assert settings("role_name: R\naccounts: [{id: '111111111111', name: 2024}]").accounts.explicit[0].name == "2024"
 
 
 # ---------------------------------------------------------------------------------------------

@@ -9,7 +9,7 @@ import botocore.credentials
 import pytest
 
 from ansible_collections.crossaccount.aws.plugins.module_utils import botocore_speedups as creds_mod
-from ansible_collections.crossaccount.aws.plugins.module_utils.credentials import AwsContext
+from tests.support.settings import aws_context
 
 
 @pytest.fixture
@@ -32,7 +32,7 @@ def _account_creds(n: int):
 
 
 def test_memoised_clients_share_class_and_model_but_not_credentials_or_region(env):
-    ctx = AwsContext()
+    ctx = aws_context()
     a = ctx.create_client("ec2", "us-east-1", _account_creds(1))
     b = ctx.create_client("ec2", "eu-west-1", _account_creds(2))
     c = ctx.create_client("ec2", "eu-west-1", None)
@@ -47,8 +47,8 @@ def test_memoised_clients_share_class_and_model_but_not_credentials_or_region(en
 
 
 def test_other_sessions_are_untouched(env):
-    AwsContext().create_client("ec2", "us-east-1")
-    other = AwsContext(memoise_clients=False)
+    aws_context().create_client("ec2", "us-east-1")
+    other = aws_context(memoise_clients=False)
     x = other.create_client("ec2", "us-east-1")
     y = other.create_client("ec2", "us-east-1")
     assert type(x) is not type(y), "a session that is not memoised builds its class per client, as botocore does"
@@ -64,14 +64,14 @@ def test_falls_back_when_botocore_internals_differ(env, monkeypatch):
     assert creds_mod.memo_creator_class() is None
     monkeypatch.undo()
     monkeypatch.setattr(creds_mod, "MEMO_CREATOR", None)
-    ctx = AwsContext()
+    ctx = aws_context()
     assert ctx.clients._memoised is False
     client = ctx.create_client("ec2", "us-east-1", _account_creds(3))
     assert _keys(client) == "AKIAACCOUNT000000003"
 
 
 def test_one_sts_client_per_source_keys(env):
-    ctx = AwsContext()
+    ctx = aws_context()
     keys = dict(aws_access_key_id="AKIASOURCE1", aws_secret_access_key="s1", aws_session_token=None)
     first = ctx.roles._sts_client_with_keys("us-east-1", "sts", **keys)
     assert ctx.roles._sts_client_with_keys("us-east-1", "sts", **keys) is first

@@ -11,10 +11,9 @@ import pytest
 
 from ansible_collections.crossaccount.aws.plugins.module_utils.config import (
     Account,
+    AccountSettings,
     OrganizationSettings,
-    Settings,
 )
-from ansible_collections.crossaccount.aws.plugins.module_utils.credentials import AwsContext
 from ansible_collections.crossaccount.aws.plugins.module_utils.errors import ScanFailure
 from ansible_collections.crossaccount.aws.plugins.module_utils.organizations import (
     ORGANIZATION_FAILURE_ID,
@@ -27,6 +26,7 @@ from ansible_collections.crossaccount.aws.plugins.module_utils.organizations imp
     to_accounts,
 )
 from tests.support.fleet import account_client
+from tests.support.settings import account_settings, aws_context
 from tests.support.stand_in import StandIn, aws_env
 
 
@@ -86,7 +86,7 @@ def test_select_accounts_filters_sorts_dedupes_and_says_why():
 
 
 def test_to_accounts_uses_the_default_role_and_external_id():
-    settings = Settings(accounts=(), role_name="Discovery", external_id="ext-123", partition="aws-us-gov")
+    settings = account_settings(explicit=(), role_name="Discovery", external_id="ext-123", partition="aws-us-gov")
     accounts = to_accounts([OrgAccount("123456789012", "prod", "ACTIVE")], settings)
     assert accounts == (
         Account(
@@ -148,12 +148,12 @@ def ctx(org, monkeypatch):
         if key.startswith("AWS_"):
             monkeypatch.setenv(key, value)
     monkeypatch.delenv("AWS_PROFILE", raising=False)
-    return AwsContext()
+    return aws_context()
 
 
-def _settings(org, **organization) -> Settings:
+def _settings(org, **organization) -> AccountSettings:
     organization.setdefault("role_arn", f"arn:aws:iam::{org['mgmt']}:role/OrgReader")
-    return Settings(accounts=(), role_name="Discovery", organization=OrganizationSettings(**organization))
+    return account_settings(explicit=(), role_name="Discovery", organization=OrganizationSettings(**organization))
 
 
 def test_lists_every_active_account_across_pages(org, ctx):
@@ -205,4 +205,4 @@ def test_a_failed_call_is_one_failure_and_no_partial_list(org, ctx):
 
 
 def test_no_organization_setting_no_call():
-    assert discover_accounts(None, Settings(accounts=())) == ((), [])
+    assert discover_accounts(None, account_settings(explicit=(), organization=None)) == ((), [])

@@ -11,10 +11,9 @@ from collections import Counter
 
 from botocore.exceptions import ClientError
 
-from ansible_collections.crossaccount.aws.plugins.module_utils.config import parse_settings
 from ansible_collections.crossaccount.aws.plugins.module_utils.scanner import scan
+from tests.support.settings import settings_from
 
-KNOWN = ["plugin", "role_name", "accounts", "regions"]
 PRINCIPAL = "arn:aws:sts::999999999999:assumed-role/CMDBRunner/ci"
 
 
@@ -97,7 +96,7 @@ def _settings(accounts: list[str], regions: list[str] | None = None):
     raw = {"plugin": "crossaccount.aws.ec2", "role_name": "CMDBDiscovery", "accounts": accounts}
     if regions:
         raw["regions"] = regions
-    return parse_settings(raw, known_keys=KNOWN)
+    return settings_from(raw)
 
 
 def test_a_region_failing_on_a_later_page_is_a_failure_never_a_partial_list():
@@ -108,7 +107,7 @@ def test_a_region_failing_on_a_later_page_is_a_failure_never_a_partial_list():
         ],
         ("111111111111", "eu-west-1"): [{"Reservations": [{"Instances": [_instance("i-3")]}]}],
     }
-    result = scan(FakeCtx(pages), _settings(["111111111111"]), _settings(["111111111111"]).accounts)
+    result = scan(FakeCtx(pages), _settings(["111111111111"]).scan, _settings(["111111111111"]).accounts.explicit)
     assert [(r.region, [h["instance_id"] for h in r.records]) for r in result.regions] == [("eu-west-1", ["i-3"])]
     [failure] = result.failures
     assert (failure.account_id, failure.region, failure.code) == ("111111111111", "us-east-1", "RequestLimitExceeded")
@@ -124,7 +123,7 @@ def test_an_instance_on_two_pages_is_listed_once():
         ],
     }
     settings = _settings(["111111111111"], regions=["us-east-1"])
-    result = scan(FakeCtx(pages), settings, settings.accounts)
+    result = scan(FakeCtx(pages), settings.scan, settings.accounts.explicit)
     assert [h["instance_id"] for h in result.regions[0].records] == ["i-1", "i-2", "i-4"]
     assert result.failures == []
 
@@ -137,7 +136,7 @@ def test_a_denied_account_is_one_failure_and_the_others_are_complete():
     }
     ctx = FakeCtx(pages, denied={"222222222222"})
     settings = _settings(["111111111111", "222222222222", "333333333333"])
-    result = scan(ctx, settings, settings.accounts)
+    result = scan(ctx, settings.scan, settings.accounts.explicit)
     listed = sorted(h["instance_id"] for r in result.regions for h in r.records)
     assert listed == sorted(f"i-{a[:3]}-{r}" for a in ("111", "333") for r in ("us-east-1", "eu-west-1"))
     [failure] = result.failures
@@ -150,7 +149,7 @@ def test_a_denied_account_is_one_failure_and_the_others_are_complete():
 def test_describe_regions_once_per_account_other_partitions_and_not_opted_in_skipped():
     ctx = FakeCtx({}, regions=("us-east-1", "eu-west-1", "ap-southeast-2"))
     settings = _settings(["111111111111", "222222222222"])
-    result = scan(ctx, settings, settings.accounts)
+    result = scan(ctx, settings.scan, settings.accounts.explicit)
     assert ctx.calls == Counter(
         {
             ("DescribeRegions", "111111111111"): 1,
@@ -166,5 +165,5 @@ def test_describe_regions_once_per_account_other_partitions_and_not_opted_in_ski
 def test_configured_regions_need_no_describe_regions():
     ctx = FakeCtx({})
     settings = _settings(["111111111111"], regions=["eu-west-1"])
-    scan(ctx, settings, settings.accounts)
+    scan(ctx, settings.scan, settings.accounts.explicit)
     assert ("DescribeRegions", "111111111111") not in ctx.calls

@@ -11,12 +11,12 @@ import pytest
 from ansible_collections.crossaccount.aws.plugins.module_utils.accounts import resolve_accounts
 from ansible_collections.crossaccount.aws.plugins.module_utils.config import (
     Account,
-    Settings,
     parse_shard,
     select_shard,
     shard_of,
 )
 from ansible_collections.crossaccount.aws.plugins.module_utils.errors import ConfigError
+from tests.support.settings import account_settings
 
 # a few hundred account ids, reproducible: random ones and small ones with many leading zeros
 _RNG = random.Random(7)
@@ -75,13 +75,13 @@ def test_parse_shard_refuses_bad_values_naming_the_key_and_the_fix(value):
 
 
 def test_resolve_accounts_applies_the_shard():
-    settings = Settings(accounts=FLEET, shard=(2, 5))
+    settings = account_settings(explicit=FLEET, shard=(2, 5))
     accounts, failures = resolve_accounts(None, settings)
     assert failures == []
     assert accounts == tuple(a for a in FLEET if shard_of(a.id, 5) == 2)
     union = set()
     for k in range(1, 6):
-        part, _ = resolve_accounts(None, Settings(accounts=FLEET, shard=(k, 5)))
+        part, _ = resolve_accounts(None, account_settings(explicit=FLEET, shard=(k, 5)))
         assert not union & {a.id for a in part}
         union |= {a.id for a in part}
     assert union == set(IDS)

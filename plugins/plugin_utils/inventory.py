@@ -1,0 +1,142 @@
+# Copyright: crossaccount.aws contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The inventory plugin's side of ansible-core: reading its files, its options and reporting.
+
+``load_settings`` is step one of ``parse()``: the YAML of the inventory file and of its
+``accounts_file``, the ``plugin:`` name, the pre-pass of ``config.check_config`` (what core cannot
+check), then ansible-core's own option machinery (``_read_config_data``: the documented types and
+defaults) and ``config.build_settings`` on the values it resolved.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from typing import Any
+
+from ansible import constants as C
+from ansible.errors import AnsibleParserError
+from ansible.utils.display import Display
+
+from ansible_collections.crossaccount.aws.plugins.module_utils import botocore_data
+from ansible_collections.crossaccount.aws.plugins.module_utils.config import (
+    Settings,
+    build_settings,
+    check_config,
+    check_plugin,
+)
+from ansible_collections.crossaccount.aws.plugins.module_utils.errors import ConfigError
+from ansible_collections.crossaccount.aws.plugins.module_utils.values import plain
+
+display = Display()
+
+
+def option_definitions(plugin: Any) -> dict[str, dict[str, Any]]:
+    """The option definitions ansible-core built from the plugin's DOCUMENTATION and doc fragments."""
+    return dict(C.config.get_configuration_definitions("inventory", plugin._load_name) or {})
+
+
+def plugin_names(plugin: Any) -> tuple[str, ...]:
+    """The names a configuration file may give in ``plugin:`` for this plugin."""
+    return tuple(dict.fromkeys([plugin.NAME, *(getattr(plugin, "_redirected_names", None) or ())]))
+
+
+def load_yaml(loader: Any, path: str, what: str) -> Any:
+    """The plain content of a YAML file; broken YAML becomes one ConfigError line with the position."""
+    try:
+        data = loader.load_from_file(path, cache="none")
+    except Exception as exc:  # noqa: BLE001 - broken YAML becomes one line
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        origin = getattr(exc, "obj", None)  # ansible-core's YAML errors carry an Origin with the position
+        where = f" at line {origin.line_num}" if getattr(origin, "line_num", None) else ""
+        where += f", column {origin.col_num}" if where and getattr(origin, "col_num", None) else ""
+        subject = "not valid YAML" if what == "(file)" else f"{path} is not valid YAML"
+        raise ConfigError(
+            what, f"{subject}{where} ({first})", "fix the YAML syntax there (indentation, quotes, colons)"
+        ) from None
+    return plain(data, stringify_other=False)
+
+
+def configured_plugin(loader: Any, path: str) -> tuple[bool, Any]:
+    """(True, the ``plugin:`` value) of a YAML mapping, or (False, None) when the file cannot be
+    read as one (the parse then reports why)."""
+    try:
+        data = load_yaml(loader, path, "(file)")
+    except ConfigError:
+        return False, None
+    return (True, data.get("plugin")) if isinstance(data, dict) else (False, None)
+
+
+def read_accounts_file(loader: Any, inventory_path: str, raw: Any) -> Any:
+    """The content of ``accounts_file`` (a list, or the list under an ``accounts`` key), or None.
+    A relative path is resolved from the inventory file's directory."""
+    accounts_file = raw.get("accounts_file") if isinstance(raw, dict) else None
+    if accounts_file is None:
+        return None
+    if not isinstance(accounts_file, str):
+        raise ConfigError("accounts_file", "expected a file path", "write accounts_file: accounts.yml")
+    full = os.path.join(os.path.dirname(inventory_path), os.path.expanduser(accounts_file))
+    if not os.path.isfile(full):
+        raise ConfigError("accounts_file", f"{full} does not exist", "write a path relative to the inventory file")
+    content = load_yaml(loader, full, "accounts_file")
+    if isinstance(content, dict) and "accounts" in content:
+        content = content["accounts"]
+    return content
+
+
+def load_settings(plugin: Any, path: str) -> Settings:
+    """Step one of ``parse()``: the settings of the inventory file at ``path``."""
+    raw = load_yaml(plugin.loader, path, "(file)")
+    check_plugin(raw, plugin_names(plugin))
+    file_accounts = read_accounts_file(plugin.loader, path, raw)
+    botocore_data.require_botocore_installed()
+    definitions = option_definitions(plugin)
+    check_config(
+        raw,
+        definitions,
+        file_accounts=file_accounts,
+        known_regions=botocore_data.known_regions(),
+        known_attributes=botocore_data.known_attributes() if raw.get("attributes") is not None else None,
+    )
+    # ansible-core's own option handling (types, defaults, the constructed and cache options)
+    # runs after the pre-pass, so that our messages, which name the key and the fix, come first.
+    plugin._read_config_data(path)
+    options = {name: plain(plugin.get_option(name)) for name in definitions}
+    return build_settings(options, file_accounts=file_accounts)
+
+
+def any_unparsed_is_failed() -> bool:
+    return bool(C.config.get_config_value("INVENTORY_ANY_UNPARSED_IS_FAILED"))
+
+
+class OneLineParserError(AnsibleParserError):
+    """A configuration error shown as one line.
+
+    ansible-core 2.19 attaches an "Origin: <inventory plugin ...>" context to a plugin's error,
+    which stops it from folding our message into its "Failed to parse ... plugin" warning: the
+    message would be printed twice. Our message already names the file, the key and the fix."""
+
+    @property
+    def _formatted_source_context(self) -> None:
+        return None
+
+
+class ProgressReporter:
+    """At -v, one progress line on stderr every few seconds (stdout stays the inventory)."""
+
+    INTERVAL = 2.0
+
+    def __init__(self) -> None:
+        self._last = 0.0
+
+    def __call__(self, progress: Any) -> None:
+        if display.verbosity < 1:
+            return
+        now = time.monotonic()
+        if now - self._last >= self.INTERVAL:
+            self._last = now
+            display.display(f"crossaccount.aws.ec2: {progress.line()}", stderr=True)
+
+    def done(self, progress: Any) -> None:
+        if display.verbosity >= 1:
+            display.display(f"crossaccount.aws.ec2: scan finished: {progress.line()}", stderr=True)
