@@ -7,7 +7,8 @@ never counted in a measured process. Every measured command is a whole process; 
 the clock, peak RSS from os.wait4's rusage of that child.
 
 Knobs (environment variables; `make bench BENCH_QUICK=1` for a smoke run of about 10 minutes):
-  BENCH_CASES          which cases, default "1,2,3" (cached reruns, case 4, run inside 1 and 3)
+  BENCH_CASES          which cases, default "1,2,3,5,6" (cached reruns, case 4, run inside 1 and 3);
+                       5 and 6 use the fast stand-in (tests/support/fast_aws.py), not moto
   BENCH_RUNS           measured runs per small variant (default 5); BENCH_RUNS_LARGE for case 3 lean (3),
                        BENCH_RUNS_ALL for case 3 with every attribute (2)
   BENCH_ACCOUNTS       case 2 account counts (default "1,10,50,200")
@@ -17,6 +18,9 @@ Knobs (environment variables; `make bench BENCH_QUICK=1` for a smoke run of abou
   BENCH_WORKERS_SWEEP  max_workers values tried at the largest case-2 fleet (default "4,8,16,32,64")
   BENCH_PROFILE        1 to write pyinstrument profiles to bench/.work/profiles
   BENCH_EXPORT         0 to skip timing the CMDB export playbook on the 10,000 hosts
+  BENCH_ORG_ACCOUNTS   case 5 account counts, 17 regions each, fast stand-in (default "200,1000")
+  BENCH_RUNS_ORG       measured runs per case-5 variant (default 3; 1 above 200 accounts)
+  BENCH_ORG_WORKERS    max_workers values tried at 200 accounts for RSS per worker (default "16,64")
   BENCH_QUICK          1: small fleets, 2 runs, results in bench/.work/ instead of docs/
   BENCH_OUT            where the Markdown goes (default docs/benchmarks.md, or bench/.work/ when quick)
 
@@ -42,6 +46,8 @@ from datetime import datetime, timezone
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 
+from tests.support.cli import ansible_env  # noqa: E402
+from tests.support.faults import AWS_ENABLED_REGIONS  # noqa: E402
 from tests.support.fleet import seed_bulk  # noqa: E402
 
 BENCH = os.path.join(ROOT, "bench")
@@ -64,7 +70,7 @@ def env_int(name: str, default: int) -> int:
 
 
 QUICK = os.environ.get("BENCH_QUICK") == "1"
-CASES = set((os.environ.get("BENCH_CASES") or "1,2,3").split(","))
+CASES = set((os.environ.get("BENCH_CASES") or "1,2,3,5,6").split(","))
 RUNS = env_int("BENCH_RUNS", 2 if QUICK else 5)
 RUNS_LARGE = env_int("BENCH_RUNS_LARGE", 1 if QUICK else 3)
 ACCOUNT_COUNTS = [int(x) for x in (os.environ.get("BENCH_ACCOUNTS") or ("1,10" if QUICK else "1,10,50,200")).split(",")]
@@ -76,6 +82,9 @@ SWEEP = [int(x) for x in (os.environ.get("BENCH_WORKERS_SWEEP") or ("" if QUICK 
 RUNS_ALL = env_int("BENCH_RUNS_ALL", 1 if QUICK else 2)
 PROFILE = os.environ.get("BENCH_PROFILE") == "1"
 EXPORT = os.environ.get("BENCH_EXPORT", "1") == "1"
+ORG_ACCOUNTS = [int(x) for x in (os.environ.get("BENCH_ORG_ACCOUNTS") or ("20" if QUICK else "200,1000")).split(",")]
+RUNS_ORG = env_int("BENCH_RUNS_ORG", 1 if QUICK else 3)
+ORG_WORKERS = [int(x) for x in (os.environ.get("BENCH_ORG_WORKERS") or ("" if QUICK else "16,64")).split(",") if x]
 OUT = os.environ.get("BENCH_OUT") or (
     os.path.join(WORK, "benchmarks.md") if QUICK else os.path.join(ROOT, "docs", "benchmarks.md")
 )
@@ -131,6 +140,39 @@ class StandIn:
             os.remove(self.port_file)
 
 
+class FastStandIn(StandIn):
+    """tests/support/fast_aws.py as a subprocess: pre-rendered STS/EC2 answers keyed by the account
+    of the signing key, ~0.3 ms of CPU per request, latency slept in the request's thread."""
+
+    def __init__(self, latency_ms: float, regions: int, instances_per_account: int) -> None:
+        super().__init__(latency_ms)
+        self.regions, self.instances_per_account = regions, instances_per_account
+
+    def __enter__(self) -> FastStandIn:
+        cmd = [
+            os.path.join(DEV_BIN, "python"),
+            "-m",
+            "tests.support.fast_aws",
+            "--port-file",
+            self.port_file,
+            "--latency-ms",
+            str(self.latency_ms),
+            "--regions",
+            str(self.regions),
+            "--instances-per-account",
+            str(self.instances_per_account),
+        ]
+        self.proc = subprocess.Popen(cmd, cwd=ROOT, stderr=subprocess.DEVNULL)
+        deadline = time.monotonic() + 60
+        while not os.path.exists(self.port_file):
+            if self.proc.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError("the fast stand-in did not start")
+            time.sleep(0.05)
+        with open(self.port_file) as fh:
+            self.endpoint = f"http://127.0.0.1:{fh.read().strip()}"
+        return self
+
+
 def snapshot_collection() -> str:
     """Copy the collection (working tree) under bench/.work; returns the git state it came from."""
     target = os.path.join(COLLECTIONS, "ansible_collections", "crossaccount", "aws")
@@ -151,23 +193,20 @@ def snapshot_collection() -> str:
 
 
 def aws_env(endpoint: str, **extra: str) -> dict:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "ANSIBLE_", "MOTO_"))}
-    env.update(
-        AWS_ENDPOINT_URL=endpoint,
-        AWS_ACCESS_KEY_ID="AKIAIOSFODNN7EXAMPLE",
-        AWS_SECRET_ACCESS_KEY="wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
-        AWS_DEFAULT_REGION="us-east-1",
-        AWS_CONFIG_FILE=os.devnull,
-        AWS_SHARED_CREDENTIALS_FILE=os.devnull,
-        AWS_EC2_METADATA_DISABLED="true",
-        ANSIBLE_CONFIG=os.path.join(ROOT, "tests", "support", "files", "ansible.cfg"),
-        ANSIBLE_COLLECTIONS_PATH=COLLECTIONS,
-        ANSIBLE_LOCAL_TEMP=os.path.join(WORK, "ansible-local"),
-        ANSIBLE_NOCOLOR="1",
-        ANSIBLE_INVENTORY_ANY_UNPARSED_IS_FAILED="true",
-        PYTHONWARNINGS="ignore",
+    """tests/support's environment for the real CLIs (cli.ansible_env: fake source credentials, the
+    stand-in's endpoint, no AWS files), on the measured copy of the collection. amazon.aws for the
+    aws_ec2 runs comes from the bench venv's ansible package, else from .tmp/collections."""
+    env = ansible_env(
+        endpoint,
+        {
+            "ANSIBLE_LOCAL_TEMP": os.path.join(WORK, "ansible-local"),
+            "ANSIBLE_INVENTORY_ANY_UNPARSED_IS_FAILED": "true",
+            **extra,
+        },
+        collections=COLLECTIONS + os.pathsep + os.path.join(ROOT, ".tmp", "collections"),
     )
-    env.update(extra)
+    if "ANSIBLE_COLLECTIONS_PATH" in extra:
+        env["ANSIBLE_COLLECTIONS_PATH"] = extra["ANSIBLE_COLLECTIONS_PATH"]
     return env
 
 
@@ -239,7 +278,12 @@ def check_inventory(path: str, expected: int, accounts: list[str]) -> dict:
     data = unwrap(json.loads(text[text.find("{") :]))
     hostvars = data.get("_meta", {}).get("hostvars", {})
     ids = [hv.get("instance_id") for hv in hostvars.values()]
-    wrong_account = sum(1 for hv in hostvars.values() if hv.get("account_id") not in accounts)
+    account_set = set(accounts)
+    wrong_account = sum(
+        1
+        for hv in hostvars.values()
+        if hv.get("account_id") not in account_set or hv.get("owner_id", hv.get("account_id")) != hv.get("account_id")
+    )
     errors = next(iter(hostvars.values()), {}).get("crossaccount_errors", [])
     ok = len(ids) == expected and len(set(ids)) == expected and not wrong_account and not errors
     return {
@@ -509,6 +553,85 @@ def case_hosts(results: dict) -> None:
                 profile(case_dir, f"case3-{variant}-cached", cached, env)
 
 
+def org_calls(accounts: int, regions: int) -> int:
+    """API calls of a scan: AssumeRole and DescribeRegions per account, DescribeInstances per region."""
+    return accounts * (2 + regions)
+
+
+def per_call(m: dict, floor: dict | None, calls: int) -> dict:
+    """CPU per API call: the whole process, and the plugin's share (minus ansible-core's floor for
+    the same inventory: start-up, set_variable, the JSON output)."""
+    out = {"calls": calls, "cpu_ms": 1000 * m["cpu"] / calls}
+    if floor:
+        out["plugin_cpu_ms"] = 1000 * max(0.0, m["cpu"] - floor["cpu"]) / calls
+    return out
+
+
+def case_org_scale(results: dict) -> None:
+    """Case 5: hundreds to thousands of accounts x 17 regions at 100 ms, on the fast stand-in."""
+    regions = 17
+    log(f"case 5: {ORG_ACCOUNTS} accounts x {regions} regions, 8 instances per account, 100 ms, fast stand-in")
+    case_dir = os.path.join(WORK, "case5")
+    shutil.rmtree(case_dir, ignore_errors=True)
+    rows = results["case5"] = {"regions": regions, "latency_ms": 100, "rows": [], "workers": []}
+    with FastStandIn(100, regions, 8) as stand_in:
+        env = aws_env(stand_in.endpoint)
+        for n in ORG_ACCOUNTS:
+            accounts = account_ids(505, n)
+            expected = n * 8
+            calls = org_calls(n, regions)
+            inv = write(os.path.join(case_dir, f"n{n}.ec2.yml"), plugin_config(accounts, ALL_REGIONS))
+            out = os.path.join(case_dir, f"n{n}.json")
+            runs = RUNS_ORG if n <= 200 else 1
+            row = {"accounts": n, "calls": calls, "instances": expected, "load_before": os.getloadavg()[0]}
+            row["plugin"] = repeat(f"crossaccount.aws.ec2 {n} accounts x {regions}", runs, ours(inv), env, out)
+            check = check_inventory(out, expected, accounts)
+            row["check"] = {k: v for k, v in check.items() if k != "data"}
+            row["ansible_floor"] = repeat(
+                f"ansible-core floor {n}", runs, static_floor(case_dir, f"static{n}", check["data"]), env
+            )
+            del check
+            row["scan_floor"] = repeat(
+                f"shared-client floor {n}", runs, scan_floor(accounts, ALL_REGIONS, 64) + ["--shared"], env
+            )
+            row["per_call"] = per_call(row["plugin"], row["ansible_floor"], calls)
+            row["floor_per_call"] = per_call(row["scan_floor"], None, calls)
+            row["load_after"] = os.getloadavg()[0]
+            rows["rows"].append(row)
+            if PROFILE:
+                profile(case_dir, f"case5-{n}", inv, env)
+        n = min(ORG_ACCOUNTS)
+        accounts = account_ids(505, n)
+        for workers in ORG_WORKERS:
+            text = plugin_config(accounts, ALL_REGIONS, workers=workers)
+            inv = write(os.path.join(case_dir, f"w{workers}.ec2.yml"), text)
+            m = repeat(f"max_workers {workers}, {n} accounts", max(1, RUNS_ORG - 1), ours(inv), env)
+            rows["workers"].append({"workers": workers, "accounts": n, "plugin": m})
+
+
+def case_seed_fast(results: dict) -> None:
+    """Case 6: the seed fleet (4 accounts x 20 regions, 50 ms) on the fast stand-in, against aws_ec2."""
+    log("case 6: 4 accounts x 20 enabled regions, 20 instances per account, 50 ms, fast stand-in")
+    case_dir = os.path.join(WORK, "case6")
+    shutil.rmtree(case_dir, ignore_errors=True)
+    accounts = account_ids(606, 4)
+    regions = len(AWS_ENABLED_REGIONS)
+    r = results["case6"] = {"accounts": 4, "regions": regions, "instances": 4 * 20}
+    with FastStandIn(50, regions, 20) as stand_in:
+        env = aws_env(stand_in.endpoint)
+        inv = write(os.path.join(case_dir, "seed.ec2.yml"), plugin_config(accounts, ALL_REGIONS))
+        out = os.path.join(case_dir, "out.json")
+        measure(ours(inv), env)  # warm-up (the stand-in renders its answers on first use)
+        r["plugin"] = repeat("crossaccount.aws.ec2 (fast stand-in)", RUNS, ours(inv), env, out)
+        r["check"] = {k: v for k, v in check_inventory(out, r["instances"], accounts).items() if k != "data"}
+        if DO_AWS_EC2:
+            d = aws_ec2_dir(case_dir, stand_in.endpoint, accounts, ALL_REGIONS)
+            aws_cmd = [os.path.join(BENCH_BIN, "ansible-inventory"), "-i", d, "--list"]
+            aws_out = os.path.join(case_dir, "aws_ec2.json")
+            r["aws_ec2"] = repeat("amazon.aws.aws_ec2 (fast stand-in)", AWS_EC2_RUNS, aws_cmd, env, aws_out)
+            r["aws_ec2_check"] = check_aws_ec2(aws_out, r["instances"])
+
+
 def cmdb_export(case_dir: str, variant: str, inventory: str, env: dict, expected: int) -> dict:
     """`ansible-playbook crossaccount.aws.cmdb_export` on the cached inventory (docs/cmdb-export.md)."""
     out_dir = os.path.join(case_dir, f"export-{variant}")
@@ -639,6 +762,44 @@ def targets(results: dict) -> list[tuple[str, str, str]]:
                     verdict(u <= s + f + 5),
                 )
             )
+    c5 = results.get("case5")
+    for row in (c5 or {}).get("rows", []):
+        n, p = row["accounts"], row["plugin"]
+        if n == 200:
+            wall = f"{p['median']:.2f} s"
+            rows.append((f"Case 5, {n} x 17 at 100 ms: wall <= 10 s", wall, verdict(p["median"] <= 10)))
+            pc = row["per_call"].get("plugin_cpu_ms", row["per_call"]["cpu_ms"])
+            rows.append(
+                (
+                    f"Case 5, {n} x 17: plugin CPU per API call <= 2 ms",
+                    f"{pc:.2f} ms (whole process {row['per_call']['cpu_ms']:.2f} ms; shared-client floor "
+                    f"{row['floor_per_call']['cpu_ms']:.2f} ms)",
+                    verdict(pc <= 2),
+                )
+            )
+            rows.append((f"Case 5, {n} x 17: peak RSS <= 250 MB", f"{p['rss_mb']:.0f} MB", verdict(p["rss_mb"] <= 250)))
+        if n == 1000:
+            wall = f"{p['median']:.2f} s"
+            rows.append((f"Case 5, {n} x 17 at 100 ms: wall <= 45 s", wall, verdict(p["median"] <= 45)))
+        rows.append((f"Case 5, {n} accounts: every host once, owner = account", "checked", verdict(row["check"]["ok"])))
+    workers = (c5 or {}).get("workers", [])
+    if len(workers) >= 2:
+        low, high = workers[0], workers[-1]
+        grow = high["plugin"]["rss_mb"] - low["plugin"]["rss_mb"]
+        rows.append(
+            (
+                f"Case 5: RSS does not grow with max_workers ({low['workers']} -> {high['workers']})",
+                f"{low['plugin']['rss_mb']:.0f} -> {high['plugin']['rss_mb']:.0f} MB",
+                verdict(grow <= 0.1 * low["plugin"]["rss_mb"]),
+            )
+        )
+    c6 = results.get("case6")
+    if c6:
+        p = c6["plugin"]["median"]
+        rows.append(("Case 6 (seed fleet, fast stand-in) <= 1.2 s", f"{p:.2f} s", verdict(p <= 1.2)))
+        if "aws_ec2" in c6:
+            ratio = c6["aws_ec2"]["median"] / p
+            rows.append(("Case 6 >= 20x faster than aws_ec2", f"{ratio:.1f}x", verdict(ratio >= 20)))
     return rows
 
 
@@ -792,6 +953,51 @@ def report(results: dict, elapsed: float) -> str:
             ]
         elif c3["variants"]:
             lines += ["", "CMDB export: not measured (playbooks/cmdb_export.yml absent or BENCH_EXPORT=0)."]
+    c5 = results.get("case5")
+    if c5 and c5["rows"]:
+        lines += [
+            "",
+            f"## Case 5: organisation scale ({c5['regions']} regions per account, 8 instances per account, "
+            f"{c5['latency_ms']} ms per call, fast stand-in)",
+            "",
+            "The fast stand-in (tests/support/fast_aws.py) answers from pre-rendered XML keyed by the account of",
+            "the signing key; every host is checked to be listed once, under the account that owns it. CPU per",
+            "call: the whole process's CPU / API calls; the plugin's share subtracts ansible-core's floor for the",
+            "same inventory (static JSON script). The shared-client floor is bench/scan_floor.py --shared, 64",
+            "threads: a bare botocore pool with one client per region and credentials chosen per request.",
+            "",
+            "| Accounts | API calls | crossaccount.aws.ec2 (defaults) | CPU/call (plugin share) | ansible-core floor "
+            "| shared-client floor | floor CPU/call | load before/after |",
+            "|---|---|---|---|---|---|---|---|",
+        ]
+        for row in c5["rows"]:
+            pc = row["per_call"]
+            lines.append(
+                f"| {row['accounts']} | {row['calls']} | {fmt(row['plugin'])} | {pc['cpu_ms']:.2f} ms "
+                f"({pc.get('plugin_cpu_ms', 0):.2f} ms) | {fmt(row['ansible_floor'])} | {fmt(row['scan_floor'])} | "
+                f"{row['floor_per_call']['cpu_ms']:.2f} ms | {row['load_before']:.1f} / {row['load_after']:.1f} |"
+            )
+        if c5["workers"]:
+            lines += ["", "| max_workers | Wall, CPU, peak RSS (RSS per worker) |", "|---|---|"]
+            base = c5["workers"][0]["plugin"]["rss_mb"]
+            for w in c5["workers"]:
+                m = w["plugin"]
+                extra = (m["rss_mb"] - base) / max(1, w["workers"] - c5["workers"][0]["workers"])
+                label = f"{w['workers']} ({w['accounts']} accounts)"
+                lines.append(f"| {label} | {fmt(m)} ({extra:+.2f} MB per extra worker) |")
+    c6 = results.get("case6")
+    if c6:
+        lines += [
+            "",
+            f"## Case 6: seed fleet on the fast stand-in ({c6['accounts']} accounts x {c6['regions']} regions, "
+            f"{c6['instances']} instances, 50 ms)",
+            "",
+            "| Variant | Wall (median, min-max), CPU, peak RSS |",
+            "|---|---|",
+            f"| crossaccount.aws.ec2 | {fmt(c6['plugin'])} |",
+        ]
+        if "aws_ec2" in c6:
+            lines.append(f"| amazon.aws.aws_ec2, one file per account | {fmt(c6['aws_ec2'])} |")
     analysis = os.path.join(BENCH, "analysis.md")
     if os.path.exists(analysis):
         with open(analysis) as fh:
@@ -824,6 +1030,10 @@ def main() -> int:
         case_accounts(results)
     if "3" in CASES:
         case_hosts(results)
+    if "5" in CASES:
+        case_org_scale(results)
+    if "6" in CASES:
+        case_seed_fast(results)
     elapsed = time.monotonic() - started
     results["elapsed"] = elapsed
     results["versions"]["load average at end (1, 5, 15 min)"] = ", ".join(f"{x:.1f}" for x in os.getloadavg())

@@ -6,6 +6,10 @@ account, one EC2 client per account-region (created under a lock: sessions are n
 ``max_pool_connections`` = workers, standard retries, DescribeInstances pages of 1000, the same
 state filter. No Ansible, no host records, no hostnames: only the API calls and the count.
 
+``--shared``: the issue-13 floor instead, one EC2 client per region shared by every account, each
+request signed with the calling thread's account (the signer's credentials replaced by a
+per-thread object; a bare script may do that, the plugin does it through botocore_speedups.py).
+
 Prints one JSON line: {"instances": N, "tasks": T}.
 """
 
@@ -19,6 +23,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import boto3
 from botocore.config import Config
+from botocore.credentials import Credentials, ReadOnlyCredentials
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -27,6 +32,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--regions", default="", help="comma-separated regions; empty: DescribeRegions per account")
     parser.add_argument("--role", default="BenchReader")
     parser.add_argument("--workers", type=int, default=16)
+    parser.add_argument(
+        "--shared",
+        action="store_true",
+        help="one EC2 client per region shared by every account, credentials chosen per request",
+    )
     args = parser.parse_args(argv)
     accounts = [a for a in args.accounts.split(",") if a]
     regions = [r for r in args.regions.split(",") if r]
@@ -37,7 +47,28 @@ def main(argv: list[str] | None = None) -> int:
     sts = session.client("sts", config=config)
     states = ["pending", "running", "stopping", "stopped"]
 
+    shared: dict = {}
+    bound = threading.local()
+
+    class PerRequest(Credentials):
+        """The credentials of the calling thread's account (botocore freezes them per request)."""
+
+        def __init__(self):
+            pass
+
+        def get_frozen_credentials(self):
+            return bound.creds
+
+    per_request = PerRequest()
+
     def client(creds, region):
+        if args.shared:
+            bound.creds = ReadOnlyCredentials(creds["AccessKeyId"], creds["SecretAccessKey"], creds["SessionToken"])
+            with lock:
+                if region not in shared:
+                    shared[region] = session._session.create_client("ec2", region_name=region, config=config)
+                    shared[region]._request_signer._credentials = per_request
+                return shared[region]
         with lock:
             return session.client(
                 "ec2",

@@ -19,7 +19,7 @@ def require_botocore_installed() -> None:
     import importlib.util
 
     if importlib.util.find_spec("botocore") is None:
-        from ansible_collections.crossaccount.aws.plugins.module_utils.credentials import require_botocore
+        from ansible_collections.crossaccount.aws.plugins.module_utils.clients import require_botocore
 
         require_botocore()
 

@@ -4,29 +4,11 @@
 
 from __future__ import annotations
 
-import re
 from typing import Any, Iterable, Mapping, Sequence
 
-# Checked in order: the narrower patterns first.
-_PARTITION_PATTERNS = (
-    ("aws-us-gov", re.compile(r"^us-gov-\w+-\d+$")),
-    ("aws-iso-b", re.compile(r"^us-isob-\w+-\d+$")),
-    ("aws-iso-f", re.compile(r"^us-isof-\w+-\d+$")),
-    ("aws-iso-e", re.compile(r"^eu-isoe-\w+-\d+$")),
-    ("aws-iso", re.compile(r"^us-iso-\w+-\d+$")),
-    ("aws-eusc", re.compile(r"^eusc-(\w+-)+\d+$")),
-    ("aws-cn", re.compile(r"^cn-\w+-\d+$")),
-    ("aws", re.compile(r"^(us|eu|ap|sa|ca|me|af|il|mx)-\w+-\d+$")),
-)
+from ansible_collections.crossaccount.aws.plugins.module_utils.partitions import partition_of
 
 ENABLED_OPT_IN = frozenset({"opt-in-not-required", "opted-in"})
-
-
-def partition_of(region: str) -> str | None:
-    for partition, pattern in _PARTITION_PATTERNS:
-        if pattern.match(region):
-            return partition
-    return None
 
 
 def enabled_regions(describe_regions_response: Mapping[str, Any], partition: str) -> list[str]:

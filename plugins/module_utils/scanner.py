@@ -11,8 +11,9 @@ pagination fails half way contributes no partial list: it is reported as failed 
 
 from __future__ import annotations
 
+import queue
 import time
-from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any, Callable, Iterable
@@ -135,8 +136,8 @@ def prepare_account(
     available = None
     if needs_discovery(account.regions, settings.regions):
         try:
-            client = ctx.create_client("ec2", ctx.home_region(account.partition), credentials)
-            available = describe_enabled_regions(client, account.partition)
+            with ctx.acting_as(credentials, "ec2", ctx.home_region(account.partition)) as client:
+                available = describe_enabled_regions(client, account.partition)
         except Exception as exc:  # noqa: BLE001
             return _fail(ctx, exc, account, None, "DescribeRegions")
     regions = select_regions(
@@ -147,37 +148,48 @@ def prepare_account(
     return _AccountPlan(account, credentials, regions)
 
 
+def _paginator(client: Any) -> Any:
+    """The client's DescribeInstances paginator, made once per client (a paginator holds only the
+    operation and its paging model; each ``paginate()`` call has its own state)."""
+    paginators = client.__dict__.setdefault("_crossaccount_paginators", {})
+    paginator = paginators.get("describe_instances")
+    if paginator is None:
+        paginator = paginators["describe_instances"] = client.get_paginator("describe_instances")
+    return paginator
+
+
 def scan_region(ctx: AwsContext, settings: ScanSettings, plan: _AccountPlan, region: str) -> RegionResult | ScanFailure:
     """Every instance of one account-region, or a failure (never a partial list)."""
     account = plan.account
+    records: list[dict[str, Any]] = []
+    seen: set[str] = set()
     try:
-        client = ctx.create_client("ec2", region, plan.credentials)
-        paginator = client.get_paginator("describe_instances")
-        records: list[dict[str, Any]] = []
-        seen: set[str] = set()
-        # aws_ec2's exclude_filters: the instances they match are left out (one query each)
-        for filters in settings.exclusion_queries():
-            seen.update(_instance_ids(paginator, filters))
-        # `filters`, then one query per include_filters entry: united, each instance once
-        for filters in settings.instance_queries():
-            pages = paginator.paginate(Filters=filters, PaginationConfig={"PageSize": 1000})
-            for page in pages:
-                for reservation in page.get("Reservations", []):
-                    for instance in reservation.get("Instances", []):
-                        iid = responses.instance_id(instance.get("InstanceId"))
-                        if iid in seen:
-                            continue
-                        seen.add(iid)
-                        records.append(
-                            instance_record(
-                                instance,
-                                reservation=reservation,
-                                account_id=account.id,
-                                account_name=account.name,
-                                region=region,
-                                attributes=settings.attributes,
+        # every page is fetched inside the block: the shared client signs them as this account
+        with ctx.acting_as(plan.credentials, "ec2", region) as client:
+            paginator = _paginator(client)
+            # aws_ec2's exclude_filters: the instances they match are left out (one query each)
+            for filters in settings.exclusion_queries():
+                seen.update(_instance_ids(paginator, filters))
+            # `filters`, then one query per include_filters entry: united, each instance once
+            for filters in settings.instance_queries():
+                pages = paginator.paginate(Filters=filters, PaginationConfig={"PageSize": 1000})
+                for page in pages:
+                    for reservation in page.get("Reservations", []):
+                        for instance in reservation.get("Instances", []):
+                            iid = responses.instance_id(instance.get("InstanceId"))
+                            if iid in seen:
+                                continue
+                            seen.add(iid)
+                            records.append(
+                                instance_record(
+                                    instance,
+                                    reservation=reservation,
+                                    account_id=account.id,
+                                    account_name=account.name,
+                                    region=region,
+                                    attributes=settings.attributes,
+                                )
                             )
-                        )
     except Exception as exc:  # noqa: BLE001 - any failed query fails the account-region: no partial list
         return _fail(ctx, exc, account, region, "DescribeInstances")
     result = RegionResult(account=account, region=region, records=records, scanned_at=utc_now())
@@ -216,35 +228,47 @@ def scan(
     accounts = list(accounts)
     progress = Progress(accounts_total=len(accounts))
     result = ScanResult(regions=[], failures=[], progress=progress)
+    # Finished tasks arrive on a queue (a done-callback per future), so the loop costs the same for
+    # the last of 17,000 account-regions as for the first (concurrent.futures.wait would re-arm a
+    # waiter on every pending future at every completion).
+    finished: queue.SimpleQueue = queue.SimpleQueue()
+    outstanding = 0
+
+    def submit(pool: ThreadPoolExecutor, plan: _AccountPlan | None, fn: Callable, *args: Any) -> None:
+        nonlocal outstanding
+        future = pool.submit(fn, ctx, settings, *args)
+        outstanding += 1
+        future.add_done_callback(lambda f: finished.put((plan, f)))
+
     refused: dict[str, ScanFailure] = {}  # partition -> STS refusal of the controller's own credentials
     with ThreadPoolExecutor(max_workers=settings.max_workers, thread_name_prefix="crossaccount") as pool:
-        pending = {pool.submit(prepare_account, ctx, settings, a, refused): None for a in accounts}
-        while pending:
-            done, _not_done = wait(pending, return_when=FIRST_COMPLETED)
-            for future in done:
-                plan = pending.pop(future)
-                outcome = future.result()
-                if plan is None:  # an account finished its preparation
-                    if isinstance(outcome, ScanFailure):
-                        result.failures.append(outcome)
-                        progress.accounts_failed += 1
-                        continue
+        for account in accounts:
+            submit(pool, None, prepare_account, account, refused)
+        while outstanding:
+            plan, future = finished.get()
+            outstanding -= 1
+            outcome = future.result()
+            if plan is None:  # an account finished its preparation
+                if isinstance(outcome, ScanFailure):
+                    result.failures.append(outcome)
+                    progress.accounts_failed += 1
+                else:
                     progress.accounts_assumed += 1
                     result.planned[outcome.account.id] = list(outcome.regions)
                     progress.tasks_total += len(outcome.regions)
                     for region in outcome.regions:
-                        pending[pool.submit(scan_region, ctx, settings, outcome, region)] = outcome
+                        submit(pool, outcome, scan_region, outcome, region)
+            else:
+                progress.tasks_done += 1
+                if isinstance(outcome, ScanFailure):
+                    result.failures.append(outcome)
+                    progress.tasks_failed += 1
                 else:
-                    progress.tasks_done += 1
-                    if isinstance(outcome, ScanFailure):
-                        result.failures.append(outcome)
-                        progress.tasks_failed += 1
-                    else:
-                        result.regions.append(outcome)
-                        result.failures.extend(outcome.failures)
-                        progress.instances += len(outcome.records)
-                if on_progress is not None:
-                    on_progress(progress)
+                    result.regions.append(outcome)
+                    result.failures.extend(outcome.failures)
+                    progress.instances += len(outcome.records)
+            if on_progress is not None:
+                on_progress(progress)
     result.failures.sort(key=lambda f: (f.account_id, f.region or ""))
     result.regions.sort(key=lambda r: (r.account.id, r.region))
     return result

@@ -11,8 +11,8 @@ import os
 from datetime import datetime, timedelta, timezone
 
 from ansible_collections.crossaccount.aws.plugins.module_utils.config import Account
-from ansible_collections.crossaccount.aws.plugins.module_utils.credentials import refresh_windows
 from ansible_collections.crossaccount.aws.plugins.module_utils.errors import ScanFailure
+from ansible_collections.crossaccount.aws.plugins.module_utils.role_credentials import refresh_windows
 from ansible_collections.crossaccount.aws.plugins.module_utils.scanner import RegionResult, _AccountPlan, scan_region
 from tests.support.faults import Fault
 from tests.support.settings import aws_context, scan_settings
@@ -129,7 +129,7 @@ def test_sts_client_uses_the_regional_endpoint(monkeypatch):
     monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", os.devnull)
     monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
     ctx = aws_context(sts_region="ap-southeast-2")
-    client = ctx._sts_client_with_keys(
-        ctx.sts_region(), "sts", aws_access_key_id="AKIDEXAMPLE", aws_secret_access_key="not-a-secret"
+    client = ctx.roles._sts_client_with_keys(
+        ctx.roles.sts_region(), "sts", aws_access_key_id="AKIDEXAMPLE", aws_secret_access_key="not-a-secret"
     )
     assert client.meta.endpoint_url == "https://sts.ap-southeast-2.amazonaws.com"

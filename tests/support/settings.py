@@ -79,4 +79,5 @@ def aws_context(**fields):
     from ansible_collections.crossaccount.aws.plugins.module_utils.credentials import AwsContext
 
     memoise = fields.pop("memoise_clients", True)
-    return AwsContext(**dataclasses.asdict(client_settings(**fields)), memoise_clients=memoise)
+    share = fields.pop("share_clients", True)
+    return AwsContext(**dataclasses.asdict(client_settings(**fields)), memoise_clients=memoise, share_clients=share)

@@ -1,4 +1,4 @@
-"""Unit tests for plugins/module_utils/credentials.py: the per-session client memo.
+"""Unit tests for the client factory (clients.py, through AwsContext): the per-session client memo.
 
 No AWS call is made: clients are only built and inspected."""
 
@@ -8,7 +8,7 @@ import botocore.client
 import botocore.credentials
 import pytest
 
-from ansible_collections.crossaccount.aws.plugins.module_utils import credentials as creds_mod
+from ansible_collections.crossaccount.aws.plugins.module_utils import botocore_speedups as creds_mod
 from tests.support.settings import aws_context
 
 
@@ -43,7 +43,7 @@ def test_memoised_clients_share_class_and_model_but_not_credentials_or_region(en
     assert a.meta.events is not b.meta.events and a._endpoint is not b._endpoint
     assert a.meta.config.retries["total_max_attempts"] == 10
     # botocore's module attribute is restored after every creation
-    assert botocore.client.ClientCreator is not creds_mod._MEMO_CREATOR
+    assert botocore.client.ClientCreator is not creds_mod.MEMO_CREATOR
 
 
 def test_other_sessions_are_untouched(env):
@@ -61,11 +61,11 @@ def test_falls_back_when_botocore_internals_differ(env, monkeypatch):
         def _create_client_class(self, service_name, service_model): ...
 
     monkeypatch.setattr(botocore.client, "ClientCreator", Changed)
-    assert creds_mod._memo_creator_class() is None
+    assert creds_mod.memo_creator_class() is None
     monkeypatch.undo()
-    monkeypatch.setattr(creds_mod, "_MEMO_CREATOR", None)
+    monkeypatch.setattr(creds_mod, "MEMO_CREATOR", None)
     ctx = aws_context()
-    assert ctx._memoised is False
+    assert ctx.clients._memoised is False
     client = ctx.create_client("ec2", "us-east-1", _account_creds(3))
     assert _keys(client) == "AKIAACCOUNT000000003"
 
@@ -73,10 +73,10 @@ def test_falls_back_when_botocore_internals_differ(env, monkeypatch):
 def test_one_sts_client_per_source_keys(env):
     ctx = aws_context()
     keys = dict(aws_access_key_id="AKIASOURCE1", aws_secret_access_key="s1", aws_session_token=None)
-    first = ctx._sts_client_with_keys("us-east-1", "sts", **keys)
-    assert ctx._sts_client_with_keys("us-east-1", "sts", **keys) is first
-    rotated = ctx._sts_client_with_keys("us-east-1", "sts", **dict(keys, aws_access_key_id="AKIASOURCE2"))
+    first = ctx.roles._sts_client_with_keys("us-east-1", "sts", **keys)
+    assert ctx.roles._sts_client_with_keys("us-east-1", "sts", **keys) is first
+    rotated = ctx.roles._sts_client_with_keys("us-east-1", "sts", **dict(keys, aws_access_key_id="AKIASOURCE2"))
     assert rotated is not first and _keys(rotated) == "AKIASOURCE2"
-    assert ctx._sts_client_with_keys("eu-west-1", "sts", **keys) is not first
+    assert ctx.roles._sts_client_with_keys("eu-west-1", "sts", **keys) is not first
     # the memo holds digests, not the keys
-    assert not any("AKIASOURCE" in str(k) or "s1" in str(k) for k in ctx._sts_clients)
+    assert not any("AKIASOURCE" in str(k) or "s1" in str(k) for k in ctx.roles._sts_clients)

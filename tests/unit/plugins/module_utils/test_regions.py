@@ -2,45 +2,13 @@
 
 from __future__ import annotations
 
-import botocore.session
-import pytest
-
 from ansible_collections.crossaccount.aws.plugins.module_utils.regions import (
     ENABLED_OPT_IN,
     describe_enabled_regions,
     enabled_regions,
     needs_discovery,
-    partition_of,
     select_regions,
 )
-
-
-@pytest.mark.parametrize(
-    "region, partition",
-    [
-        ("us-east-1", "aws"),
-        ("eu-central-2", "aws"),
-        ("il-central-1", "aws"),
-        ("mx-central-1", "aws"),
-        ("us-gov-west-1", "aws-us-gov"),
-        ("cn-northwest-1", "aws-cn"),
-        ("us-iso-east-1", "aws-iso"),
-        ("us-isob-east-1", "aws-iso-b"),
-        ("eusc-de-east-1", "aws-eusc"),
-        ("mars-north-1", None),
-        ("", None),
-    ],
-)
-def test_partition_of(region, partition):
-    assert partition_of(region) == partition
-
-
-def test_partition_of_agrees_with_botocore_for_every_known_ec2_region():
-    session = botocore.session.get_session()
-    for partition in session.get_available_partitions():
-        for region in session.get_available_regions("ec2", partition_name=partition):
-            assert partition_of(region) == partition, region
-
 
 RESPONSE = {
     "Regions": [

@@ -5,6 +5,7 @@ page is only practical to provoke here.)"""
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from collections import Counter
 
@@ -80,8 +81,9 @@ class FakeCtx:
             self.calls["AssumeRole", account] += 1
         return FakeCredentials(account, account in self.denied)
 
-    def create_client(self, service: str, region: str, credentials: FakeCredentials) -> FakeClient:
-        return FakeClient(self, credentials.account, region)
+    @contextlib.contextmanager
+    def acting_as(self, credentials: FakeCredentials, service: str, region: str):
+        yield FakeClient(self, credentials.account, region)
 
     def home_region(self, partition: str) -> str:
         return "us-east-1"

@@ -1,0 +1,210 @@
+# Copyright: crossaccount.aws contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The botocore speed-ups, in one optional module: each relies on botocore behaviour that is not a
+documented interface, each is checked before use, and without it the scan takes the ordinary
+(slower) path. tests/unit/plugins/module_utils/test_botocore_speedups.py guards every one of them
+and fails loudly when botocore changes shape; docs/design.md lists them ("Private interfaces used").
+
+1. **Shared clients, per-request credentials** (``RoutedCredentials``, ``acting_as``). A botocore
+   client signs every request (and every retry) in the calling thread with
+   ``request_signer._credentials.get_frozen_credentials()``. A client created with a
+   ``RoutedCredentials`` object therefore signs with whatever credentials the calling thread has
+   bound with ``acting_as(credentials)``: one client per (service, region) serves every account,
+   which removes the client creation (~6.5 ms even memoised), the cold endpoint resolution and the
+   new HTTPS connection that a client per account-region costs. Unbound, it refuses to sign
+   (``UnboundCredentialsError``): a shared client can never fall back to some other identity.
+   Refreshable credentials keep refreshing: the bound object is the account's own
+   ``DeferredRefreshableCredentials``, asked for frozen keys at every signature.
+2. **Memoised client classes** (``memo_creator_class``). botocore rebuilds the client class (~830 EC2
+   method stubs) and a fresh service model for every client, ~30 ms each; ``_MemoClientCreator``
+   keeps both per session (~5 ms per client). Used for the few clients still created (one per
+   service and region, STS, Organizations, and every client on the slow path).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import contextvars
+import inspect
+import threading
+import weakref
+from typing import Any, Iterator
+
+try:
+    import botocore
+    import botocore.client
+    import botocore.credentials
+except ImportError:  # pragma: no cover - credentials.require_botocore() reports it
+    botocore = None
+
+
+class UnboundCredentialsError(RuntimeError):
+    """A shared client was asked to sign a request outside ``acting_as``."""
+
+
+# -- 1. shared clients, per-request credentials --------------------------------------------------
+
+_BOUND: contextvars.ContextVar[Any] = contextvars.ContextVar("crossaccount_bound_credentials", default=None)
+
+
+@contextlib.contextmanager
+def acting_as(credentials: Any) -> Iterator[None]:
+    """Within the block, shared clients sign this thread's requests with ``credentials``."""
+    if credentials is None:
+        raise UnboundCredentialsError("acting_as() needs credentials")
+    token = _BOUND.set(credentials)
+    try:
+        yield
+    finally:
+        _BOUND.reset(token)
+
+
+def bound_credentials() -> Any:
+    return _BOUND.get()
+
+
+def _routed_base() -> type:
+    return botocore.credentials.Credentials if botocore is not None else object
+
+
+class RoutedCredentials(_routed_base()):  # type: ignore[misc]
+    """The credentials of a shared client: the ones the calling thread bound with ``acting_as``.
+
+    botocore reads a client's credentials only through ``get_frozen_credentials()`` (and, for
+    some services, ``access_key``/``method``); every one of them is answered from the bound
+    credentials, so each request is signed with its own account's keys, refreshed when due."""
+
+    def __init__(self) -> None:  # noqa: D107 - no keys of its own, nothing of Credentials.__init__
+        pass
+
+    @staticmethod
+    def _current() -> Any:
+        bound = _BOUND.get()
+        if bound is None:
+            raise UnboundCredentialsError(
+                "a shared client was used outside acting_as(): refusing to sign with no account's credentials"
+            )
+        return bound
+
+    def get_frozen_credentials(self) -> Any:
+        return self._current().get_frozen_credentials()
+
+    @property
+    def access_key(self) -> str:
+        return self.get_frozen_credentials().access_key
+
+    @property
+    def secret_key(self) -> str:
+        return self.get_frozen_credentials().secret_key
+
+    @property
+    def token(self) -> str | None:
+        return self.get_frozen_credentials().token
+
+    @property
+    def account_id(self) -> str | None:
+        return getattr(self.get_frozen_credentials(), "account_id", None)
+
+    @property
+    def method(self) -> str:
+        bound = _BOUND.get()
+        return getattr(bound, "method", "routed") if bound is not None else "routed"
+
+    def __repr__(self) -> str:  # never shows keys
+        return "RoutedCredentials()"
+
+
+def routing_works(client: Any, routed: RoutedCredentials) -> bool:
+    """True when ``client`` signs through ``routed`` (botocore's request signer holds the very
+    credentials object the client was created with). Checked on every shared client; when False
+    the factory uses a client per account-region instead."""
+    signer = getattr(client, "_request_signer", None)
+    if signer is None or getattr(signer, "_credentials", None) is not routed:
+        return False
+    try:
+        params = inspect.signature(type(signer).get_auth_instance).parameters
+    except (TypeError, ValueError):
+        return False
+    return "signing_name" in params and "region_name" in params
+
+
+# -- 2. memoised client classes -------------------------------------------------------------------
+
+# data loader of a memoised session -> memo of service models and client classes. Keyed by the
+# loader (one per botocore session, shared by its shallow copies) so no other session is touched.
+_MEMOS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+# Held while botocore.client.ClientCreator is swapped for _MemoClientCreator (see create_client).
+_SWAP_LOCK = threading.Lock()
+
+
+def memo_creator_class() -> type | None:
+    """A ``botocore.client.ClientCreator`` subclass that memoises the service model and the client
+    class per session, or None when botocore's private methods are not the expected ones."""
+    base = getattr(getattr(botocore, "client", None), "ClientCreator", None)
+    try:
+        load = list(inspect.signature(base._load_service_model).parameters)
+        build = list(inspect.signature(base._create_client_class).parameters)
+    except (AttributeError, TypeError, ValueError):
+        return None
+    if load != ["self", "service_name", "api_version"] or build != ["self", "service_name", "service_model"]:
+        return None
+
+    class _MemoClientCreator(base):
+        """Same as botocore's, except that for a memoised session the service model and the client
+        class are built once. Both are read-only after creation: every per-client part
+        (credentials, region, endpoint, config, event hooks, HTTP pool) is still made per client.
+        For any other session it is botocore's class unchanged."""
+
+        def _load_service_model(self, service_name: str, api_version: str | None = None) -> Any:
+            memo = _MEMOS.get(self._loader)
+            if memo is None:
+                return super()._load_service_model(service_name, api_version)
+            key = ("model", service_name, api_version)
+            if key not in memo:
+                memo[key] = super()._load_service_model(service_name, api_version)
+            return memo[key]
+
+        def _create_client_class(self, service_name: str, service_model: Any) -> type:
+            memo = _MEMOS.get(self._loader)
+            if memo is None:
+                return super()._create_client_class(service_name, service_model)
+            key = ("class", service_name)
+            cached = memo.get(key)
+            # the class depends on the model and on the 'creating-client-class' handlers
+            if cached is None or cached[0] is not service_model or cached[1] is not self._event_emitter:
+                cached = (service_model, self._event_emitter, super()._create_client_class(service_name, service_model))
+                memo[key] = cached
+            return cached[2]
+
+    return _MemoClientCreator
+
+
+MEMO_CREATOR = memo_creator_class() if botocore is not None else None
+
+
+def memoise(session: Any) -> bool:
+    """Start a memo for ``session`` (and its shallow copies); False when not possible."""
+    if MEMO_CREATOR is None:
+        return False
+    try:
+        _MEMOS[session.get_component("data_loader")] = {}
+    except Exception:  # noqa: BLE001 - no memo is only slower
+        return False
+    return True
+
+
+def create_client(session: Any, memoised: bool, service: str, **kwargs: Any) -> Any:
+    """``session.create_client(service, **kwargs)``, through ``_MemoClientCreator`` when possible.
+
+    botocore's Session.create_client looks ``botocore.client.ClientCreator`` up at call time; it is
+    swapped for the subclass only for the duration of the call, under a module lock. The subclass
+    behaves exactly like botocore's for any session that is not memoised."""
+    if not memoised or MEMO_CREATOR is None:
+        return session.create_client(service, **kwargs)
+    with _SWAP_LOCK:
+        original = botocore.client.ClientCreator
+        botocore.client.ClientCreator = MEMO_CREATOR
+        try:
+            return session.create_client(service, **kwargs)
+        finally:
+            botocore.client.ClientCreator = original
