@@ -192,6 +192,12 @@ def filter_mapping(value: Any, key: str) -> Filter:
         raise ConfigError(key, f"expected a mapping of filter name to values, got {got}", f"write {example}")
     if not value:
         raise ConfigError(key, "the filter is empty (it would match every instance)", f"write {example}")
+    return filter_pairs(value, key)
+
+
+def filter_pairs(value: Mapping[str, Any], key: str) -> Filter:
+    """(name, values) pairs of a filter mapping; names and values must be strings (shared by
+    ``filters`` and each ``include_filters`` / ``exclude_filters`` entry)."""
     out = []
     for name, values in value.items():
         if not isinstance(name, str) or not name:
@@ -203,6 +209,8 @@ def filter_mapping(value: Any, key: str) -> Filter:
         for i, item in enumerate(values):
             where = f"{key}.{name}" + (f"[{i}]" if len(values) > 1 else "")
             if isinstance(item, (bool, int, float)):
+                # YAML turns 0755 into 493, 1.10 into 1.1 and yes into true: filtering on such a value
+                # would silently select other instances.
                 raise ConfigError(
                     where,
                     f"YAML read the value as {_type_name(item)} ({item!r}), which may differ from what you wrote",

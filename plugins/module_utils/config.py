@@ -31,6 +31,7 @@ from ansible_collections.crossaccount.aws.plugins.module_utils.errors import Con
 
 # AWS's own character sets, ASCII only and matched whole (validation.py): no Unicode digits,
 # no look-alike letters, no trailing newline.
+DEFAULT_STATES = aws_ec2_compat.DEFAULT_STATES  # every state but terminated and shutting-down
 ACCOUNT_ID_RE = validation.ACCOUNT_ID
 ROLE_ARN_RE = validation.ROLE_ARN
 ROLE_NAME_RE = validation.ROLE_NAME
@@ -42,7 +43,6 @@ SHARD_RE = validation.SHARD
 ACCOUNT_KEYS = ("id", "name", "role_name", "role_arn", "external_id", "regions")
 ORGANIZATION_KEYS = ("role_arn", "external_id", "include_ous", "exclude_ous", "exclude_accounts")
 # instance-state-name when the filters do not name it: every state but terminated and shutting-down
-DEFAULT_STATES = ("pending", "running", "stopping", "stopped")
 # Ranges of the whole-number options (core checks the type, not the range).
 RANGES = {
     "max_workers": (1, 256),
@@ -514,36 +514,7 @@ def parse_filters(value: Any) -> tuple[tuple[str, tuple[str, ...]], ...]:
             f"expected a mapping, got {_type_name(value)}",
             'write filters as name: value pairs, e.g. filters: {"tag:Environment": prod}',
         )
-    out = []
-    for name, values in value.items():
-        if not isinstance(name, str) or not name:
-            raise ConfigError(
-                "filters", f"filter name {name!r} is not a string", "write a DescribeInstances filter name"
-            )
-        if not isinstance(values, list):
-            values = [values]
-        if not values:
-            raise ConfigError(f"filters.{name}", "the list of values is empty", f"write e.g. {name}: [value1, value2]")
-        for i, item in enumerate(values):
-            where = f"filters.{name}" + (f"[{i}]" if len(values) > 1 else "")
-            if isinstance(item, (bool, int, float)):
-                # YAML turns 0755 into 493, 1.10 into 1.1 and yes into true: filtering on such a value
-                # would silently select other instances.
-                raise ConfigError(
-                    where,
-                    f"YAML read the value as {_type_name(item)} ({item!r}), which may differ from what you wrote",
-                    f'write the value in quotes exactly as the tag or attribute holds it: {name}: "..."',
-                )
-            if not isinstance(item, str):
-                raise ConfigError(
-                    where,
-                    f"expected a value or a list of values, got {_type_name(item)}",
-                    f"write e.g. {name}: [value1, value2]",
-                )
-        out.append((name, tuple(values)))
-    if not any(name == "instance-state-name" for name, _values in out):
-        out.append(("instance-state-name", DEFAULT_STATES))
-    return tuple(out)
+    return aws_ec2_compat.with_default_state(aws_ec2_compat.filter_pairs(value, "filters"))
 
 
 def parse_hostnames(value: Any) -> tuple[hostnames_grammar.Preference, ...]:
