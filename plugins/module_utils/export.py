@@ -254,25 +254,25 @@ def _csv_cell(value: Any) -> str:
     return neutralise_formula(_text(value))
 
 
-def render_csv(document: Mapping[str, Any]) -> bytes:
-    """The instances as CSV (header row first, rows in document order, \\r\\n line ends, UTF-8)."""
-    columns = document["columns"]
+def _render(columns: list[str] | tuple[str, ...], rows: Any) -> bytes:
+    """CSV of ``rows`` (mappings) under ``columns``: header row first, \r\n line ends, UTF-8, every
+    cell through the formula guard."""
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\r\n")
     writer.writerow(columns)
-    for row in document["instances"]:
+    for row in rows:
         writer.writerow([_csv_cell(row.get(c)) for c in columns])
     return buf.getvalue().encode("utf-8")
 
 
+def render_csv(document: Mapping[str, Any]) -> bytes:
+    """The instances as CSV, in document order."""
+    return _render(document["columns"], document["instances"])
+
+
 def render_errors_csv(document: Mapping[str, Any]) -> bytes:
     """The failed accounts/regions (with the hosts kept stale for them) as CSV."""
-    buf = io.StringIO()
-    writer = csv.writer(buf, lineterminator="\r\n")
-    writer.writerow(ERROR_COLUMNS)
-    for error in document["errors"]:
-        writer.writerow([_csv_cell(error.get(c)) for c in ERROR_COLUMNS])
-    return buf.getvalue().encode("utf-8")
+    return _render(ERROR_COLUMNS, document["errors"])
 
 
 def render_json(document: Mapping[str, Any]) -> bytes:
