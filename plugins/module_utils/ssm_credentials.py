@@ -34,6 +34,8 @@ import secrets
 import threading
 from typing import Any
 
+from ansible_collections.crossaccount.aws.plugins.module_utils import partitions
+
 try:
     import botocore.config
     import botocore.credentials
@@ -43,13 +45,6 @@ try:
 except ImportError:  # pragma: no cover - the connection plugin reports it
     HAS_BOTOCORE = False
 
-PARTITION_HOME = {
-    "aws": "us-east-1",
-    "aws-cn": "cn-north-1",
-    "aws-us-gov": "us-gov-west-1",
-    "aws-iso": "us-iso-east-1",
-    "aws-iso-b": "us-isob-east-1",
-}
 ROLE_ARN_RE = re.compile(r"^arn:([\w-]+):iam::(\d{12}):role/[\w+=,.@/-]{1,512}$")
 DEFAULT_DURATION = 3600
 
@@ -116,7 +111,7 @@ class RoleCredentialCache:
 
     def _region_for(self, partition: str) -> str:
         configured = self.sts_region or self._botocore_session().get_config_variable("region")
-        home = PARTITION_HOME.get(partition, "us-east-1")
+        home = partitions.home_region(partition)
         if configured and (partition != "aws") == configured.startswith(("cn-", "us-gov-", "us-iso")):
             return configured
         return home

@@ -13,9 +13,11 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from ansible_collections.crossaccount.aws.plugins.module_utils.partitions import PARTITIONS
+
 _NAME_CHARS = r"A-Za-z0-9_+=,.@\-"  # IAM names: letters, digits and +=,.@_-
 
-PARTITION_NAMES = r"aws|aws-cn|aws-us-gov|aws-iso|aws-iso-b|aws-iso-e|aws-iso-f|aws-eusc"
+PARTITION_NAMES = "|".join(re.escape(p) for p in PARTITIONS)  # partitions.py: the one list
 
 ACCOUNT_ID = re.compile(r"[0-9]{12}", re.ASCII)
 ROLE_NAME = re.compile(rf"(?:[{_NAME_CHARS}]+/)*[{_NAME_CHARS}]{{1,64}}", re.ASCII)

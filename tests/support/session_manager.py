@@ -118,7 +118,9 @@ class SessionManagerLayer:
     @staticmethod
     def _json(start_response, payload: dict, status: str = "200 OK"):
         body = json.dumps(payload).encode()
-        start_response(status, [("Content-Type", JSON), ("Content-Length", str(len(body)))])
+        # every AWS answer carries a request id (responses.py refuses one that does not: a proxy?)
+        headers = [("Content-Type", JSON), ("Content-Length", str(len(body))), ("x-amzn-RequestId", str(uuid.uuid4()))]
+        start_response(status, headers)
         return [body]
 
     def _error(self, start_response, code: str, message: str, status: str = "400 Bad Request"):

@@ -79,7 +79,13 @@ def populate(inventory, records, hostnames=("tag:Name", "instance-id"), source="
     ec2.display.warning = lambda msg, *a, **k: warnings.append(msg)
     try:
         plugin._populate(
-            SimpleNamespace(output=SimpleNamespace(hostnames=parse_hostnames(list(hostnames)))), FakeSnapshot(records)
+            SimpleNamespace(
+                output=SimpleNamespace(
+                    hostnames=parse_hostnames(list(hostnames)), hostvars_prefix=None, hostvars_suffix=None
+                ),
+                ssm=None,
+            ),
+            FakeSnapshot(records),
         )
     finally:
         ec2.display.warning = original

@@ -267,7 +267,7 @@ def test_every_client_of_the_run_checks_its_answers(monkeypatch):
         role_session_name="test",
     )
     ec2 = ctx.create_client("ec2", "eu-west-1")
-    sts = ctx._sts_client_with_keys("us-east-1", "sts", aws_access_key_id="a", aws_secret_access_key="b")
+    sts = ctx.roles._sts_client_with_keys("us-east-1", "sts", aws_access_key_id="a", aws_secret_access_key="b")
     for client, service, operation in ((ec2, "ec2", "DescribeInstances"), (sts, "sts", "AssumeRole")):
         with pytest.raises(NotAnAwsResponse):
             client.meta.events.emit(
