@@ -11,9 +11,8 @@ together with the run's settings, so that the stages take one argument.
 
 from __future__ import annotations
 
-import contextlib
 import datetime
-from typing import Any, Callable, Iterator
+from typing import Any, Callable, ContextManager
 
 from ansible_collections.crossaccount.aws.plugins.module_utils.clients import ClientFactory
 from ansible_collections.crossaccount.aws.plugins.module_utils.role_credentials import RoleCredentials
@@ -77,8 +76,6 @@ class AwsContext:
         """A client of its own (controller's credentials when ``credentials`` is None)."""
         return self.clients.client(service, region, credentials)
 
-    @contextlib.contextmanager
-    def acting_as(self, credentials: Any, service: str, region: str) -> Iterator[Any]:
+    def acting_as(self, credentials: Any, service: str, region: str) -> ContextManager[Any]:
         """The (shared) client for calls on behalf of ``credentials``; see ClientFactory.acting_as."""
-        with self.clients.acting_as(credentials, service, region) as client:
-            yield client
+        return self.clients.acting_as(credentials, service, region)
