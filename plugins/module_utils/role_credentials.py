@@ -42,8 +42,9 @@ def refresh_windows(duration_seconds: int) -> tuple[int, int]:
     return min(900, duration_seconds // 3), min(600, duration_seconds // 6)
 
 
-class _NoCache(dict):
-    """A credential cache that keeps nothing (see ``RoleCredentials.for_role``)."""
+class NoCache(dict):
+    """A credential cache that keeps nothing (see ``RoleCredentials.for_role``; also used by
+    ssm_credentials.py): the refreshable credentials are the only holder of the keys."""
 
     def __contains__(self, key: object) -> bool:
         return False
@@ -129,7 +130,7 @@ class RoleCredentials:
             extra_args=extra,
             # The refreshable credentials below are the only holder of the role's keys: a refresh
             # always calls AssumeRole, never hands back a cached copy of the keys being replaced.
-            cache=_NoCache(),
+            cache=NoCache(),
         )
         kwargs = {} if time_fetcher is None else {"time_fetcher": time_fetcher}
         credentials = botocore.credentials.DeferredRefreshableCredentials(

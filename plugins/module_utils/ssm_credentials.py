@@ -35,6 +35,7 @@ import threading
 from typing import Any
 
 from ansible_collections.crossaccount.aws.plugins.module_utils import partitions
+from ansible_collections.crossaccount.aws.plugins.module_utils.role_credentials import NoCache, refresh_windows
 
 try:
     import botocore.config
@@ -56,22 +57,6 @@ class SessionCredentialsError(Exception):
         super().__init__(f"{code}: {message}")
         self.code = code
         self.message = message
-
-
-class _NoCache(dict):
-    """A credential cache that keeps nothing: the refreshable credentials are the only holder."""
-
-    def __contains__(self, key: object) -> bool:
-        return False
-
-    def __setitem__(self, key: Any, value: Any) -> None:
-        return None
-
-
-def _refresh_windows(duration_seconds: int) -> tuple[int, int]:
-    """(advisory, mandatory) refresh windows: a third and a sixth of the session, at most
-    botocore's defaults, so a short session is not refreshed before every use."""
-    return min(900, duration_seconds // 3), min(600, duration_seconds // 6)
 
 
 def _error(exc: BaseException) -> SessionCredentialsError:
@@ -149,12 +134,12 @@ class RoleCredentialCache:
                 source_credentials=source,
                 role_arn=role_arn,
                 extra_args={"RoleSessionName": session_name, "DurationSeconds": self.duration_seconds},
-                cache=_NoCache(),  # nothing written to disk; a refresh always calls AssumeRole
+                cache=NoCache(),  # nothing written to disk; a refresh always calls AssumeRole
             )
             found = botocore.credentials.DeferredRefreshableCredentials(
                 refresh_using=fetcher.fetch_credentials, method="assume-role"
             )
-            found._advisory_refresh_timeout, found._mandatory_refresh_timeout = _refresh_windows(self.duration_seconds)
+            found._advisory_refresh_timeout, found._mandatory_refresh_timeout = refresh_windows(self.duration_seconds)
             self._roles[key] = found
             self._role_locks[key] = threading.Lock()
             return found
