@@ -3,14 +3,12 @@ Example Corp fleet, and a helper to write inventory files."""
 
 from __future__ import annotations
 
-import os
-
 import pytest
 
 from tests.support.faults import FaultLayer
 from tests.support.fleet import example_corp, seed
 from tests.support.session_manager import SessionManagerLayer
-from tests.support.stand_in import StandIn, aws_env
+from tests.support.stand_in import StandIn, point_environment_at
 
 
 @pytest.fixture(scope="session")
@@ -56,8 +54,4 @@ def write_inventory(tmp_path):
 @pytest.fixture
 def aws_environment(stand_in, monkeypatch):
     """This process's environment pointed at the stand-in (for in-process engine tests)."""
-    for key in list(os.environ):
-        if key.startswith("AWS_"):
-            monkeypatch.delenv(key)
-    for key, value in aws_env(stand_in.endpoint, base={}).items():
-        monkeypatch.setenv(key, value)
+    point_environment_at(monkeypatch, stand_in.endpoint)

@@ -15,7 +15,6 @@ account's credentials refresh about every second, in the middle of the scan.
 
 from __future__ import annotations
 
-import os
 import threading
 
 import pytest
@@ -27,7 +26,7 @@ from tests.support.cli import inventory
 from tests.support.fast_aws import FastAws
 from tests.support.faults import AWS_ENABLED_REGIONS
 from tests.support.settings import aws_context, scan_settings
-from tests.support.stand_in import aws_env
+from tests.support.stand_in import point_environment_at
 
 REGIONS = AWS_ENABLED_REGIONS[:17]
 
@@ -52,11 +51,7 @@ def hard_stand_in():
 
 @pytest.fixture
 def fast_environment(hard_stand_in, monkeypatch):
-    for key in list(os.environ):
-        if key.startswith("AWS_"):
-            monkeypatch.delenv(key)
-    for key, value in aws_env(hard_stand_in.endpoint, base={}).items():
-        monkeypatch.setenv(key, value)
+    point_environment_at(monkeypatch, hard_stand_in.endpoint)
     return hard_stand_in
 
 

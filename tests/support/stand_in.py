@@ -76,6 +76,16 @@ def aws_env(endpoint: str, base: dict | None = None) -> dict:
     return env
 
 
+def point_environment_at(monkeypatch, endpoint: str) -> None:
+    """This process's environment pointed at a stand-in (for in-process engine tests): every AWS_
+    variable removed, then those of ``aws_env``."""
+    for key in list(os.environ):
+        if key.startswith("AWS_"):
+            monkeypatch.delenv(key)
+    for key, value in aws_env(endpoint, base={}).items():
+        monkeypatch.setenv(key, value)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--port", type=int, default=0)

@@ -9,7 +9,6 @@ the account of the key that signed each request."""
 from __future__ import annotations
 
 import inspect
-import os
 from datetime import datetime, timedelta, timezone
 
 import botocore.client
@@ -22,7 +21,7 @@ from ansible_collections.crossaccount.aws.plugins.module_utils import botocore_s
 from ansible_collections.crossaccount.aws.plugins.module_utils.role_credentials import _REFRESH_ATTRS, refresh_windows
 from tests.support.fast_aws import FastAws
 from tests.support.settings import aws_context
-from tests.support.stand_in import aws_env
+from tests.support.stand_in import point_environment_at
 
 
 @pytest.fixture(scope="module")
@@ -34,11 +33,7 @@ def server():
 
 @pytest.fixture
 def env(server, monkeypatch):
-    for key in list(os.environ):
-        if key.startswith("AWS_"):
-            monkeypatch.delenv(key)
-    for key, value in aws_env(server.endpoint, base={}).items():
-        monkeypatch.setenv(key, value)
+    point_environment_at(monkeypatch, server.endpoint)
     return server
 
 

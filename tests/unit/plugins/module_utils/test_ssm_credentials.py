@@ -6,14 +6,13 @@ loopback, counting AssumeRole calls where they arrive."""
 from __future__ import annotations
 
 import multiprocessing
-import os
 
 import pytest
 
 from ansible_collections.crossaccount.aws.plugins.module_utils import ssm_credentials
 from tests.support.faults import Fault, FaultLayer
 from tests.support.session_manager import SessionManagerLayer
-from tests.support.stand_in import StandIn, aws_env
+from tests.support.stand_in import StandIn, point_environment_at
 
 ROLE = "arn:aws:iam::{}:role/AnsibleSessionManager"
 # the stand-in's server threads run while workers fork, as ansible-core's result thread does
@@ -37,11 +36,7 @@ def server():
 
 @pytest.fixture
 def env(server, monkeypatch):
-    for key in list(os.environ):
-        if key.startswith("AWS_"):
-            monkeypatch.delenv(key)
-    for key, value in aws_env(server.endpoint, base={}).items():
-        monkeypatch.setenv(key, value)
+    point_environment_at(monkeypatch, server.endpoint)
     server.ssm.reset()
     server.faults.reset()
     saved_broker, saved_local = dict(ssm_credentials._BROKER), dict(ssm_credentials._LOCAL)
