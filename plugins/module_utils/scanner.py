@@ -16,11 +16,12 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import TYPE_CHECKING, Any, Callable, Iterable
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator
 
 from ansible_collections.crossaccount.aws.plugins.module_utils import responses
 from ansible_collections.crossaccount.aws.plugins.module_utils.config import Account, ScanSettings
 from ansible_collections.crossaccount.aws.plugins.module_utils.errors import (
+    NotAnAwsResponse,
     ScanFailure,
     controller_refusal_for,
     describe_failure,
@@ -148,14 +149,30 @@ def prepare_account(
     return _AccountPlan(account, credentials, regions)
 
 
-def _paginator(client: Any) -> Any:
-    """The client's DescribeInstances paginator, made once per client (a paginator holds only the
-    operation and its paging model; each ``paginate()`` call has its own state)."""
-    paginators = client.__dict__.setdefault("_crossaccount_paginators", {})
-    paginator = paginators.get("describe_instances")
-    if paginator is None:
-        paginator = paginators["describe_instances"] = client.get_paginator("describe_instances")
-    return paginator
+PAGE_SIZE = 1000  # DescribeInstances' largest page
+
+
+def describe_instances_pages(client: Any, filters: list[dict[str, Any]]) -> Iterator[dict[str, Any]]:
+    """Every page of one DescribeInstances query, following NextToken.
+
+    Plain calls rather than botocore's paginator: a paginator costs a service-model lookup per
+    client (a directory listing of botocore's data when many threads miss its cache together)
+    and jmespath work per page, for what is one token here. A token that comes back a second time
+    is an answer that would never end: it fails the query (botocore's paginator refuses it too)."""
+    seen: set[str] = set()
+    params: dict[str, Any] = {"Filters": filters, "MaxResults": PAGE_SIZE}
+    while True:
+        page = client.describe_instances(**params)
+        yield page
+        token = page.get("NextToken")
+        if not token:
+            return
+        if not isinstance(token, str) or token in seen:
+            raise NotAnAwsResponse(
+                "DescribeInstances", "the answer repeats a NextToken it already gave: the listing would never end"
+            )
+        seen.add(token)
+        params["NextToken"] = token
 
 
 def scan_region(ctx: AwsContext, settings: ScanSettings, plan: _AccountPlan, region: str) -> RegionResult | ScanFailure:
@@ -166,14 +183,12 @@ def scan_region(ctx: AwsContext, settings: ScanSettings, plan: _AccountPlan, reg
     try:
         # every page is fetched inside the block: the shared client signs them as this account
         with ctx.acting_as(plan.credentials, "ec2", region) as client:
-            paginator = _paginator(client)
             # aws_ec2's exclude_filters: the instances they match are left out (one query each)
             for filters in settings.exclusion_queries():
-                seen.update(_instance_ids(paginator, filters))
+                seen.update(_instance_ids(client, filters))
             # `filters`, then one query per include_filters entry: united, each instance once
             for filters in settings.instance_queries():
-                pages = paginator.paginate(Filters=filters, PaginationConfig={"PageSize": 1000})
-                for page in pages:
+                for page in describe_instances_pages(client, filters):
                     for reservation in page.get("Reservations", []):
                         for instance in reservation.get("Instances", []):
                             iid = responses.instance_id(instance.get("InstanceId"))
@@ -209,10 +224,10 @@ def _ssm_discovery(ctx: AwsContext, plan: _AccountPlan, region: str, result: Reg
         result.failures.append(_fail(ctx, exc, plan.account, region, "DescribeInstanceInformation"))
 
 
-def _instance_ids(paginator: Any, filters: list[dict[str, Any]]) -> set[str]:
+def _instance_ids(client: Any, filters: list[dict[str, Any]]) -> set[str]:
     """The ids of the instances one query matches (exclude_filters)."""
     ids: set[str] = set()
-    for page in paginator.paginate(Filters=filters, PaginationConfig={"PageSize": 1000}):
+    for page in describe_instances_pages(client, filters):
         for reservation in page.get("Reservations", []):
             ids.update(responses.instance_id(i.get("InstanceId")) for i in reservation.get("Instances", []))
     return ids

@@ -40,18 +40,6 @@ class FakeCredentials:
         return ("key", "secret", "token")
 
 
-class FakePaginator:
-    def __init__(self, pages: list) -> None:
-        self.pages = pages
-
-    def paginate(self, **kwargs):
-        assert kwargs["PaginationConfig"] == {"PageSize": 1000}
-        for page in self.pages:
-            if isinstance(page, Exception):
-                raise page
-            yield page
-
-
 class FakeClient:
     def __init__(self, ctx: FakeCtx, account: str, region: str) -> None:
         self.ctx, self.account, self.region = ctx, account, region
@@ -64,9 +52,19 @@ class FakeClient:
             + [{"RegionName": "cn-north-1"}, {"RegionName": "af-south-1", "OptInStatus": "not-opted-in"}]
         }
 
-    def get_paginator(self, name: str) -> FakePaginator:
-        assert name == "describe_instances"
-        return FakePaginator(self.ctx.pages.get((self.account, self.region), [{"Reservations": []}]))
+    def describe_instances(self, **kwargs):
+        """The fake's pages in order: page n carries NextToken "n+1" while more follow."""
+        assert kwargs["MaxResults"] == 1000
+        pages = self.ctx.pages.get((self.account, self.region), [{"Reservations": []}])
+        number = int(kwargs.get("NextToken", "0"))
+        with self.ctx.lock:
+            self.ctx.calls["DescribeInstances", self.account, self.region] += 1
+        page = pages[number]
+        if isinstance(page, Exception):
+            raise page
+        if number + 1 < len(pages) and "NextToken" not in page:
+            page = {**page, "NextToken": str(number + 1)}
+        return page
 
 
 class FakeCtx:
@@ -156,6 +154,11 @@ def test_describe_regions_once_per_account_other_partitions_and_not_opted_in_ski
             ("DescribeRegions", "222222222222"): 1,
             ("AssumeRole", "111111111111"): 1,
             ("AssumeRole", "222222222222"): 1,
+            **{
+                ("DescribeInstances", a, r): 1
+                for a in ("111111111111", "222222222222")
+                for r in ("us-east-1", "eu-west-1", "ap-southeast-2")
+            },
         }
     )
     assert result.progress.tasks_total == 6 and result.progress.tasks_done == 6
@@ -167,3 +170,30 @@ def test_configured_regions_need_no_describe_regions():
     settings = _settings(["111111111111"], regions=["eu-west-1"])
     scan(ctx, settings.scan, settings.accounts.explicit)
     assert ("DescribeRegions", "111111111111") not in ctx.calls
+
+
+def test_pages_are_followed_by_next_token_one_call_each():
+    pages = {
+        ("111111111111", "us-east-1"): [{"Reservations": [{"Instances": [_instance(f"i-{n}")]}]} for n in range(4)]
+    }
+    ctx = FakeCtx(pages)
+    settings = _settings(["111111111111"], regions=["us-east-1"])
+    result = scan(ctx, settings.scan, settings.accounts.explicit)
+    assert [h["instance_id"] for h in result.regions[0].records] == ["i-0", "i-1", "i-2", "i-3"]
+    assert ctx.calls["DescribeInstances", "111111111111", "us-east-1"] == 4
+
+
+def test_a_next_token_given_twice_fails_the_region_instead_of_looping_forever():
+    looping = {"Reservations": [{"Instances": [_instance("i-1")]}], "NextToken": "1"}
+    pages = {
+        ("111111111111", "us-east-1"): [{"Reservations": [], "NextToken": "1"}, looping],
+        ("111111111111", "eu-west-1"): [{"Reservations": [{"Instances": [_instance("i-3")]}]}],
+    }
+    ctx = FakeCtx(pages)
+    settings = _settings(["111111111111"])
+    result = scan(ctx, settings.scan, settings.accounts.explicit)
+    assert [(r.region, [h["instance_id"] for h in r.records]) for r in result.regions] == [("eu-west-1", ["i-3"])]
+    [failure] = result.failures
+    assert (failure.region, failure.code) == ("us-east-1", "NotAnAwsResponse")
+    assert "NextToken" in failure.message
+    assert ctx.calls["DescribeInstances", "111111111111", "us-east-1"] == 2  # no third call
