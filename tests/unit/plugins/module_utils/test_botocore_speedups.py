@@ -153,3 +153,178 @@ def test_guard_refresh_window_attributes_exist_and_are_honoured():
 def test_role_credentials_get_the_refresh_windows(env):
     credentials = aws_context(duration_seconds=900).role_credentials("arn:aws:iam::830000000001:role/Reader")
     assert (credentials._advisory_refresh_timeout, credentials._mandatory_refresh_timeout) == refresh_windows(900)
+
+
+# -- 3. the faster EC2 answer parser ------------------------------------------------------------------
+
+_EC2_NS = "http://ec2.amazonaws.com/doc/2016-11-15/"
+
+
+def _keep(value):
+    return value
+
+
+def _both(operation: str, body: bytes, status: int = 200):
+    """(botocore's parse, the fast parse) of one EC2 answer; timestamps kept as text, as clients.py does."""
+    import botocore.parsers
+
+    model = botocore.session.get_session().get_service_model("ec2").operation_model(operation)
+    response = {"body": body, "headers": {}, "status_code": status}
+    slow = botocore.parsers.EC2QueryParser(timestamp_parser=_keep).parse(response, model.output_shape)
+    fast = speedups.FAST_EC2_PARSER(timestamp_parser=_keep).parse(response, model.output_shape)
+    return slow, fast
+
+
+def _comparable(value):
+    """Elements compare by content: botocore hands a repeated scalar element back as the list of its
+    XML nodes, and two parses build two trees."""
+    if isinstance(value, dict):
+        return {k: _comparable(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_comparable(v) for v in value]
+    if hasattr(value, "tag") and hasattr(value, "text"):
+        return ("element", value.tag, value.text, [_comparable(c) for c in value])
+    return value
+
+
+def _same(slow, fast) -> None:
+    import json
+
+    slow, fast = _comparable(slow), _comparable(fast)
+    assert fast == slow
+    assert json.dumps(fast) == json.dumps(slow)  # and the same key order
+
+
+def _instances_answer(items: str, reservation_extra: str = "") -> bytes:
+    return (
+        f'<?xml version="1.0" encoding="UTF-8"?><DescribeInstancesResponse xmlns="{_EC2_NS}">'
+        f"<requestId>0f3e-req</requestId><reservationSet><item><reservationId>r-1</reservationId>"
+        f"<ownerId>123456789012</ownerId>{reservation_extra}<groupSet/><instancesSet>{items}</instancesSet>"
+        f"</item></reservationSet><nextToken>tok</nextToken></DescribeInstancesResponse>"
+    ).encode()
+
+
+def test_guard_the_fast_parser_is_available():
+    assert speedups.FAST_EC2_PARSER is not None, (
+        "botocore's EC2QueryParser changed shape (_handle_structure, _member_key_name, _node_tag, "
+        "KNOWN_LOCATIONS or _handle_string): EC2 answers use botocore's slower parser; update "
+        "botocore_speedups._fast_parser_class"
+    )
+
+
+def test_fast_parser_gives_botocores_output_on_full_instance_documents():
+    from tests.support.fast_aws import instance_xml
+
+    items = "".join(
+        instance_xml(f"5050000000{a:02d}", r, i) for a in (1, 2) for r in ("us-east-1", "eu-west-1") for i in range(3)
+    )
+    _same(*_both("DescribeInstances", _instances_answer(items)))
+
+
+def test_fast_parser_gives_botocores_output_on_moto_answers():
+    """Real answers of a real EC2 implementation: several shapes of instances, captured as sent."""
+    import boto3
+    from moto import mock_aws
+
+    bodies: list[bytes] = []
+    with mock_aws():
+        ec2 = boto3.client("ec2", region_name="eu-west-1", aws_access_key_id="a", aws_secret_access_key="b")
+        ec2.meta.events.register(
+            "before-parse.ec2.DescribeInstances", lambda response_dict, **kw: bodies.append(response_dict["body"])
+        )
+        image = ec2.describe_images(Owners=["amazon"])["Images"][0]["ImageId"]
+        ec2.run_instances(ImageId=image, MinCount=2, MaxCount=2, InstanceType="t3.micro")
+        ec2.run_instances(
+            ImageId=image,
+            MinCount=1,
+            MaxCount=1,
+            TagSpecifications=[
+                {
+                    "ResourceType": "instance",
+                    "Tags": [{"Key": "Name", "Value": '<web> & "db"'}, {"Key": "empty", "Value": ""}],
+                }
+            ],
+            BlockDeviceMappings=[{"DeviceName": "/dev/sdb", "Ebs": {"VolumeSize": 10}}],
+            MetadataOptions={"HttpTokens": "required"},
+        )
+        ec2.stop_instances(InstanceIds=[ec2.describe_instances()["Reservations"][0]["Instances"][0]["InstanceId"]])
+        ec2.describe_instances()
+    assert bodies
+    for body in bodies:
+        _same(*_both("DescribeInstances", body))
+
+
+@pytest.mark.parametrize(
+    "items",
+    [
+        "<item><instanceId>i-1</instanceId><instanceId>i-2</instanceId></item>",  # a repeated element
+        "<item><instanceId/><privateIpAddress></privateIpAddress><unknownThing>x</unknownThing></item>",
+        "<item><instanceId>i-1</instanceId><tagSet><item><key>a</key></item><other><key>b</key></other></tagSet></item>",
+        "<item><instanceId>i-1</instanceId><tagSet><item><key>a</key><value>1</value></item></tagSet>"
+        "<tagSet><item><key>b</key><value>2</value></item></tagSet></item>",  # a repeated list
+        "<item xmlns:x='urn:x'><x:instanceId>i-1</x:instanceId><instanceType a='b'>t3.micro</instanceType></item>",
+        "<item><instanceId>i-1 &amp; &lt;2&gt; &#x263A;</instanceId><ebsOptimized>false</ebsOptimized>"
+        "<amiLaunchIndex>0</amiLaunchIndex><cpuOptions><coreCount>2</coreCount></cpuOptions></item>",
+        "<item><instanceState><code>16</code><name>running</name><name>stopped</name></instanceState></item>",
+        "",
+    ],
+    ids=[
+        "repeated",
+        "empty-and-unknown",
+        "odd-list-items",
+        "repeated-list",
+        "namespaces",
+        "entities",
+        "repeat-in-struct",
+        "none",
+    ],
+)
+def test_fast_parser_gives_botocores_output_on_odd_answers(items):
+    slow_error = fast_error = None
+    try:
+        slow, fast = _both("DescribeInstances", _instances_answer(items, reservation_extra="<requesterId/>"))
+    except Exception as exc:  # noqa: BLE001 - both must fail the same way, if they fail
+        slow_error = fast_error = type(exc)
+    if slow_error is None:
+        _same(slow, fast)
+    assert slow_error == fast_error
+
+
+def test_fast_parser_gives_botocores_output_on_regions_and_errors():
+    regions = (
+        f'<DescribeRegionsResponse xmlns="{_EC2_NS}"><requestId>r</requestId><regionInfo>'
+        "<item><regionName>eu-west-1</regionName><regionEndpoint>ec2.eu-west-1.amazonaws.com</regionEndpoint>"
+        "<optInStatus>opt-in-not-required</optInStatus></item></regionInfo></DescribeRegionsResponse>"
+    ).encode()
+    _same(*_both("DescribeRegions", regions))
+    error = (
+        b"<Response><Errors><Error><Code>UnauthorizedOperation</Code><Message>no</Message></Error></Errors>"
+        b"<RequestID>abc</RequestID></Response>"
+    )
+    _same(*_both("DescribeInstances", error, status=403))
+
+
+def test_the_client_factory_installs_the_fast_parser_for_ec2_only():
+    import botocore.parsers
+
+    factory = aws_context().clients.session.get_component("response_parser_factory")
+    assert type(factory.create_parser("ec2")) is speedups.FAST_EC2_PARSER
+    assert type(factory.create_parser("query")) is botocore.parsers.QueryParser
+    assert factory.create_parser("ec2")._timestamp_parser("2024-01-01T00:00:00.000Z") == "2024-01-01T00:00:00.000Z"
+
+
+def test_botocores_parser_when_its_shape_changes(monkeypatch):
+    import botocore.parsers
+
+    monkeypatch.setattr(botocore.parsers.EC2QueryParser, "_handle_structure", lambda self, shape, node, extra=None: {})
+    assert speedups._fast_parser_class() is None
+    monkeypatch.setattr(speedups, "FAST_EC2_PARSER", None)
+    assert type(speedups.parser_factory(timestamp_parser=_keep).create_parser("ec2")) is botocore.parsers.EC2QueryParser
+
+
+def test_the_tag_memo_is_bounded():
+    slow, fast = _both(
+        "DescribeInstances", _instances_answer("".join(f"<item><t{n}>x</t{n}></item>" for n in range(5000)))
+    )
+    _same(slow, fast)
+    assert len(speedups._TAGS) <= speedups._MAX_TAGS
