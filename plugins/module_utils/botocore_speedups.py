@@ -222,25 +222,38 @@ def create_client(session: Any, memoised: bool, service: str, **kwargs: Any) -> 
 
 # -- 3. a faster EC2 answer parser ------------------------------------------------------------------
 
-# shape id -> (shape, plan): members to read, in the shape's order, as (element name, member name,
-# member shape, is a string); None for a structure botocore's own method must handle
-_PLANS: dict[int, tuple[Any, Any]] = {}
-# element tag -> tag without its namespace; bounded: tags come from the answer
+# A structure's plan is kept on its shape object (so it goes with the service model): the members
+# to read, in the shape's order, as (element name, member name, member shape, is a string); None
+# for a structure botocore's own method must handle.
+_PLAN_ATTR = "_crossaccount_fast_parser_plan"
+_NO_PLAN = object()
+# element tag -> tag without its namespace; bounded in number and length: tags come from the answer
 _TAGS: dict[str, str] = {}
 _MAX_TAGS = 4096
+_MAX_TAG_LENGTH = 128
 
 
 def _fast_parser_class() -> type | None:
     """``botocore.parsers.EC2QueryParser`` with faster structures, or None when botocore's parser
     no longer has the expected shape (then botocore's parser is used as it is)."""
-    base = getattr(getattr(botocore, "parsers", None), "EC2QueryParser", None)
-    xml_base = getattr(getattr(botocore, "parsers", None), "BaseXMLResponseParser", None)
+    parsers = getattr(botocore, "parsers", None)
+    base = getattr(parsers, "EC2QueryParser", None)
+    xml_base = getattr(parsers, "BaseXMLResponseParser", None)
+    root = getattr(parsers, "ResponseParser", None)
     try:
         structure = list(inspect.signature(base._handle_structure).parameters)
         key_name = list(inspect.signature(base._member_key_name).parameters)
         node_tag = list(inspect.signature(base._node_tag).parameters)
         locations = base.KNOWN_LOCATIONS
-        plain_strings = base._handle_string is xml_base._handle_string
+        # the methods replaced or relied on are the generic XML ones: no EC2 or query override
+        generic = (
+            base._handle_structure is xml_base._handle_structure
+            and base._build_name_to_xml_node is xml_base._build_name_to_xml_node
+            and base._node_tag is xml_base._node_tag
+            and base._member_key_name is xml_base._member_key_name
+            and base._handle_string is xml_base._handle_string
+            and base._parse_shape is root._parse_shape
+        )
     except (AttributeError, TypeError, ValueError):
         return None
     if (
@@ -248,7 +261,7 @@ def _fast_parser_class() -> type | None:
         or key_name != ["self", "shape", "member_name"]
         or node_tag != ["self", "node"]
         or not isinstance(locations, (tuple, list, set, frozenset))
-        or not plain_strings
+        or not generic
     ):
         return None
 
@@ -258,15 +271,15 @@ def _fast_parser_class() -> type | None:
             name = _TAGS.get(tag)
             if name is None:
                 name = self._namespace_re.sub("", tag)
-                if len(_TAGS) < _MAX_TAGS:
+                if len(_TAGS) < _MAX_TAGS and len(tag) <= _MAX_TAG_LENGTH:
                     _TAGS[tag] = name
             return name
 
         def _plan(self, shape: Any) -> Any:
-            entry = _PLANS.get(id(shape))
-            if entry is not None and entry[0] is shape:
-                return entry[1]
-            plan: Any = None
+            plan: Any = shape.__dict__.get(_PLAN_ATTR, _NO_PLAN)
+            if plan is not _NO_PLAN:
+                return plan
+            plan = None
             if not shape.metadata.get("exception", False) and not shape.is_tagged_union:
                 plan = []
                 for member_name, member_shape in shape.members.items():
@@ -279,7 +292,7 @@ def _fast_parser_class() -> type | None:
                     xml_name = self._member_key_name(member_shape, member_name)
                     plan.append((xml_name, member_name, member_shape, member_shape.type_name == "string"))
                 plan = tuple(plan) if plan is not None else None
-            _PLANS[id(shape)] = (shape, plan)
+            shape.__dict__[_PLAN_ATTR] = plan
             return plan
 
         def _handle_structure(self, shape: Any, node: Any) -> Any:

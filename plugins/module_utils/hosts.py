@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from typing import Any, Iterable, Mapping
 
+from ansible_collections.crossaccount.aws.plugins.module_utils.errors import NotAnAwsResponse
 from ansible_collections.crossaccount.aws.plugins.module_utils.values import snake, snake_value
 
 # Always kept, whatever ``attributes`` says.
@@ -61,7 +62,32 @@ def instance_record(
     host = instance.get("PrivateIpAddress") or instance.get("PublicIpAddress")
     if host:
         record["ansible_host"] = host
+    _refuse_odd_values(record)
     return record
+
+
+_SCALARS = (str, int, float, bool, type(None))
+
+
+def _refuse_odd_values(value: Any, path: str = "") -> None:
+    """Host variables hold built-in values only. botocore hands a scalar element that an answer
+    repeats (``<instanceType>a</instanceType><instanceType>b</instanceType>``) back as the list of
+    its XML nodes: no AWS answer does that, a proxy's might. That account-region then fails,
+    rather than objects reaching the inventory, the cache or the export."""
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if not isinstance(key, str):
+                raise NotAnAwsResponse(
+                    "DescribeInstances", f"the answer has a non-text key under {path or 'an instance'}"
+                )
+            _refuse_odd_values(item, f"{path}.{key}" if path else key)
+    elif isinstance(value, list):
+        for item in value:
+            _refuse_odd_values(item, path)
+    elif not isinstance(value, _SCALARS):
+        raise NotAnAwsResponse(
+            "DescribeInstances", f"the answer has {type(value).__name__} where a value belongs ({path[:100]})"
+        )
 
 
 # ---------------------------------------------------------------------------------------------

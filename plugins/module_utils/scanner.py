@@ -150,6 +150,7 @@ def prepare_account(
 
 
 PAGE_SIZE = 1000  # DescribeInstances' largest page
+MAX_PAGES = 10_000  # 10 million instances in one account-region: more is a proxy paging forever
 
 
 def describe_instances_pages(client: Any, filters: list[dict[str, Any]]) -> Iterator[dict[str, Any]]:
@@ -169,7 +170,12 @@ def describe_instances_pages(client: Any, filters: list[dict[str, Any]]) -> Iter
             return
         if not isinstance(token, str) or token in seen:
             raise NotAnAwsResponse(
-                "DescribeInstances", "the answer repeats a NextToken it already gave: the listing would never end"
+                "DescribeInstances",
+                "the answer gives a NextToken it already gave (or one that is not text): the listing would never end",
+            )
+        if len(seen) >= MAX_PAGES:
+            raise NotAnAwsResponse(
+                "DescribeInstances", f"more than {MAX_PAGES} pages of {PAGE_SIZE}: an answer that would never end"
             )
         seen.add(token)
         params["NextToken"] = token

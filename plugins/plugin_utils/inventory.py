@@ -149,20 +149,22 @@ class ProgressReporter:
 
 
 def host_variable_setter(inventory: Any) -> Any:
-    """``set_variable(host, name, value)`` for host variables made of AWS data (built-in types only).
+    """``set_variable(host, name, value)`` for host variables made of AWS data (built-in types only:
+    hosts.instance_record refuses anything else).
 
     ansible-core (2.19+) hands inventory plugins a proxy of InventoryData whose ``set_variable``
     first walks every value with its variable visitor: it copies each dict and list and tags each
     string with the inventory file's Origin (and with template trust, for plugins trusted by
     default -- this one is not). For instance documents that walk is most of the cost of loading
-    them (about 2 ms and 25 KB per host with every attribute: 3.5 s and 44 MB for 1,600 hosts).
+    them (about 2.2 ms and 27 KB per host with every attribute: 3.5 s and 44 MB for 1,600 hosts).
     AWS data needs none of it: an untagged string is never trusted as a template (ansible-core's
-    default), and these values are fresh built-in containers no one else holds. So they are set
-    on the proxied InventoryData itself, which is what the proxy does after its walk.
+    default), and the values are copies made for this run (their nested parts are shared only with
+    the run's snapshot, which nothing changes). So they are set on the proxied InventoryData
+    itself, which is what the proxy does after its walk; ``Host.set_variable`` still checks names.
 
     A private interface (the proxy class and its ``__wrapped__``), guarded by
-    tests/unit/plugins/test_private_interfaces.py; when ansible-core changes shape the proxy's own
-    ``set_variable`` is used, as any plugin would."""
+    tests/unit/plugins/test_host_variable_setter.py; when ansible-core changes shape the proxy's
+    own ``set_variable`` is used, as any plugin would."""
     from ansible.inventory.data import InventoryData
 
     wrapped = getattr(inventory, "__wrapped__", None)

@@ -280,14 +280,60 @@ def test_fast_parser_gives_botocores_output_on_moto_answers():
     ],
 )
 def test_fast_parser_gives_botocores_output_on_odd_answers(items):
-    slow_error = fast_error = None
-    try:
-        slow, fast = _both("DescribeInstances", _instances_answer(items, reservation_extra="<requesterId/>"))
-    except Exception as exc:  # noqa: BLE001 - both must fail the same way, if they fail
-        slow_error = fast_error = type(exc)
-    if slow_error is None:
-        _same(slow, fast)
-    assert slow_error == fast_error
+    import botocore.parsers
+
+    model = botocore.session.get_session().get_service_model("ec2").operation_model("DescribeInstances")
+    body = _instances_answer(items, reservation_extra="<requesterId/>")
+    outcomes = []
+    for parser in (botocore.parsers.EC2QueryParser, speedups.FAST_EC2_PARSER):
+        try:
+            parsed = parser(timestamp_parser=_keep).parse(
+                {"body": body, "headers": {}, "status_code": 200}, model.output_shape
+            )
+            outcomes.append(("parsed", _comparable(parsed)))
+        except Exception as exc:  # noqa: BLE001 - both must fail the same way, if they fail
+            outcomes.append(("raised", type(exc)))
+    assert outcomes[0] == outcomes[1]
+
+
+def test_a_repeated_scalar_never_reaches_host_variables():
+    """botocore (and so the fast parser) hands a repeated scalar element back as XML nodes: the
+    host record refuses it, so that account-region fails instead of objects reaching the inventory."""
+    from ansible_collections.crossaccount.aws.plugins.module_utils.errors import NotAnAwsResponse
+    from ansible_collections.crossaccount.aws.plugins.module_utils.hosts import instance_record
+
+    _slow, fast = _both(
+        "DescribeInstances",
+        _instances_answer(
+            "<item><instanceId>i-1</instanceId><instanceType>a</instanceType><instanceType>b</instanceType></item>"
+        ),
+    )
+    reservation = fast["Reservations"][0]
+    with pytest.raises(NotAnAwsResponse, match="instance_type"):
+        instance_record(
+            reservation["Instances"][0],
+            reservation=reservation,
+            account_id="123456789012",
+            account_name=None,
+            region="eu-west-1",
+        )
+
+
+def test_the_plan_lives_on_the_shape():
+    """Kept with the service model (freed with it), not in a module-level table."""
+    _both("DescribeRegions", b"<DescribeRegionsResponse><regionInfo/></DescribeRegionsResponse>")
+    model = botocore.session.get_session().get_service_model("ec2").operation_model("DescribeRegions")
+    fresh = speedups.FAST_EC2_PARSER(timestamp_parser=_keep)
+    fresh.parse(
+        {
+            "body": b"<DescribeRegionsResponse><regionInfo/></DescribeRegionsResponse>",
+            "headers": {},
+            "status_code": 200,
+        },
+        model.output_shape,
+    )
+    assert speedups._PLAN_ATTR in model.output_shape.__dict__
+    assert not hasattr(speedups, "_PLANS")
 
 
 def test_fast_parser_gives_botocores_output_on_regions_and_errors():
@@ -317,6 +363,9 @@ def test_botocores_parser_when_its_shape_changes(monkeypatch):
     import botocore.parsers
 
     monkeypatch.setattr(botocore.parsers.EC2QueryParser, "_handle_structure", lambda self, shape, node, extra=None: {})
+    assert speedups._fast_parser_class() is None
+    # an EC2 override with the same signature is a change of behaviour too
+    monkeypatch.setattr(botocore.parsers.EC2QueryParser, "_handle_structure", lambda self, shape, node: {})
     assert speedups._fast_parser_class() is None
     monkeypatch.setattr(speedups, "FAST_EC2_PARSER", None)
     assert type(speedups.parser_factory(timestamp_parser=_keep).create_parser("ec2")) is botocore.parsers.EC2QueryParser

@@ -96,24 +96,23 @@ def test_online_only_when_discovery_said_so():
     assert ssm_groups(online, parse_ssm(GOOD)) == [], "no discovery, no group"
 
 
-class _Paginator:
-    def __init__(self, pages):
-        self.pages = pages
-
-    def paginate(self, **kwargs):
-        for page in self.pages:
-            if isinstance(page, Exception):
-                raise page
-            yield page
-
-
 class _Client:
+    """DescribeInstanceInformation over the given pages: page n carries NextToken "n+1" while more follow."""
+
     def __init__(self, pages):
         self.pages = pages
+        self.calls = 0
 
-    def get_paginator(self, name):
-        assert name == "describe_instance_information"
-        return _Paginator(self.pages)
+    def describe_instance_information(self, **kwargs):
+        assert kwargs["MaxResults"] == 50
+        self.calls += 1
+        number = int(kwargs.get("NextToken", "0"))
+        page = self.pages[number]
+        if isinstance(page, Exception):
+            raise page
+        if number + 1 < len(self.pages) and "NextToken" not in page:
+            page = {**page, "NextToken": str(number + 1)}
+        return page
 
 
 def test_ping_status_from_every_page_and_not_managed():
@@ -133,3 +132,15 @@ def test_a_failure_on_a_later_page_leaves_the_records_untouched():
     with pytest.raises(ClientError):
         add_ping_status(records, _Client(pages))
     assert "ssm_ping_status" not in records[0]
+
+
+def test_a_next_token_given_twice_raises_instead_of_looping():
+    from ansible_collections.crossaccount.aws.plugins.module_utils.errors import NotAnAwsResponse
+
+    records = [dict(RECORD)]
+    client = _Client(
+        [{"InstanceInformationList": [], "NextToken": "1"}, {"InstanceInformationList": [], "NextToken": "1"}]
+    )
+    with pytest.raises(NotAnAwsResponse, match="NextToken"):
+        add_ping_status(records, client)
+    assert client.calls == 2 and "ssm_ping_status" not in records[0]
