@@ -8,6 +8,7 @@ No AWS call and no Ansible import here, so everything is unit tested directly.
 
 from __future__ import annotations
 
+import datetime
 import re
 from typing import Any, Iterable, Mapping
 
@@ -66,7 +67,8 @@ def instance_record(
     return record
 
 
-_SCALARS = (str, int, float, bool, type(None))
+# what botocore's parsers give for EC2's scalar shapes (dates only with a timestamp parser that makes them)
+_SCALARS = (str, int, float, bool, type(None), datetime.date)
 
 
 def _refuse_odd_values(value: Any, path: str = "") -> None:

@@ -168,6 +168,6 @@ def host_variable_setter(inventory: Any) -> Any:
     from ansible.inventory.data import InventoryData
 
     wrapped = getattr(inventory, "__wrapped__", None)
-    if type(inventory).__name__ == "_InventoryDataWrapper" and type(wrapped) is InventoryData:
+    if type(inventory).__name__ == "_InventoryDataWrapper" and isinstance(wrapped, InventoryData):
         return wrapped.set_variable
     return inventory.set_variable
