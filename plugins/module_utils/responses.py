@@ -26,7 +26,7 @@ before they become role ARNs, client regions, group or host names.
 from __future__ import annotations
 
 import re
-from typing import Any, Iterable, Mapping
+from typing import Any, Callable, Iterable, Iterator, Mapping
 
 from ansible_collections.crossaccount.aws.plugins.module_utils import validation
 from ansible_collections.crossaccount.aws.plugins.module_utils.errors import NotAnAwsResponse, bounded
@@ -187,3 +187,35 @@ def region_names(names: Iterable[Any], operation: str = "DescribeRegions") -> li
             raise NotAnAwsResponse(operation, f"the answer lists region {bounded(repr(name), 60)}, not a region name")
         out.append(name)
     return out
+
+
+def token_pages(
+    call: Callable[..., Any], operation: str, params: dict[str, Any], *, max_pages: int, page_size: int
+) -> Iterator[Any]:
+    """Every page of one listing, following NextToken with plain calls (``call(**params)``, e.g.
+    ``client.describe_instances``), rather than botocore's paginator: a paginator costs a
+    service-model lookup per client (a directory listing of botocore's data when many threads miss
+    its cache together) and jmespath work per page, for what is one token here.
+
+    An answer that would never end raises ``NotAnAwsResponse``: a NextToken given a second time (or
+    one that is not text; botocore's paginator refuses a repeated token too), or more than
+    ``max_pages`` pages (``page_size`` each: more than any account holds)."""
+    seen: set[str] = set()
+    params = dict(params)
+    while True:
+        page = call(**params)
+        yield page
+        token = page.get("NextToken")
+        if not token:
+            return
+        if not isinstance(token, str) or token in seen:
+            raise NotAnAwsResponse(
+                operation,
+                "the answer gives a NextToken it already gave (or one that is not text): the listing would never end",
+            )
+        if len(seen) >= max_pages:
+            raise NotAnAwsResponse(
+                operation, f"more than {max_pages} pages of {page_size}: an answer that would never end"
+            )
+        seen.add(token)
+        params["NextToken"] = token

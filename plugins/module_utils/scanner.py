@@ -21,7 +21,6 @@ from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator
 from ansible_collections.crossaccount.aws.plugins.module_utils import responses
 from ansible_collections.crossaccount.aws.plugins.module_utils.config import Account, ScanSettings
 from ansible_collections.crossaccount.aws.plugins.module_utils.errors import (
-    NotAnAwsResponse,
     ScanFailure,
     controller_refusal_for,
     describe_failure,
@@ -154,31 +153,15 @@ MAX_PAGES = 10_000  # 10 million instances in one account-region: more is a prox
 
 
 def describe_instances_pages(client: Any, filters: list[dict[str, Any]]) -> Iterator[dict[str, Any]]:
-    """Every page of one DescribeInstances query, following NextToken.
-
-    Plain calls rather than botocore's paginator: a paginator costs a service-model lookup per
-    client (a directory listing of botocore's data when many threads miss its cache together)
-    and jmespath work per page, for what is one token here. A token that comes back a second time
-    is an answer that would never end: it fails the query (botocore's paginator refuses it too)."""
-    seen: set[str] = set()
-    params: dict[str, Any] = {"Filters": filters, "MaxResults": PAGE_SIZE}
-    while True:
-        page = client.describe_instances(**params)
-        yield page
-        token = page.get("NextToken")
-        if not token:
-            return
-        if not isinstance(token, str) or token in seen:
-            raise NotAnAwsResponse(
-                "DescribeInstances",
-                "the answer gives a NextToken it already gave (or one that is not text): the listing would never end",
-            )
-        if len(seen) >= MAX_PAGES:
-            raise NotAnAwsResponse(
-                "DescribeInstances", f"more than {MAX_PAGES} pages of {PAGE_SIZE}: an answer that would never end"
-            )
-        seen.add(token)
-        params["NextToken"] = token
+    """Every page of one DescribeInstances query (responses.token_pages: plain calls following
+    NextToken; an answer that would never end fails the query)."""
+    return responses.token_pages(
+        client.describe_instances,
+        "DescribeInstances",
+        {"Filters": filters, "MaxResults": PAGE_SIZE},
+        max_pages=MAX_PAGES,
+        page_size=PAGE_SIZE,
+    )
 
 
 def scan_region(ctx: AwsContext, settings: ScanSettings, plan: _AccountPlan, region: str) -> RegionResult | ScanFailure:

@@ -21,7 +21,8 @@ import re
 from dataclasses import dataclass
 from typing import Any, Mapping
 
-from ansible_collections.crossaccount.aws.plugins.module_utils.errors import ConfigError, NotAnAwsResponse
+from ansible_collections.crossaccount.aws.plugins.module_utils.errors import ConfigError
+from ansible_collections.crossaccount.aws.plugins.module_utils.responses import token_pages
 
 CONNECTION = "crossaccount.aws.aws_ssm"
 ONLINE_GROUP = "ssm_online"
@@ -175,34 +176,18 @@ def managed_instances(client: Any) -> dict[str, str]:
 
     Raises on any failure (the caller records it for that account-region): never a partial map."""
     found: dict[str, str] = {}
-    for page in _instance_information_pages(client):
+    # plain calls following NextToken, 50 per page; at most 5 million managed instances per account-region
+    pages = token_pages(
+        client.describe_instance_information,
+        "DescribeInstanceInformation",
+        {"MaxResults": 50},
+        max_pages=100_000,
+        page_size=50,
+    )
+    for page in pages:
         for item in page.get("InstanceInformationList", []) or []:
             iid = item.get("InstanceId")
             status = item.get("PingStatus")
             if isinstance(iid, str) and iid.startswith("i-") and isinstance(status, str):
                 found[iid] = status[:32]
     return found
-
-
-_MAX_PAGES = 100_000  # 5 million managed instances in one account-region
-
-
-def _instance_information_pages(client: Any) -> Any:
-    """Every page of DescribeInstanceInformation (50 per page), following NextToken; plain calls
-    rather than botocore's paginator (see scanner.describe_instances_pages). A token given twice,
-    or more pages than any account has, is an answer that would never end: it raises."""
-    seen: set[str] = set()
-    params: dict[str, Any] = {"MaxResults": 50}
-    while True:
-        page = client.describe_instance_information(**params)
-        yield page
-        token = page.get("NextToken")
-        if not token:
-            return
-        if not isinstance(token, str) or token in seen or len(seen) >= _MAX_PAGES:
-            raise NotAnAwsResponse(
-                "DescribeInstanceInformation",
-                "the answer gives a NextToken it already gave: the listing would never end",
-            )
-        seen.add(token)
-        params["NextToken"] = token
