@@ -1,4 +1,5 @@
-"""Answers that are not AWS's, through the real ansible-inventory CLI (issue 10 §2, §3).
+"""Answers that are not AWS's, through the real ansible-inventory CLI (issue 10 §2, §3; issue 13's
+paging and host-record refusals).
 
 A middlebox (a corporate proxy's sign-in page, a captive portal, a broken load balancer) that
 answers 200 with something else than the AWS answer must make that account or account-region fail
@@ -306,3 +307,53 @@ def test_a_role_denial_still_gets_its_own_hint(stand_in, fleet, faults, write_in
     result = run(write_inventory, stand_in, config())
     [line] = [ln for ln in ours(result.stderr) if "333333333333" in ln]
     assert "trust policy" in line and CONTROLLER not in line
+
+
+_EC2_NS = "http://ec2.amazonaws.com/doc/2016-11-15/"
+# answers shaped like EC2's, as a proxy could forge them: one pages forever, one repeats a scalar element
+ENDLESS = (
+    f'<DescribeInstancesResponse xmlns="{_EC2_NS}"><requestId>0f3e-1</requestId><reservationSet/>'
+    "<nextToken>again</nextToken></DescribeInstancesResponse>"
+).encode()
+REPEATED_SCALAR = (
+    f'<DescribeInstancesResponse xmlns="{_EC2_NS}"><requestId>0f3e-2</requestId><reservationSet><item>'
+    "<reservationId>r-1</reservationId><ownerId>444444444444</ownerId><instancesSet><item>"
+    "<instanceId>i-0123456789abcdef0</instanceId><instanceType>t3.micro</instanceType>"
+    "<instanceType>{{ lookup('pipe', 'id') }}</instanceType></item></instancesSet></item></reservationSet>"
+    "</DescribeInstancesResponse>"
+).encode()
+
+
+@pytest.mark.parametrize(
+    ("kind", "body", "words"),
+    [("endless", ENDLESS, "NextToken"), ("repeated", REPEATED_SCALAR, "instance_type")],
+    ids=["endless-next-token", "repeated-scalar"],
+)
+def test_an_ec2_shaped_answer_that_pages_forever_or_repeats_a_value_fails_that_region_only(
+    kind, body, words, stand_in, fleet, faults, write_inventory
+):
+    faults.set_faults(
+        [
+            Fault(
+                code=kind,
+                action="DescribeInstances",
+                account="444444444444",
+                region="ap-southeast-2",
+                body=body,
+                content_type="text/xml;charset=UTF-8",
+            )
+        ]
+    )
+    result = run(write_inventory, stand_in, config())
+    assert result.rc == 0, result.stderr
+    errors = result.all_vars["crossaccount_errors"]
+    assert [(e["account_id"], e["region"], e["code"]) for e in errors] == [
+        ("444444444444", "ap-southeast-2", "NotAnAwsResponse")
+    ], errors
+    assert words in errors[0]["message"]
+    seen = hosts_by_account_region(result)
+    assert ("444444444444", "us-east-1") in seen and ("111111111111", "us-east-1") in seen
+    assert ("444444444444", "ap-southeast-2") not in seen
+    assert "i-0123456789abcdef0" not in json.dumps(result.hostvars)
+    if kind == "endless":  # the second call with the same token is refused: two calls, not a loop
+        assert faults.calls[("DescribeInstances", "444444444444", "ap-southeast-2")] == 2
