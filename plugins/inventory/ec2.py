@@ -419,6 +419,7 @@ from ansible_collections.crossaccount.aws.plugins.plugin_utils.inventory import 
     OneLineParserError,
     ProgressReporter,
     any_unparsed_is_failed,
+    botocore_data_path,
     configured_plugin,
     host_variable_setter,
     load_settings,
@@ -534,7 +535,7 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
         from ansible_collections.crossaccount.aws.plugins.module_utils.scanner import scan, utc_now
 
         started = utc_now()
-        ctx = AwsContext(**dataclasses.asdict(settings.client))
+        ctx = AwsContext(**dataclasses.asdict(settings.client), data_path=botocore_data_path())
         ctx.source_credentials()
         accounts, account_failures = resolve_accounts(ctx, settings.accounts, log=display.v)
         reporter = ProgressReporter()

@@ -27,51 +27,40 @@ def require_botocore_installed() -> None:
 def _data_file(*parts: str) -> Any:
     """A JSON file of botocore's own data directory (.json or .json.gz), read without importing
     botocore; None when it cannot be read that way (the callers then ask botocore itself)."""
-    import gzip
-    import importlib.util
-    import json
     import os
 
-    if os.environ.get("AWS_DATA_PATH"):  # extra model directories: let botocore resolve them
+    data_dir = _botocore_data_dir()
+    if os.environ.get("AWS_DATA_PATH") or not data_dir:  # extra model directories: let botocore resolve them
         return None
-    spec = importlib.util.find_spec("botocore")
-    if spec is None or not spec.origin:
-        return None
-    path = os.path.join(os.path.dirname(spec.origin), "data", *parts)
+    path = os.path.join(data_dir, *parts)
     try:
-        if os.path.exists(path):
-            with open(path, "rb") as fh:
-                return json.load(fh)
-        with gzip.open(path + ".gz", "rb") as fh:
-            return json.load(fh)
-    except (OSError, ValueError):
+        return _load_json(path if os.path.exists(path) else path + ".gz")
+    except (OSError, ValueError, EOFError):
         return None
 
 
 def _data_dirs(service: str) -> list[str]:
     """The API versions botocore ships for ``service`` (directory names), without importing it."""
-    import importlib.util
     import os
 
-    spec = importlib.util.find_spec("botocore")
-    if spec is None or not spec.origin or os.environ.get("AWS_DATA_PATH"):
+    data_dir = _botocore_data_dir()
+    if not data_dir or os.environ.get("AWS_DATA_PATH"):
         return []
     try:
-        return os.listdir(os.path.join(os.path.dirname(spec.origin), "data", service))
+        return os.listdir(os.path.join(data_dir, service))
     except OSError:
         return []
 
 
-def known_regions() -> frozenset[str]:
-    """Every EC2 region of every partition, as botocore's endpoint data lists them."""
+def known_regions(cache_root: str | None = None) -> frozenset[str]:
+    """Every EC2 region of every partition, as botocore's endpoint data lists them (from the
+    trimmed-model cache under ``cache_root`` when there is one: endpoints.json is ~1 MB)."""
+    facts = cached_facts(cache_root)
+    if facts and isinstance(facts.get("regions"), list) and facts["regions"]:
+        return frozenset(str(region) for region in facts["regions"])
     data = _data_file("endpoints.json")
     try:
-        regions = {
-            name
-            for partition in data["partitions"]
-            for name in partition["services"]["ec2"]["endpoints"]
-            if name in partition["regions"]
-        }
+        regions = _regions_of(data)
         if regions:
             return frozenset(regions)
     except (KeyError, TypeError):
@@ -85,15 +74,19 @@ def known_regions() -> frozenset[str]:
     return frozenset(regions)
 
 
-def known_attributes() -> frozenset[str]:
+def known_attributes(cache_root: str | None = None) -> frozenset[str]:
     """Snake_case names of every DescribeInstances instance attribute (plus the reservation's)."""
     from ansible_collections.crossaccount.aws.plugins.module_utils.values import snake
 
-    members = None
+    facts = cached_facts(cache_root)
+    members = facts.get("instance_members") if facts else None
     try:
-        versions = sorted(_data_dirs("ec2"))
-        model = _data_file("ec2", versions[-1], "service-2.json") if versions else None
-        members = list(model["shapes"]["Instance"]["members"])
+        if not (isinstance(members, list) and members):
+            members = None
+        if members is None:
+            versions = sorted(_data_dirs("ec2"))
+            model = _data_file("ec2", versions[-1], "service-2.json") if versions else None
+            members = list(model["shapes"]["Instance"]["members"])
     except (KeyError, TypeError):
         members = None
     if not members:
@@ -103,3 +96,243 @@ def known_attributes() -> frozenset[str]:
     names = {snake(m) for m in members if m != "Tags"}
     names.update({"owner_id", "requester_id", "reservation_id"})
     return frozenset(names)
+
+
+# ---------------------------------------------------------------------------------------------
+# Trimmed models: what botocore parses in every process that makes a client, kept small on disk.
+#
+# botocore parses a service's whole model when it makes the first client of that service: for EC2,
+# 4,000 shapes and 765 operations (~0.1 s of CPU and ~15 MB here), of which the scan calls two.
+# The first run writes a copy of each model that keeps only the operations the engine calls and the
+# shapes they reach (~40 KB for EC2), next to the region and attribute lists the configuration
+# checks read; later runs hand that directory to botocore as a data path (its public ``data_path``
+# setting, the one AWS_DATA_PATH sets), which botocore searches before its own data. Every other
+# file (endpoints, rule sets, other services) still comes from botocore's own directory.
+
+# The operations each trimmed service keeps: every call the engine makes on that service. A call
+# missing here would not exist on the client (tests/unit/.../test_botocore_data.py checks the
+# engine's call sites against this table).
+TRIMMED_OPERATIONS: dict[str, tuple[str, ...]] = {
+    "ec2": ("DescribeInstances", "DescribeRegions"),
+    "ssm": ("DescribeInstanceInformation",),
+}
+_FORMAT = 1  # bump when what is written changes
+_FACTS = "facts.json"
+
+_data_caches: dict[str, str | None] = {}
+
+
+def _botocore_data_dir() -> str | None:
+    import importlib.util
+    import os
+
+    spec = importlib.util.find_spec("botocore")
+    if spec is None or not spec.origin:
+        return None
+    return os.path.join(os.path.dirname(spec.origin), "data")
+
+
+def _latest_model(data_dir: str, service: str) -> tuple[str, str] | None:
+    """(api version, path) of botocore's newest ``service-2`` model of ``service``."""
+    import os
+
+    try:
+        versions = sorted(os.listdir(os.path.join(data_dir, service)))
+    except OSError:
+        return None
+    for version in reversed(versions):
+        base = os.path.join(data_dir, service, version, "service-2.json")
+        for path in (base, base + ".gz"):
+            if os.path.isfile(path):
+                return version, path
+    return None
+
+
+def _customer_models_present() -> bool:
+    """True when ~/.aws/models (botocore's customer data path) holds a model we would trim: it
+    comes before botocore's own data, and a trimmed copy must not shadow it."""
+    import os
+
+    base = os.path.expanduser(os.path.join("~", ".aws", "models"))
+    return any(os.path.isdir(os.path.join(base, service)) for service in TRIMMED_OPERATIONS)
+
+
+def _reachable_shapes(model: dict[str, Any], operations: tuple[str, ...]) -> dict[str, Any]:
+    """The shapes the operations' input, output and errors reach, without documentation."""
+    todo = []
+    for name in operations:
+        operation = model["operations"][name]
+        todo.extend(operation[key]["shape"] for key in ("input", "output") if key in operation)
+        todo.extend(error["shape"] for error in operation.get("errors", ()))
+    shapes: dict[str, Any] = {}
+    while todo:
+        name = todo.pop()
+        if name in shapes:
+            continue
+        shape = {k: v for k, v in model["shapes"][name].items() if k != "documentation"}
+        if "members" in shape:
+            shape["members"] = {
+                member: {k: v for k, v in ref.items() if k != "documentation"}
+                for member, ref in shape["members"].items()
+            }
+            todo.extend(ref["shape"] for ref in shape["members"].values())
+        todo.extend(shape[key]["shape"] for key in ("member", "key", "value") if key in shape)
+        shapes[name] = shape
+    return shapes
+
+
+def trim_model(model: dict[str, Any], operations: tuple[str, ...]) -> dict[str, Any]:
+    """``model`` (a botocore ``service-2`` document) with only ``operations`` and their shapes."""
+    kept = {}
+    for name in operations:
+        kept[name] = {k: v for k, v in model["operations"][name].items() if k != "documentation"}
+    trimmed = {k: v for k, v in model.items() if k not in ("operations", "shapes", "documentation")}
+    trimmed["operations"] = kept
+    trimmed["shapes"] = _reachable_shapes(model, operations)
+    return trimmed
+
+
+def _owned_private_dir(path: str) -> bool:
+    """True when ``path`` is a real directory of this user that nobody else may write: a
+    directory another user can change could hand botocore a different model."""
+    import os
+    import stat
+
+    try:
+        st = os.lstat(path)
+    except OSError:
+        return False
+    getuid = getattr(os, "getuid", None)
+    return (
+        stat.S_ISDIR(st.st_mode)
+        and (getuid is None or st.st_uid == getuid())
+        and not st.st_mode & (stat.S_IWGRP | stat.S_IWOTH)
+    )
+
+
+def _load_json(path: str) -> Any:
+    import gzip
+    import json
+
+    opener = gzip.open if path.endswith(".gz") else open
+    with opener(path, "rb") as fh:
+        return json.load(fh)
+
+
+def _cache_is_complete(directory: str, sources: dict[str, tuple[str, str]]) -> bool:
+    import os
+
+    try:
+        facts = _load_json(os.path.join(directory, _FACTS))
+        if not (isinstance(facts, dict) and facts.get("format") == _FORMAT):
+            return False
+        for service, (version, _path) in sources.items():
+            model = _load_json(os.path.join(directory, service, version, "service-2.json"))
+            if set(model["operations"]) != set(TRIMMED_OPERATIONS[service]):
+                return False
+        return True
+    except (OSError, ValueError, KeyError, TypeError, EOFError):
+        return False
+
+
+def _write_cache(root: str, directory: str, sources: dict[str, tuple[str, str]], data_dir: str) -> bool:
+    """Write the trimmed models and facts into a new directory under ``root``, then rename it to
+    ``directory`` in one step: a concurrent run sees all of it or none of it."""
+    import json
+    import os
+    import shutil
+    import tempfile
+
+    os.makedirs(root, mode=0o700, exist_ok=True)
+    staging = tempfile.mkdtemp(prefix=".staging-", dir=root)
+    try:
+        instance_members: list[str] = []
+        for service, (version, path) in sources.items():
+            model = _load_json(path)
+            if service == "ec2":
+                instance_members = list(model["shapes"]["Instance"]["members"])
+            os.makedirs(os.path.join(staging, service, version), mode=0o700)
+            with open(os.path.join(staging, service, version, "service-2.json"), "w") as fh:
+                json.dump(trim_model(model, TRIMMED_OPERATIONS[service]), fh, separators=(",", ":"))
+        endpoints = _load_json(os.path.join(data_dir, "endpoints.json"))
+        facts = {
+            "format": _FORMAT,
+            "regions": sorted(_regions_of(endpoints)),
+            "instance_members": instance_members,
+        }
+        with open(os.path.join(staging, _FACTS), "w") as fh:
+            json.dump(facts, fh)
+        try:
+            os.rename(staging, directory)
+        except OSError:
+            if not _cache_is_complete(directory, sources):  # not another run's complete copy
+                raise
+            shutil.rmtree(staging, ignore_errors=True)
+        return True
+    except (OSError, ValueError, KeyError, TypeError, EOFError):
+        shutil.rmtree(staging, ignore_errors=True)
+        return False
+
+
+def _regions_of(endpoints: Any) -> set[str]:
+    return {
+        name
+        for partition in endpoints["partitions"]
+        for name in partition["services"]["ec2"]["endpoints"]
+        if name in partition["regions"]
+    }
+
+
+def data_cache(root: str | None) -> str | None:
+    """The directory of trimmed models for the installed botocore, under ``root`` (written on
+    first use), or None when there is none to use: no root, ``AWS_DATA_PATH`` or ~/.aws/models
+    in use (their models must win), botocore's data not readable as files, ``root`` not writable,
+    or a directory another user could change. Never raises: None only costs the full models."""
+    import hashlib
+    import os
+    import shutil
+
+    if not root:
+        return None
+    if root in _data_caches:
+        return _data_caches[root]
+    result = None
+    data_dir = _botocore_data_dir()
+    if data_dir and not os.environ.get("AWS_DATA_PATH") and not _customer_models_present():
+        sources = {service: _latest_model(data_dir, service) for service in TRIMMED_OPERATIONS}
+        if all(sources.values()):
+            found = {service: source for service, source in sources.items() if source}
+            stamp = [_FORMAT, data_dir]
+            try:
+                for _version, path in [*found.values(), (None, os.path.join(data_dir, "endpoints.json"))]:
+                    st = os.stat(path)
+                    stamp.append((path, st.st_size, st.st_mtime_ns))
+                key = hashlib.sha256(repr(stamp).encode()).hexdigest()[:16]
+                directory = os.path.join(root, f"botocore-data-{key}")
+                if os.path.isdir(root) and not _owned_private_dir(root):
+                    pass  # another user can write the root: do not trust what is in it
+                elif _owned_private_dir(directory) and _cache_is_complete(directory, found):
+                    result = directory
+                else:
+                    if _owned_private_dir(directory):  # ours but incomplete or damaged: write it again
+                        shutil.rmtree(directory, ignore_errors=True)
+                    if not os.path.lexists(directory) and _write_cache(root, directory, found, data_dir):
+                        result = directory if _owned_private_dir(directory) else None
+            except OSError:
+                result = None
+    _data_caches[root] = result
+    return result
+
+
+def cached_facts(root: str | None) -> dict[str, Any] | None:
+    """The region and attribute lists saved beside the trimmed models, or None."""
+    import os
+
+    directory = data_cache(root)
+    if directory is None:
+        return None
+    try:
+        facts = _load_json(os.path.join(directory, _FACTS))
+    except (OSError, ValueError, EOFError):
+        return None
+    return facts if isinstance(facts, dict) else None

@@ -72,9 +72,14 @@ class ClientFactory:
         read_timeout: int,
         memoise_clients: bool = True,
         share_clients: bool = True,
+        data_path: str | None = None,
     ) -> None:
         require_botocore()
         self.session = botocore.session.Session(profile=profile)
+        if data_path:
+            # trimmed copies of the models the scan uses (botocore_data.data_cache), searched
+            # before botocore's own data: botocore's public data_path setting (AWS_DATA_PATH)
+            self.session.set_config_variable("data_path", data_path)
         # timestamps stay text, and EC2 answers get the faster parser (botocore_speedups.py)
         self.session.register_component(
             "response_parser_factory", speedups.parser_factory(timestamp_parser=_keep_timestamps_as_text)

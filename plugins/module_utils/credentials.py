@@ -38,6 +38,7 @@ class AwsContext:
         role_session_name: str,
         memoise_clients: bool = True,
         share_clients: bool = True,
+        data_path: str | None = None,
     ) -> None:
         self.clients = ClientFactory(
             profile=profile,
@@ -48,6 +49,7 @@ class AwsContext:
             read_timeout=read_timeout,
             memoise_clients=memoise_clients,
             share_clients=share_clients,
+            data_path=data_path,
         )
         self.roles = RoleCredentials(
             self.clients, sts_region=sts_region, duration_seconds=duration_seconds, role_session_name=role_session_name

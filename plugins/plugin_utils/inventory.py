@@ -90,6 +90,17 @@ def read_accounts_file(loader: Any, inventory_path: str, raw: Any) -> Any:
     return content
 
 
+def botocore_data_root() -> str:
+    """Where the trimmed botocore models live (module_utils/botocore_data.py): under ANSIBLE_HOME,
+    ~/.ansible by default, next to ansible-core's own galaxy and collection caches."""
+    return os.path.join(C.ANSIBLE_HOME, "crossaccount.aws")
+
+
+def botocore_data_path() -> str | None:
+    """The trimmed-model directory botocore should search first, or None (the full models)."""
+    return botocore_data.data_cache(botocore_data_root())
+
+
 def load_settings(plugin: Any, path: str) -> Settings:
     """Step one of ``parse()``: the settings of the inventory file at ``path``."""
     raw = load_yaml(plugin.loader, path, "(file)")
@@ -101,8 +112,10 @@ def load_settings(plugin: Any, path: str) -> Settings:
         raw,
         definitions,
         file_accounts=file_accounts,
-        known_regions=botocore_data.known_regions(),
-        known_attributes=botocore_data.known_attributes() if raw.get("attributes") is not None else None,
+        known_regions=botocore_data.known_regions(botocore_data_root()),
+        known_attributes=(
+            botocore_data.known_attributes(botocore_data_root()) if raw.get("attributes") is not None else None
+        ),
     )
     # ansible-core's own option handling (types, defaults, the constructed and cache options)
     # runs after the pre-pass, so that our messages, which name the key and the fix, come first.

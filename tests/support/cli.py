@@ -73,6 +73,9 @@ def ansible_env(endpoint: str, extra: dict | None = None, collections: str = COL
         ANSIBLE_FORCE_COLOR="0",
         ANSIBLE_HOST_KEY_CHECKING="False",
         ANSIBLE_LOCAL_TEMP=os.path.join(ROOT, ".tmp", "ansible-local"),
+        # ansible-core's home (the plugin keeps its trimmed botocore models there): the tests'
+        # own, not the user's ~/.ansible
+        ANSIBLE_HOME=os.path.join(ROOT, ".tmp", "ansible-home"),
         ANSIBLE_CONFIG=os.path.join(ROOT, "tests", "support", "files", "ansible.cfg"),
         PYTHONWARNINGS="ignore",
     )
