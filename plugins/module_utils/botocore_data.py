@@ -314,7 +314,9 @@ def data_cache(root: str | None) -> str | None:
                 elif _owned_private_dir(directory) and _cache_is_complete(directory, found):
                     result = directory
                 else:
-                    if _owned_private_dir(directory):  # ours but incomplete or damaged: write it again
+                    # ours but incomplete or damaged (checked again: another run may just have
+                    # finished writing it): write it again
+                    if _owned_private_dir(directory) and not _cache_is_complete(directory, found):
                         shutil.rmtree(directory, ignore_errors=True)
                     if not os.path.lexists(directory) and _write_cache(root, directory, found, data_dir):
                         result = directory if _owned_private_dir(directory) else None

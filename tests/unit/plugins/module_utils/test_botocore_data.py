@@ -181,3 +181,13 @@ def test_customer_models_in_dot_aws_are_not_shadowed(root, monkeypatch, tmp_path
     monkeypatch.setenv("HOME", str(tmp_path))
     os.makedirs(tmp_path / ".aws" / "models" / "ec2")
     assert botocore_data.data_cache(root) is None
+
+
+def test_two_runs_writing_the_cache_at_once_leave_one_complete_copy(root):
+    directory = botocore_data.data_cache(root)
+    data_dir = botocore_data._botocore_data_dir()
+    sources = {s: botocore_data._latest_model(data_dir, s) for s in botocore_data.TRIMMED_OPERATIONS}
+    # the second writer finds the first one's copy in place when it renames its own
+    assert botocore_data._write_cache(root, directory, sources, data_dir)
+    assert botocore_data._cache_is_complete(directory, sources)
+    assert sorted(os.listdir(root)) == [os.path.basename(directory)]  # no staging directory left
