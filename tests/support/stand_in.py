@@ -16,6 +16,10 @@ from typing import Callable
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
 from werkzeug.serving import WSGIRequestHandler, make_server
 
+# re-exported: the tests import them from here; the benchmark's virtualenv has no moto, so the
+# definitions live in a module without it
+from tests.support.aws_env import aws_env, point_environment_at  # noqa: F401
+
 Middleware = Callable[[Callable], Callable]
 
 
@@ -55,35 +59,6 @@ class StandIn:
 
     def __exit__(self, *exc) -> None:
         self.stop()
-
-
-def aws_env(endpoint: str, base: dict | None = None) -> dict:
-    """Environment for a client of the stand-in: fake source credentials, its endpoint, no real
-    AWS configuration files. Never sets MOTO_ACCOUNT_ID (it would override assumed accounts)."""
-    env = dict(os.environ if base is None else base)
-    for key in list(env):
-        if key.startswith("AWS_") or key == "MOTO_ACCOUNT_ID":
-            del env[key]
-    env.update(
-        AWS_ENDPOINT_URL=endpoint,
-        AWS_ACCESS_KEY_ID="AKIAIOSFODNN7EXAMPLE",
-        AWS_SECRET_ACCESS_KEY="wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
-        AWS_DEFAULT_REGION="us-east-1",
-        AWS_CONFIG_FILE=os.devnull,
-        AWS_SHARED_CREDENTIALS_FILE=os.devnull,
-        AWS_EC2_METADATA_DISABLED="true",
-    )
-    return env
-
-
-def point_environment_at(monkeypatch, endpoint: str) -> None:
-    """This process's environment pointed at a stand-in (for in-process engine tests): every AWS_
-    variable removed, then those of ``aws_env``."""
-    for key in list(os.environ):
-        if key.startswith("AWS_"):
-            monkeypatch.delenv(key)
-    for key, value in aws_env(endpoint, base={}).items():
-        monkeypatch.setenv(key, value)
 
 
 def main(argv: list[str] | None = None) -> int:
