@@ -71,6 +71,7 @@ class RoleCredentials:
         self._lock = threading.Lock()
         self._source = None
         self._sts_clients: dict[tuple[str, str, str], Any] = {}
+        self._sts_creation = threading.Lock()
         self._principal: str | None = None
         self._principal_known = False
 
@@ -148,10 +149,12 @@ class RoleCredentials:
         digest, so it holds no extra copy of the keys; new source keys get a new client."""
         digest = hashlib.sha256("\0".join(str(kwargs.get(k) or "") for k in sorted(kwargs)).encode("utf-8")).hexdigest()
         key = (service, region, digest)
-        with self._lock:
-            client = self._sts_clients.get(key)
+        client = self._sts_clients.get(key)
         if client is None:
-            created = self.clients.client(service, region, **kwargs)
-            with self._lock:
-                client = self._sts_clients.setdefault(key, created)
+            # one creator at a time: the opening burst (every worker's first AssumeRole at once)
+            # would otherwise make one client per worker, ~4 ms of CPU each, and keep one
+            with self._sts_creation:
+                client = self._sts_clients.get(key)
+                if client is None:
+                    client = self._sts_clients[key] = self.clients.client(service, region, **kwargs)
         return client

@@ -80,3 +80,33 @@ def test_one_sts_client_per_source_keys(env):
     assert ctx.roles._sts_client_with_keys("eu-west-1", "sts", **keys) is not first
     # the memo holds digests, not the keys
     assert not any("AKIASOURCE" in str(k) or "s1" in str(k) for k in ctx.roles._sts_clients)
+
+
+def test_the_opening_burst_makes_one_sts_client(env, monkeypatch):
+    # every worker's first AssumeRole starts at once: one client is made, not one per worker
+    import threading
+
+    ctx = aws_context()
+    made = []
+    real = ctx.clients.client
+
+    def counting(*args, **kwargs):
+        made.append(args)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(ctx.clients, "client", counting)
+    keys = dict(aws_access_key_id="AKIASOURCE1", aws_secret_access_key="s1", aws_session_token=None)
+    start = threading.Barrier(16)
+    got = []
+
+    def worker():
+        start.wait()
+        got.append(ctx.roles._sts_client_with_keys("us-east-1", "sts", **keys))
+
+    threads = [threading.Thread(target=worker) for _ in range(16)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(made) == 1
+    assert len(got) == 16 and all(c is got[0] for c in got)
