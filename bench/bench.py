@@ -21,6 +21,7 @@ Knobs (environment variables; `make bench BENCH_QUICK=1` for a smoke run of abou
   BENCH_ORG_ACCOUNTS   case 5 account counts, 17 regions each, fast stand-in (default "200,1000")
   BENCH_RUNS_ORG       measured runs per case-5 variant (default 3; 1 above 200 accounts)
   BENCH_ORG_WORKERS    max_workers values tried at 200 accounts for RSS per worker (default "16,64")
+  BENCH_ORG_AWS_EC2_ACCOUNTS  case 5: accounts in the amazon.aws.aws_ec2 sample (default 5), scaled up
   BENCH_QUICK          1: small fleets, 2 runs, results in bench/.work/ instead of docs/
   BENCH_OUT            where the Markdown goes (default docs/benchmarks.md, or bench/.work/ when quick)
 
@@ -85,6 +86,9 @@ EXPORT = os.environ.get("BENCH_EXPORT", "1") == "1"
 ORG_ACCOUNTS = [int(x) for x in (os.environ.get("BENCH_ORG_ACCOUNTS") or ("20" if QUICK else "200,1000")).split(",")]
 RUNS_ORG = env_int("BENCH_RUNS_ORG", 1 if QUICK else 3)
 ORG_WORKERS = [int(x) for x in (os.environ.get("BENCH_ORG_WORKERS") or ("" if QUICK else "16,64")).split(",") if x]
+# case 5's amazon.aws.aws_ec2 sample: that many accounts (one file each, all 17 regions), timed once
+# and scaled to the case's account counts (aws_ec2 reads the files one after the other)
+ORG_AWS_EC2_ACCOUNTS = env_int("BENCH_ORG_AWS_EC2_ACCOUNTS", 2 if QUICK else 5)
 OUT = os.environ.get("BENCH_OUT") or (
     os.path.join(WORK, "benchmarks.md") if QUICK else os.path.join(ROOT, "docs", "benchmarks.md")
 )
@@ -646,6 +650,20 @@ def case_org_scale(results: dict) -> None:
             rows["rows"].append(row)
             if PROFILE:
                 profile(case_dir, f"case5-{n}", inv, env)
+        if DO_AWS_EC2 and ORG_AWS_EC2_ACCOUNTS > 0:
+            # aws_ec2 is serial (one file per account, each region in turn): a sample of accounts,
+            # timed in the same run, scaled linearly to the case's account counts
+            sample = account_ids(505, ORG_AWS_EC2_ACCOUNTS)
+            d = aws_ec2_dir(case_dir, stand_in.endpoint, sample, ALL_REGIONS)
+            aws_out = os.path.join(case_dir, "aws_ec2_sample.json")
+            aws_cmd = [os.path.join(BENCH_BIN, "ansible-inventory"), "-i", d, "--list"]
+            m = repeat(f"amazon.aws.aws_ec2, {len(sample)} accounts x {regions}", 1, aws_cmd, env, aws_out)
+            rows["aws_ec2_sample"] = {
+                "accounts": len(sample),
+                "plugin": m,
+                "per_account_s": m["median"] / len(sample),
+                "check": check_aws_ec2(aws_out, len(sample) * 8),
+            }
         n = min(ORG_ACCOUNTS)
         accounts = account_ids(505, n)
         for workers in ORG_WORKERS:
@@ -1041,6 +1059,24 @@ def report(results: dict, elapsed: float) -> str:
                 f"{row['floor_per_call']['cpu_ms']:.2f} ms | {row['load_before']:.1f} / {row['load_after']:.1f}, "
                 f"{row.get('steal_pct', 0):.0f} % |"
             )
+        sample = c5.get("aws_ec2_sample")
+        if sample:
+            per = sample["per_account_s"]
+            ok = "every host once" if sample["check"]["ok"] else f"**wrong host count: {sample['check']}**"
+            lines += [
+                "",
+                f"amazon.aws.aws_ec2 on a sample, in the same run: {sample['accounts']} accounts x {c5['regions']} "
+                f"regions, one file per account, {fmt(sample['plugin'])} ({ok}), {per:.1f} s per account. It reads "
+                "the files one after the other and each file its regions one after the other, so it scales "
+                "with the accounts:",
+                "",
+                "| Accounts | aws_ec2, scaled from the sample | crossaccount.aws.ec2, measured | ratio |",
+                "|---|---|---|---|",
+            ]
+            for row in c5["rows"]:
+                est = per * row["accounts"]
+                ours_s = row["plugin"]["median"]
+                lines.append(f"| {row['accounts']} | ~{est:.0f} s | {ours_s:.1f} s | ~{est / ours_s:.0f}x |")
         if c5["workers"]:
             lines += ["", "| max_workers | Wall, CPU, peak RSS (RSS per worker) |", "|---|---|"]
             base = c5["workers"][0]["plugin"]["rss_mb"]
