@@ -148,6 +148,14 @@ def _latest_model(data_dir: str, service: str) -> tuple[str, str] | None:
     return None
 
 
+def _endpoints_file(data_dir: str) -> str:
+    """botocore's ``endpoints.json`` (or ``.json.gz``, should a release compress it)."""
+    import os
+
+    path = os.path.join(data_dir, "endpoints.json")
+    return path if os.path.exists(path) or not os.path.exists(path + ".gz") else path + ".gz"
+
+
 def _customer_models_present() -> bool:
     """True when ~/.aws/models (botocore's customer data path) holds a model we would trim: it
     comes before botocore's own data, and a trimmed copy must not shadow it."""
@@ -254,7 +262,7 @@ def _write_cache(root: str, directory: str, sources: dict[str, tuple[str, str]],
             os.makedirs(os.path.join(staging, service, version), mode=0o700)
             with open(os.path.join(staging, service, version, "service-2.json"), "w") as fh:
                 json.dump(trim_model(model, TRIMMED_OPERATIONS[service]), fh, separators=(",", ":"))
-        endpoints = _load_json(os.path.join(data_dir, "endpoints.json"))
+        endpoints = _load_json(_endpoints_file(data_dir))
         facts = {
             "format": _FORMAT,
             "regions": sorted(_regions_of(endpoints)),
@@ -304,7 +312,7 @@ def data_cache(root: str | None) -> str | None:
             found = {service: source for service, source in sources.items() if source}
             stamp = [_FORMAT, data_dir]
             try:
-                for _version, path in [*found.values(), (None, os.path.join(data_dir, "endpoints.json"))]:
+                for _version, path in [*found.values(), (None, _endpoints_file(data_dir))]:
                     st = os.stat(path)
                     stamp.append((path, st.st_size, st.st_mtime_ns))
                 key = hashlib.sha256(repr(stamp).encode()).hexdigest()[:16]

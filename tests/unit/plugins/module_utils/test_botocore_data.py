@@ -191,3 +191,21 @@ def test_two_runs_writing_the_cache_at_once_leave_one_complete_copy(root):
     assert botocore_data._write_cache(root, directory, sources, data_dir)
     assert botocore_data._cache_is_complete(directory, sources)
     assert sorted(os.listdir(root)) == [os.path.basename(directory)]  # no staging directory left
+
+
+def test_a_compressed_endpoints_file_is_read_too(root, monkeypatch, tmp_path):
+    # a botocore release may ship endpoints.json gzipped, as it does the service models
+    import gzip
+    import shutil
+
+    real = botocore_data._botocore_data_dir()
+    fake = tmp_path / "botocore-data"
+    for service in botocore_data.TRIMMED_OPERATIONS:
+        version, path = botocore_data._latest_model(real, service)
+        os.makedirs(fake / service / version)
+        shutil.copy(path, fake / service / version / os.path.basename(path))
+    with open(os.path.join(real, "endpoints.json"), "rb") as src, gzip.open(fake / "endpoints.json.gz", "wb") as dst:
+        dst.write(src.read())
+    monkeypatch.setattr(botocore_data, "_botocore_data_dir", lambda: str(fake))
+    assert botocore_data.data_cache(root)
+    assert "eu-west-1" in botocore_data.known_regions(root)
