@@ -296,21 +296,36 @@ def data_cache(root: str | None) -> str | None:
     first use), or None when there is none to use: no root, ``AWS_DATA_PATH`` or ~/.aws/models
     in use (their models must win), botocore's data not readable as files, ``root`` not writable,
     or a directory another user could change. Never raises: None only costs the full models."""
-    import hashlib
-    import os
-    import shutil
-
     if not root:
         return None
     if root in _data_caches:
         return _data_caches[root]
+    try:
+        result = _data_cache(root)
+    except Exception:  # noqa: BLE001 - a damaged botocore install or copy costs only speed
+        result = None
+    _data_caches[root] = result
+    return result
+
+
+def _data_cache(root: str) -> str | None:
+    import hashlib
+    import os
+    import shutil
+
+    # botocore splits its data path on os.pathsep and expands ~ and $VARS in each part: a root
+    # that would change under that could add a relative directory (searched first) to the path
+    if not os.path.isabs(root) or os.pathsep in root or os.path.expanduser(os.path.expandvars(root)) != root:
+        return None
     result = None
     data_dir = _botocore_data_dir()
     if data_dir and not os.environ.get("AWS_DATA_PATH") and not _customer_models_present():
         sources = {service: _latest_model(data_dir, service) for service in TRIMMED_OPERATIONS}
         if all(sources.values()):
             found = {service: source for service, source in sources.items() if source}
-            stamp = [_FORMAT, data_dir]
+            # the operations kept are part of the key: collection versions that keep different
+            # ones never share (and rewrite) one copy
+            stamp = [_FORMAT, sorted(TRIMMED_OPERATIONS.items()), data_dir]
             try:
                 for _version, path in [*found.values(), (None, _endpoints_file(data_dir))]:
                     st = os.stat(path)
@@ -330,7 +345,6 @@ def data_cache(root: str | None) -> str | None:
                         result = directory if _owned_private_dir(directory) else None
             except OSError:
                 result = None
-    _data_caches[root] = result
     return result
 
 
@@ -343,6 +357,6 @@ def cached_facts(root: str | None) -> dict[str, Any] | None:
         return None
     try:
         facts = _load_json(os.path.join(directory, _FACTS))
-    except (OSError, ValueError, EOFError):
+    except Exception:  # noqa: BLE001 - the checks then read botocore's own data
         return None
     return facts if isinstance(facts, dict) else None

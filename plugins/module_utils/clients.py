@@ -76,7 +76,7 @@ class ClientFactory:
     ) -> None:
         require_botocore()
         self.session = botocore.session.Session(profile=profile)
-        if data_path:
+        if data_path and not self._configured_data_path():
             # trimmed copies of the models the scan uses (botocore_data.data_cache), searched
             # before botocore's own data: botocore's public data_path setting (AWS_DATA_PATH)
             self.session.set_config_variable("data_path", data_path)
@@ -100,6 +100,14 @@ class ClientFactory:
         self._share = share_clients
         self._routed = speedups.RoutedCredentials() if share_clients else None
         self._shared: dict[tuple[str, str], Any] = {}
+
+    def _configured_data_path(self) -> Any:
+        """The user's own ``data_path`` (AWS_DATA_PATH or ``data_path`` in the profile of the AWS
+        config file): their models win, so the trimmed copies are not used then."""
+        try:
+            return self.session.get_config_variable("data_path")
+        except Exception:  # noqa: BLE001 - e.g. a missing profile: reported when credentials are read
+            return None
 
     @property
     def shares_clients(self) -> bool:

@@ -209,3 +209,49 @@ def test_a_compressed_endpoints_file_is_read_too(root, monkeypatch, tmp_path):
     monkeypatch.setattr(botocore_data, "_botocore_data_dir", lambda: str(fake))
     assert botocore_data.data_cache(root)
     assert "eu-west-1" in botocore_data.known_regions(root)
+
+
+def test_a_data_path_in_the_aws_config_file_wins(root, monkeypatch, tmp_path):
+    # botocore also reads data_path from the profile: the user's models must not be replaced
+    config = tmp_path / "aws-config"
+    config.write_text(f"[default]\ndata_path = {tmp_path / 'my-models'}\n")
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(config))
+    directory = botocore_data.data_cache(root)
+    factory = ClientFactory(
+        profile=None,
+        retry_mode="standard",
+        max_attempts=3,
+        max_pool_connections=10,
+        connect_timeout=5,
+        read_timeout=5,
+        data_path=directory,
+    )
+    paths = factory.session.get_component("data_loader").search_paths
+    assert str(tmp_path / "my-models") in paths and directory not in paths
+
+
+@pytest.mark.parametrize("suffix", ["a:b", "$HOME", "x/~"])
+def test_a_root_botocore_would_split_or_expand_is_not_used(tmp_path, monkeypatch, suffix):
+    # botocore splits data_path on os.pathsep and expands $VARS and ~: "a:b" would add the
+    # relative directory "b/..." to its search path, searched before its own data
+    monkeypatch.setattr(botocore_data, "_data_caches", {})
+    root = str(tmp_path / suffix / "crossaccount.aws") if suffix != "x/~" else "~/crossaccount.aws"
+    assert botocore_data.data_cache(root) is None
+    assert not os.path.exists(str(tmp_path / "a"))
+
+
+def test_data_cache_never_raises(root, monkeypatch):
+    def broken(*args, **kwargs):
+        raise RuntimeError("a damaged botocore install")
+
+    monkeypatch.setattr(botocore_data, "_write_cache", broken)
+    assert botocore_data.data_cache(root) is None
+    assert "us-east-1" in botocore_data.known_regions(root)
+
+
+def test_the_key_names_the_operations_kept(root, monkeypatch):
+    first = botocore_data.data_cache(root)
+    monkeypatch.setattr(botocore_data, "_data_caches", {})
+    monkeypatch.setitem(botocore_data.TRIMMED_OPERATIONS, "ec2", ("DescribeInstances",))
+    second = botocore_data.data_cache(root)
+    assert second and second != first and os.path.isdir(first)  # the other version's copy is kept
