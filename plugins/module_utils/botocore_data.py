@@ -32,24 +32,17 @@ def _data_file(*parts: str) -> Any:
     data_dir = _botocore_data_dir()
     if os.environ.get("AWS_DATA_PATH") or not data_dir:  # extra model directories: let botocore resolve them
         return None
-    path = os.path.join(data_dir, *parts)
     try:
-        return _load_json(path if os.path.exists(path) else path + ".gz")
+        return _load_json(_json_path(os.path.join(data_dir, *parts)))
     except (OSError, ValueError, EOFError):
         return None
 
 
-def _data_dirs(service: str) -> list[str]:
-    """The API versions botocore ships for ``service`` (directory names), without importing it."""
+def _json_path(path: str) -> str:
+    """``path`` (a botocore data file named .json), or its .json.gz when only that exists."""
     import os
 
-    data_dir = _botocore_data_dir()
-    if not data_dir or os.environ.get("AWS_DATA_PATH"):
-        return []
-    try:
-        return os.listdir(os.path.join(data_dir, service))
-    except OSError:
-        return []
+    return path if os.path.exists(path) or not os.path.exists(path + ".gz") else path + ".gz"
 
 
 def known_regions(cache_root: str | None = None) -> frozenset[str]:
@@ -84,8 +77,9 @@ def known_attributes(cache_root: str | None = None) -> frozenset[str]:
         if not (isinstance(members, list) and members):
             members = None
         if members is None:
-            versions = sorted(_data_dirs("ec2"))
-            model = _data_file("ec2", versions[-1], "service-2.json") if versions else None
+            data_dir = _botocore_data_dir()
+            latest = _latest_model(data_dir, "ec2") if data_dir else None
+            model = _data_file("ec2", latest[0], "service-2.json") if latest else None
             members = list(model["shapes"]["Instance"]["members"])
     except (KeyError, TypeError):
         members = None
@@ -141,19 +135,10 @@ def _latest_model(data_dir: str, service: str) -> tuple[str, str] | None:
     except OSError:
         return None
     for version in reversed(versions):
-        base = os.path.join(data_dir, service, version, "service-2.json")
-        for path in (base, base + ".gz"):
-            if os.path.isfile(path):
-                return version, path
+        path = _json_path(os.path.join(data_dir, service, version, "service-2.json"))
+        if os.path.isfile(path):
+            return version, path
     return None
-
-
-def _endpoints_file(data_dir: str) -> str:
-    """botocore's ``endpoints.json`` (or ``.json.gz``, should a release compress it)."""
-    import os
-
-    path = os.path.join(data_dir, "endpoints.json")
-    return path if os.path.exists(path) or not os.path.exists(path + ".gz") else path + ".gz"
 
 
 def _customer_models_present() -> bool:
@@ -262,7 +247,7 @@ def _write_cache(root: str, directory: str, sources: dict[str, tuple[str, str]],
             os.makedirs(os.path.join(staging, service, version), mode=0o700)
             with open(os.path.join(staging, service, version, "service-2.json"), "w") as fh:
                 json.dump(trim_model(model, TRIMMED_OPERATIONS[service]), fh, separators=(",", ":"))
-        endpoints = _load_json(_endpoints_file(data_dir))
+        endpoints = _load_json(_json_path(os.path.join(data_dir, "endpoints.json")))
         facts = {
             "format": _FORMAT,
             "regions": sorted(_regions_of(endpoints)),
@@ -327,7 +312,7 @@ def _data_cache(root: str) -> str | None:
             # ones never share (and rewrite) one copy
             stamp = [_FORMAT, sorted(TRIMMED_OPERATIONS.items()), data_dir]
             try:
-                for _version, path in [*found.values(), (None, _endpoints_file(data_dir))]:
+                for _version, path in [*found.values(), (None, _json_path(os.path.join(data_dir, "endpoints.json")))]:
                     st = os.stat(path)
                     stamp.append((path, st.st_size, st.st_mtime_ns))
                 key = hashlib.sha256(repr(stamp).encode()).hexdigest()[:16]

@@ -58,23 +58,20 @@ def run(write_inventory, stand_in, text: str, *args: str):
     return result
 
 
+def describe_instances_fault(code: str, body: str, **extra) -> Fault:
+    """``body`` in place of AWS's DescribeInstances answer for 444444444444 in ap-southeast-2."""
+    return Fault(
+        code=code, action="DescribeInstances", account="444444444444", region="ap-southeast-2", body=body, **extra
+    )
+
+
 def hosts_by_account_region(result) -> set[tuple[str, str]]:
     return {(hv["account_id"], hv["region"]) for hv in result.hostvars.values()}
 
 
 @pytest.mark.parametrize("kind", sorted(NOT_AWS))
 def test_describe_instances_answer_not_from_aws_fails_that_region_only(kind, stand_in, fleet, faults, write_inventory):
-    faults.set_faults(
-        [
-            Fault(
-                code=kind,
-                action="DescribeInstances",
-                account="444444444444",
-                region="ap-southeast-2",
-                body=NOT_AWS[kind],
-            )
-        ]
-    )
+    faults.set_faults([describe_instances_fault(kind, NOT_AWS[kind])])
     result = run(write_inventory, stand_in, config())
     assert result.rc == 0, result.stderr
     errors = result.all_vars["crossaccount_errors"]
@@ -332,18 +329,7 @@ REPEATED_SCALAR = (
 def test_an_ec2_shaped_answer_that_pages_forever_or_repeats_a_value_fails_that_region_only(
     kind, body, words, stand_in, fleet, faults, write_inventory
 ):
-    faults.set_faults(
-        [
-            Fault(
-                code=kind,
-                action="DescribeInstances",
-                account="444444444444",
-                region="ap-southeast-2",
-                body=body,
-                content_type="text/xml;charset=UTF-8",
-            )
-        ]
-    )
+    faults.set_faults([describe_instances_fault(kind, body, content_type="text/xml;charset=UTF-8")])
     result = run(write_inventory, stand_in, config())
     assert result.rc == 0, result.stderr
     errors = result.all_vars["crossaccount_errors"]

@@ -76,6 +76,18 @@ def _shape_tree(shape, seen=None):
     return node
 
 
+def _factory(data_path):
+    return ClientFactory(
+        profile=None,
+        retry_mode="standard",
+        max_attempts=3,
+        max_pool_connections=10,
+        connect_timeout=5,
+        read_timeout=5,
+        data_path=data_path,
+    )
+
+
 def _model(loader, service):
     return botocore.model.ServiceModel(loader.load_service_model(service, "service-2"), service_name=service)
 
@@ -103,15 +115,7 @@ def test_a_client_of_the_factory_uses_the_trimmed_model_and_botocore_keeps_its_o
     # guards botocore's data_path setting: if botocore stopped searching it first, clients would
     # quietly use the full models again (slower, still right); this test says so loudly
     directory = botocore_data.data_cache(root)
-    factory = ClientFactory(
-        profile=None,
-        retry_mode="standard",
-        max_attempts=3,
-        max_pool_connections=10,
-        connect_timeout=5,
-        read_timeout=5,
-        data_path=directory,
-    )
+    factory = _factory(directory)
     ec2 = factory.client("ec2", "eu-west-1", aws_access_key_id="AKIDEXAMPLE", aws_secret_access_key="x")
     assert sorted(ec2.meta.service_model.operation_names) == ["DescribeInstances", "DescribeRegions"]
     assert ec2.meta.endpoint_url == "https://ec2.eu-west-1.amazonaws.com"  # rule sets: botocore's own
@@ -217,15 +221,7 @@ def test_a_data_path_in_the_aws_config_file_wins(root, monkeypatch, tmp_path):
     config.write_text(f"[default]\ndata_path = {tmp_path / 'my-models'}\n")
     monkeypatch.setenv("AWS_CONFIG_FILE", str(config))
     directory = botocore_data.data_cache(root)
-    factory = ClientFactory(
-        profile=None,
-        retry_mode="standard",
-        max_attempts=3,
-        max_pool_connections=10,
-        connect_timeout=5,
-        read_timeout=5,
-        data_path=directory,
-    )
+    factory = _factory(directory)
     paths = factory.session.get_component("data_loader").search_paths
     assert str(tmp_path / "my-models") in paths and directory not in paths
 
