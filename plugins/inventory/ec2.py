@@ -421,7 +421,7 @@ from ansible_collections.crossaccount.aws.plugins.plugin_utils.inventory import 
     any_unparsed_is_failed,
     botocore_data_path,
     configured_plugin,
-    host_variable_setter,
+    host_variables_setter,
     load_settings,
     plugin_names,
 )
@@ -623,11 +623,10 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
                 scratch.update({i: (again, naming.names[i]) for i in moved})
         self._warn_naming(naming)
         guard = _GroupGuard(set(naming.names) | existing_hosts)
-        set_host_variable = host_variable_setter(inventory)  # AWS data: no trust, no walk (plugin_utils)
+        set_host_variables = host_variables_setter(inventory)  # AWS data: no trust, no walk (plugin_utils)
         for i, (name, record) in enumerate(zip(naming.names, records, strict=True)):
             inventory.add_host(name)
-            for var, value in published[i].items():
-                set_host_variable(name, var, value)
+            set_host_variables(name, published[i])
             if settings.ssm is not None:
                 _add_ssm(inventory, name, record, settings, guard)
             for group in default_groups(record):
