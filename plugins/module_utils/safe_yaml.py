@@ -117,35 +117,56 @@ def check_nodes(root: Any) -> None:
         sizes[nid] = total
 
 
-def check_text(text: str) -> None:
-    """Raise ``_Refused`` for a duplicate key or an alias bomb; do nothing for text PyYAML cannot compose."""
+def check_text(text: str) -> Any:
+    """Raise ``_Refused`` for a duplicate key or an alias bomb; return the composed root node, or
+    None for text PyYAML cannot compose (or an empty document)."""
     yaml, loader = _composer()
     try:
         root = yaml.compose(text, Loader=loader)
     except RecursionError:
         raise _Refused("", f"the YAML is nested more than {MAX_DEPTH} levels deep", "flatten it") from None
     except yaml.YAMLError:
-        return  # the loader reports it, with line and column
+        return None  # the loader reports it, with line and column
     if root is not None:
         check_nodes(root)
+    return root
 
 
-def check_file(path: str, key: str) -> None:
+# Files that passed, by (path, device, inode, size, mtime): verify_file and parse check the same
+# inventory file one after the other; the second check of an unchanged file is not made again.
+_PASSED: dict[tuple[Any, ...], Any] = {}
+_MAX_PASSED = 16
+
+
+def _identity(path: str) -> tuple[Any, ...] | None:
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return (path, st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns)
+
+
+def check_file(path: str, key: str) -> Any:
     """Refuse ``path`` (the inventory file when ``key`` is ``(file)``, else the file of option ``key``)
-    with a ``ConfigError`` naming the key, for a duplicate key, an alias bomb or a size past 32 MiB."""
+    with a ``ConfigError`` naming the key, for a duplicate key, an alias bomb or a size past 32 MiB.
+    Return the composed root node (None when PyYAML cannot compose it, or the file cannot be read:
+    the loader then says why)."""
+    identity = _identity(path)
+    if identity is not None and identity in _PASSED:
+        return _PASSED[identity]
     try:
         size = os.path.getsize(path)
     except OSError:
-        return  # the loader says why it cannot read it
+        return None  # the loader says why it cannot read it
     if size > MAX_FILE_BYTES:
         raise ConfigError(key, f"{path} is {size} bytes, more than 32 MiB", "split the file or list fewer entries")
     try:
         with open(path, encoding="utf-8") as fh:
             text = fh.read()
     except (OSError, UnicodeDecodeError):
-        return
+        return None
     try:
-        check_text(text)
+        root = check_text(text)
     except _Refused as refused:
         if key == "(file)":
             name = refused.path or "(file)"
@@ -154,3 +175,31 @@ def check_file(path: str, key: str) -> None:
             name = key + (refused.path if refused.path.startswith("[") else f".{refused.path}" if refused.path else "")
             problem = f"{refused.problem} in {path}"
         raise ConfigError(name, problem, refused.fix) from None
+    if identity is not None and identity == _identity(path):  # unchanged while it was read
+        if len(_PASSED) >= _MAX_PASSED:
+            _PASSED.clear()
+        _PASSED[identity] = root
+    return root
+
+
+UNKNOWN = object()
+_STR_TAG = "tag:yaml.org,2002:str"
+
+
+def top_level_string(root: Any, key: str) -> Any:
+    """The value of ``key`` in a top-level mapping, read from the composed nodes: a string, None
+    when the mapping has no such key, or ``UNKNOWN`` when only a loader can tell (not a mapping,
+    a merge key ``<<``, a value that is not a plain string: a number, ``!unsafe``, ``!vault``...)."""
+    import yaml
+
+    if not isinstance(root, yaml.MappingNode):
+        return UNKNOWN
+    found: Any = None
+    for k, v in root.value:
+        if not isinstance(k, yaml.ScalarNode) or k.tag == _MERGE_TAG:
+            return UNKNOWN
+        if k.tag == _STR_TAG and k.value == key:
+            if not isinstance(v, yaml.ScalarNode) or v.tag != _STR_TAG:
+                return UNKNOWN
+            found = v.value
+    return found
