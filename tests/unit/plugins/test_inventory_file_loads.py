@@ -203,3 +203,12 @@ def test_a_refused_file_is_refused_every_time(tmp_path):
     for _ in range(2):
         with pytest.raises(ConfigError, match="key given twice"):
             safe_yaml.check_file(path, "(file)")
+
+
+def test_an_accounts_file_is_loaded_once_without_the_loaders_deep_copy(tmp_path):
+    accounts = _write(tmp_path, 'accounts:\n  - id: "111111111111"\n    name: one\n', "accounts.yml")
+    loader = CountingLoader()
+    content = inv.read_accounts_file(loader, str(tmp_path / "inv.ec2.yml"), {"accounts_file": "accounts.yml"})
+    assert content == [{"id": "111111111111", "name": "one"}]
+    assert type(content[0]["id"]) is str  # a plain copy: the only one handed out
+    assert [kw.get("unsafe") for name, kw in loader.loads if name == accounts] == [True]
