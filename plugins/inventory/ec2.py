@@ -236,6 +236,20 @@ options:
     type: int
     default: 64
     version_added: "1.0.0"
+  scan_processes:
+    description:
+      - How many processes scan, 0 to 64. One Python process does the scan's CPU work on one core at a
+        time; with more, the accounts are split round-robin over forked processes, each with its own
+        AWS session and C(max_workers / n) threads (so C(max_workers) still bounds concurrent AWS
+        calls). A process that fails costs only its accounts, each reported as failed
+        (C(ScanProcessFailed)).
+      - C(0) (default) is automatic, one process per usable CPU (affinity and the container's CPU quota
+        count), at most 4, when at least 20 accounts are scanned; otherwise one. C(1) keeps the scan in
+        one process. Not used (one process) on macOS, without C(fork), or when another thread is
+        running. See docs/scaling.md.
+    type: int
+    default: 0
+    version_added: "1.1.0"
   strict_errors:
     description:
       - When true, any failed account or region makes the inventory fail with a summary of every
@@ -384,6 +398,7 @@ keyed_groups:
 """
 
 import dataclasses  # noqa: E402
+import time  # noqa: E402
 
 from ansible.errors import AnsibleParserError  # noqa: E402
 from ansible.plugins.inventory import BaseInventoryPlugin, Cacheable, Constructable  # noqa: E402
@@ -531,15 +546,36 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
             return False
 
     def _scan(self, settings, fp: str, scope: str, previous: Snapshot | None) -> Snapshot:
+        from ansible_collections.crossaccount.aws.plugins.module_utils import processes
         from ansible_collections.crossaccount.aws.plugins.module_utils.credentials import AwsContext
         from ansible_collections.crossaccount.aws.plugins.module_utils.scanner import scan, utc_now
 
         started = utc_now()
-        ctx = AwsContext(**dataclasses.asdict(settings.client), data_path=botocore_data_path())
+        data_path = botocore_data_path()
+        ctx = AwsContext(**dataclasses.asdict(settings.client), data_path=data_path)
         ctx.source_credentials()
         accounts, account_failures = resolve_accounts(ctx, settings.accounts, log=display.v)
-        reporter = ProgressReporter()
-        result = scan(ctx, settings.scan, accounts, on_progress=reporter)
+        n, why = processes.process_count(settings.scan.processes, len(accounts))
+        if n == 1 and settings.scan.processes > 1:
+            display.v(f"crossaccount.aws.ec2: scan_processes: {settings.scan.processes} not used: {why}")
+        if n == 1:
+            reporter = ProgressReporter()
+            result = scan(ctx, settings.scan, accounts, on_progress=reporter)
+        else:
+            display.v(f"crossaccount.aws.ec2: scanning {len(accounts)} accounts in {n} processes ({why})")
+            part_settings = dataclasses.replace(
+                settings.scan, max_workers=processes.workers_per_process(settings.scan.max_workers, n)
+            )
+            reporter = ProgressReporter()
+
+            def scan_part(part, index):
+                if index == 1:
+                    return scan(ctx, part_settings, part, on_progress=ProgressReporter(f"process 1/{n}"))
+                # a forked child: its own botocore session and credentials, nothing of the parent's
+                own = AwsContext(**dataclasses.asdict(settings.client), data_path=data_path)
+                return scan(own, part_settings, part, on_progress=ProgressReporter(f"process {index}/{n}"))
+
+            result = processes.scan_split(accounts, n, scan_part, started=time.monotonic())
         reporter.done(result.progress)
         return Snapshot.build(
             result,

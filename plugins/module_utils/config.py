@@ -46,6 +46,7 @@ ORGANIZATION_KEYS = ("role_arn", "external_id", "include_ous", "exclude_ous", "e
 # Ranges of the whole-number options (core checks the type, not the range).
 RANGES = {
     "max_workers": (1, 256),
+    "scan_processes": (0, 64),
     "max_attempts": (1, 20),
     "duration_seconds": (900, 43200),
     "connect_timeout": (1, 600),
@@ -121,6 +122,7 @@ class ScanSettings:
     # the attributes kept (those the hostnames read included), None: every attribute
     attributes: tuple[str, ...] | None
     max_workers: int
+    processes: int = 0  # scan_processes: 0 automatic (processes.py)
     ssm_discovery: bool = False  # the ssm option's discovery (ssm.py), set by the inventory plugin
     # aws_ec2's include_filters / exclude_filters (aws_ec2_compat): more queries per account-region
     include_filters: tuple = ()
@@ -888,6 +890,7 @@ def build_settings(options: Mapping[str, Any], *, file_accounts: Any = None) -> 
             filters=parse_filters(options["filters"]),
             attributes=attributes,
             max_workers=options["max_workers"],
+            processes=options["scan_processes"],
             **aws_ec2_compat.scan_fields(options),
         ),
         output=OutputSettings(

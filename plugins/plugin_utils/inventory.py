@@ -205,8 +205,9 @@ class ProgressReporter:
 
     INTERVAL = 2.0
 
-    def __init__(self) -> None:
+    def __init__(self, part: str = "") -> None:
         self._last = 0.0
+        self._prefix = f"crossaccount.aws.ec2: {part}: " if part else "crossaccount.aws.ec2: "
 
     def __call__(self, progress: Any) -> None:
         if display.verbosity < 1:
@@ -214,7 +215,7 @@ class ProgressReporter:
         now = time.monotonic()
         if now - self._last >= self.INTERVAL:
             self._last = now
-            display.display(f"crossaccount.aws.ec2: {progress.line()}", stderr=True)
+            display.display(f"{self._prefix}{progress.line()}", stderr=True)
 
     def done(self, progress: Any) -> None:
         if display.verbosity >= 1:
@@ -277,14 +278,14 @@ def host_variables_setter(inventory: Any) -> Any:
     def set_variables(name: str, variables: dict[str, Any]) -> None:
         host = hosts.get(name) if isinstance(hosts, dict) else None
         store = getattr(host, "vars", None)
-        if type(store) is not dict:
+        if not isinstance(store, dict):
             set_each(name, variables)
             return
         for var, value in variables.items():
             if var not in checked or (isinstance(value, Mapping) and isinstance(store.get(var), MutableMapping)):
                 host.set_variable(var, value)
                 store = host.vars  # a merge replaces the dict
-                if type(var) is str:
+                if isinstance(var, str):
                     checked.add(var)
             else:
                 store[var] = value

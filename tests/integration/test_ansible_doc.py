@@ -96,6 +96,7 @@ def test_documented_defaults_are_what_the_code_applies(written):
         "exclude_regions": list(s.scan.exclude_regions),
         "attributes": s.scan.attributes,
         "max_workers": s.scan.max_workers,
+        "scan_processes": s.scan.processes,
         "hostnames": [p.written for p in s.output.hostnames],
         "strict_errors": s.output.strict_errors,
         "ssm": s.ssm,

@@ -67,10 +67,12 @@ def _check(server: FastAws, accounts: list[str], hosts: dict) -> None:
     assert assume_roles > len(accounts), "no credentials refreshed during the scan"
 
 
-def test_every_host_is_listed_under_the_account_that_signed_for_it(hard_stand_in, write_inventory):
+@pytest.mark.parametrize("processes", [1, 2], ids=["one process", "two processes"])
+def test_every_host_is_listed_under_the_account_that_signed_for_it(hard_stand_in, write_inventory, processes):
     accounts = _accounts(30)
     path = write_inventory(
         "plugin: crossaccount.aws.ec2\nrole_name: Reader\nmax_workers: 64\nduration_seconds: 900\n"
+        f"scan_processes: {processes}\n"
         "hostnames: [instance-id]\naccounts:\n" + "".join(f'  - id: "{a}"\n' for a in accounts)
     )
     result = inventory(path, hard_stand_in.endpoint, extra_env={"ANSIBLE_INVENTORY_ANY_UNPARSED_IS_FAILED": "true"})

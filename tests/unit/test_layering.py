@@ -36,6 +36,7 @@ ORDER = [
     "hosts",
     "ssm",
     "scanner",
+    "processes",
     "snapshot",
     "snapshot_cache",
     "export",

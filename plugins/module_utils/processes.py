@@ -1,0 +1,315 @@
+# Copyright: crossaccount.aws contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The scan on more than one core: the accounts split over forked processes.
+
+One Python process runs the scan's CPU work (botocore's request path, parsing) on one core at a
+time, whatever ``max_workers`` is. With ``scan_processes`` above 1 (or automatically, see
+``process_count``) the accounts are split round-robin into n parts; n - 1 parts are scanned by
+forked copies of the process and one by the process itself, each on its own thread pool of
+``ceil(max_workers / n)`` threads, so the bound on concurrent AWS calls stays ``max_workers``.
+
+* **Fork, before any thread.** A child is forked while the process has one thread (checked: with
+  more, the scan stays in one process), before the pools and the reader threads start. It makes its
+  own botocore session and credentials (``scan_part``): nothing of the parent's connections or
+  credentials is used in it. Its stdout is pointed at stderr at once (stdout is the inventory), it
+  never runs the parent's exit handlers (``os._exit``), and it sends its result as JSON over a pipe.
+* **Nothing lost.** The parent takes only account-regions of the accounts it gave the child, and
+  only as plain JSON values (account ids are looked up in the parent's own list). A child that
+  fails, is killed, or sends something unreadable costs no other account: every account of its
+  part becomes one failure (``ScanProcessFailed``, with the cause), so stale-if-error and
+  ``strict_errors`` treat them like any failed account, and the run never looks complete.
+* **Where it is not used.** No ``os.fork`` (Windows), macOS (fork without exec is unsafe with its
+  system libraries), another thread already running, or a single usable CPU (affinity and the
+  cgroup CPU quota of a container both count).
+
+No ansible-core import: the engine's rule (tests/unit/test_layering.py)."""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import signal
+import sys
+import threading
+from dataclasses import asdict, fields
+from typing import Any, Callable, Sequence
+
+from ansible_collections.crossaccount.aws.plugins.module_utils.config import Account
+from ansible_collections.crossaccount.aws.plugins.module_utils.errors import ScanFailure, bounded, safe_text
+from ansible_collections.crossaccount.aws.plugins.module_utils.scanner import Progress, RegionResult, ScanResult
+
+AUTO_MIN_ACCOUNTS = 20  # below this the second process's start-up costs more than it saves
+AUTO_MAX_PROCESSES = 4
+FAILED_CODE = "ScanProcessFailed"
+_MAX_PAYLOAD = 2 * 1024**3
+
+
+def _cgroup_cpu_limit() -> float | None:
+    """The CPU quota of this process's cgroup in CPUs (containers, AWX execution nodes), or None."""
+    try:  # cgroup v2: "max 100000" or "<quota> <period>"
+        with open("/sys/fs/cgroup/cpu.max", encoding="ascii") as fh:
+            quota, period = fh.read().split()[:2]
+        return None if quota == "max" else int(quota) / int(period)
+    except (OSError, ValueError):
+        pass
+    try:  # cgroup v1
+        with open("/sys/fs/cgroup/cpu/cpu.cfs_quota_us", encoding="ascii") as fh:
+            quota_us = int(fh.read().strip())
+        with open("/sys/fs/cgroup/cpu/cpu.cfs_period_us", encoding="ascii") as fh:
+            period_us = int(fh.read().strip())
+        return None if quota_us <= 0 or period_us <= 0 else quota_us / period_us
+    except (OSError, ValueError):
+        return None
+
+
+def usable_cpus() -> int:
+    """CPUs this process may run on: its affinity, bounded by the cgroup quota (rounded down)."""
+    try:
+        n = len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        n = os.cpu_count() or 1
+    limit = _cgroup_cpu_limit()
+    if limit is not None:
+        n = min(n, max(1, math.floor(limit)))
+    return max(1, n)
+
+
+def fork_refusal() -> str | None:
+    """Why the scan cannot be split over forked processes here, or None."""
+    if not hasattr(os, "fork"):
+        return "this platform has no fork()"
+    if sys.platform == "darwin":
+        return "fork() without exec is not safe on macOS"
+    if threading.active_count() > 1:
+        return f"{threading.active_count() - 1} other thread(s) are running"
+    return None
+
+
+def process_count(setting: int, accounts: int) -> tuple[int, str]:
+    """(number of processes, why) for ``scan_processes: setting`` (0: automatic) and this many accounts."""
+    if accounts < 2:
+        return 1, "one account"
+    refusal = fork_refusal()
+    if setting == 1 or (setting > 1 and refusal):
+        return 1, refusal or "scan_processes: 1"
+    if setting > 1:
+        return min(setting, accounts), f"scan_processes: {setting}"
+    if refusal:
+        return 1, refusal
+    if accounts < AUTO_MIN_ACCOUNTS:
+        return 1, f"fewer than {AUTO_MIN_ACCOUNTS} accounts"
+    cpus = usable_cpus()
+    n = min(cpus, AUTO_MAX_PROCESSES, accounts)
+    return n, f"{cpus} usable CPU(s)"
+
+
+def split(accounts: Sequence[Account], n: int) -> list[list[Account]]:
+    """Round-robin parts (accounts listed together, often alike, land in different parts)."""
+    return [list(accounts[i::n]) for i in range(n)]
+
+
+def workers_per_process(max_workers: int, n: int) -> int:
+    return max(1, math.ceil(max_workers / n))
+
+
+# -- the result over the pipe ------------------------------------------------------------------------
+
+
+def encode_result(result: ScanResult) -> bytes:
+    return json.dumps(
+        {
+            "regions": [
+                {
+                    "account_id": r.account.id,
+                    "region": r.region,
+                    "records": r.records,
+                    "scanned_at": r.scanned_at,
+                    "failures": [asdict(f) for f in r.failures],
+                }
+                for r in result.regions
+            ],
+            "failures": [asdict(f) for f in result.failures],
+            "planned": result.planned,
+            "progress": {f.name: getattr(result.progress, f.name) for f in fields(Progress) if f.name != "started"},
+        },
+        separators=(",", ":"),
+    ).encode("utf-8")
+
+
+_FAILURE_FIELDS = tuple(f.name for f in fields(ScanFailure))
+
+
+def _failure(value: Any) -> ScanFailure:
+    if not isinstance(value, dict) or set(value) != set(_FAILURE_FIELDS):
+        raise ValueError("a failure that is not one")
+    for name in ("account_id", "code", "message", "hint"):
+        if not isinstance(value[name], str):
+            raise ValueError(f"failure {name} is not text")
+    for name in ("account_name", "region"):
+        if value[name] is not None and not isinstance(value[name], str):
+            raise ValueError(f"failure {name} is not text")
+    return ScanFailure(**value)
+
+
+def decode_result(payload: bytes, part: Sequence[Account]) -> ScanResult:
+    """A child's ScanResult, taking only what concerns the accounts of its part; ValueError when
+    the payload is not one."""
+    data = json.loads(payload)
+    if not isinstance(data, dict):
+        raise ValueError("not a scan result")
+    if "error" in data:
+        raise ValueError(bounded(str(data["error"]), 500))
+    by_id = {a.id: a for a in part}
+    regions = []
+    for item in data["regions"]:
+        account = by_id.get(item["account_id"])
+        records = item["records"]
+        if account is None or not isinstance(records, list) or not all(isinstance(r, dict) for r in records):
+            raise ValueError("an account-region of an account that is not in this part")
+        if not isinstance(item["region"], str) or not isinstance(item["scanned_at"], str):
+            raise ValueError("a region or a scan time that is not text")
+        if any(r.get("account_id") != account.id for r in records):
+            raise ValueError("a host of another account")
+        regions.append(
+            RegionResult(
+                account=account,
+                region=item["region"],
+                records=records,
+                scanned_at=item["scanned_at"],
+                failures=[_failure(f) for f in item["failures"]],
+            )
+        )
+    failures = [_failure(f) for f in data["failures"]]
+    if any(f.account_id not in by_id for f in failures):
+        raise ValueError("a failure of an account that is not in this part")
+    planned = {k: list(v) for k, v in data["planned"].items() if k in by_id and isinstance(v, list)}
+    progress = Progress(**{k: int(v) for k, v in data["progress"].items() if k in Progress.__dataclass_fields__})
+    return ScanResult(regions=regions, failures=failures, progress=progress, planned=planned)
+
+
+def failed_part(part: Sequence[Account], cause: str) -> ScanResult:
+    """Every account of a part whose process failed, as one failure each."""
+    message = safe_text(f"the process scanning this account failed: {cause}", 500)
+    hint = "run again; with scan_processes: 1 the scan stays in one process (see docs/scaling.md)"
+    failures = [ScanFailure(a.id, a.name, None, FAILED_CODE, message, hint) for a in part]
+    progress = Progress(accounts_total=len(part), accounts_failed=len(part))
+    return ScanResult(regions=[], failures=failures, progress=progress)
+
+
+def merge(results: Sequence[ScanResult], started: float) -> ScanResult:
+    progress = Progress(started=started)
+    merged = ScanResult(regions=[], failures=[], progress=progress)
+    for r in results:
+        merged.regions.extend(r.regions)
+        merged.failures.extend(r.failures)
+        merged.planned.update(r.planned)
+        for name in ("accounts_total", "accounts_assumed", "accounts_failed", "tasks_total", "tasks_done"):
+            setattr(progress, name, getattr(progress, name) + getattr(r.progress, name))
+        progress.tasks_failed += r.progress.tasks_failed
+        progress.instances += r.progress.instances
+    merged.failures.sort(key=lambda f: (f.account_id, f.region or ""))
+    merged.regions.sort(key=lambda r: (r.account.id, r.region))
+    return merged
+
+
+# -- forking -------------------------------------------------------------------------------------------
+
+
+def _child(part: list[Account], index: int, write_fd: int, scan_part: Callable[..., ScanResult]) -> None:
+    """In the forked child: scan ``part``, write the result, leave without the parent's exit handlers."""
+    try:
+        os.dup2(2, 1)  # stdout is the parent's inventory output: nothing of the child goes there
+        sys.stdout = sys.stderr
+        try:
+            payload = encode_result(scan_part(part, index))
+        except BaseException as exc:  # noqa: BLE001 - whatever happens is reported for the part
+            payload = json.dumps({"error": safe_text(f"{type(exc).__name__}: {exc}", 400)}).encode("utf-8")
+        with os.fdopen(write_fd, "wb") as fh:
+            fh.write(payload)
+    finally:
+        os._exit(0)
+
+
+class _Child:
+    def __init__(self, pid: int, read_fd: int, part: list[Account]) -> None:
+        self.pid, self.read_fd, self.part = pid, read_fd, part
+        self.chunks: list[bytes] = []
+        self.size = 0
+        self.reader: threading.Thread | None = None
+        self.status: int | None = None
+
+    def read(self) -> None:
+        with os.fdopen(self.read_fd, "rb") as fh:
+            while chunk := fh.read(1 << 20):
+                self.size += len(chunk)
+                if self.size > _MAX_PAYLOAD:
+                    self.chunks = []
+                    return
+                self.chunks.append(chunk)
+
+    def result(self) -> ScanResult:
+        if self.status is None or not os.WIFEXITED(self.status) or os.WEXITSTATUS(self.status) != 0:
+            how = (
+                f"killed by signal {os.WTERMSIG(self.status)}"
+                if self.status is not None and os.WIFSIGNALED(self.status)
+                else "it did not finish"
+            )
+            return failed_part(self.part, how)
+        try:
+            return decode_result(b"".join(self.chunks), self.part)
+        except (ValueError, KeyError, TypeError, AttributeError) as exc:
+            return failed_part(self.part, f"its result could not be read ({bounded(str(exc), 200)})")
+
+
+def scan_split(
+    accounts: Sequence[Account],
+    n: int,
+    scan_part: Callable[[list[Account], int], ScanResult],
+    started: float,
+) -> ScanResult:
+    """Scan ``accounts`` in ``n`` processes: ``scan_part(part, index)`` (index 1 is this process;
+    the others run in forked children and must build their own AWS context)."""
+    parts = split(accounts, n)
+    children: list[_Child] = []
+    sys.stdout.flush()
+    sys.stderr.flush()
+    try:
+        for index, part in enumerate(parts[1:], start=2):
+            read_fd, write_fd = os.pipe()
+            try:
+                pid = os.fork()
+            except OSError:
+                os.close(read_fd)
+                os.close(write_fd)
+                raise
+            if pid == 0:  # pragma: no cover - the child leaves through os._exit (tested from the CLI)
+                os.close(read_fd)
+                for other in children:
+                    os.close(other.read_fd)
+                _child(part, index, write_fd, scan_part)
+            os.close(write_fd)
+            children.append(_Child(pid, read_fd, part))
+    except OSError:  # fork or pipe refused (a process limit): the parts not forked are scanned here
+        parts = [parts[0] + [a for p in parts[len(children) + 1 :] for a in p]]
+    for child in children:  # threads only now: every child was forked from a one-thread process
+        child.reader = threading.Thread(target=child.read, name="crossaccount-result", daemon=True)
+        child.reader.start()
+    results: list[ScanResult] = []
+    try:
+        results.append(scan_part(parts[0], 1))
+    finally:
+        for child in children:
+            if not results:  # this process failed: do not leave the children scanning
+                _kill(child.pid)
+            child.reader.join()
+            child.status = os.waitpid(child.pid, 0)[1]
+    results.extend(child.result() for child in children)
+    return merge(results, started)
+
+
+def _kill(pid: int) -> None:
+    try:
+        os.kill(pid, signal.SIGTERM)
+    except OSError:
+        pass

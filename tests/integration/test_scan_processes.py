@@ -1,0 +1,117 @@
+"""scan_processes through the real ansible-inventory CLI, on moto with the fault layer
+(module_utils/processes.py): the accounts split over forked processes give the same inventory as one
+process, failures in any part are reported, -v shows each process's progress, and a part whose
+process dies costs only its own accounts (each reported, never a quiet gap)."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+import pytest
+
+from tests.support import cli
+from tests.support.faults import Fault
+from tests.support.fleet import ACCOUNTS
+
+REGIONS = ["us-east-1", "eu-west-1", "ap-southeast-2", "us-west-2"]
+IDS = sorted(ACCOUNTS)
+
+CONFIG = """
+plugin: crossaccount.aws.ec2
+role_name: CMDBDiscovery
+regions: [{regions}]
+max_attempts: 2
+accounts:
+{accounts}
+{extra}
+"""
+
+
+def config(extra: str = "") -> str:
+    accounts = "".join(f'  - id: "{a}"\n' for a in IDS)
+    return CONFIG.format(regions=", ".join(REGIONS), accounts=accounts, extra=extra)
+
+
+def _without_times(result) -> dict:
+    data = dict(result.data)
+    hostvars = {
+        name: {k: v for k, v in hv.items() if k != "crossaccount_scanned_at"}
+        for name, hv in data.pop("_meta")["hostvars"].items()
+    }
+    return {"hostvars": hostvars, "groups": data}
+
+
+@pytest.fixture(scope="module")
+def one_process(stand_in, fleet, tmp_path_factory):
+    stand_in.faults.reset()
+    path = tmp_path_factory.mktemp("processes") / "one.ec2.yml"
+    path.write_text(config("scan_processes: 1"))
+    result = cli.inventory(str(path), stand_in.endpoint, "--list", "-v")
+    assert result.rc == 0, result.stderr
+    return result
+
+
+@pytest.mark.parametrize("n", [2, 3])
+def test_split_scan_lists_the_same_inventory(one_process, stand_in, write_inventory, n):
+    path = write_inventory(config(f"scan_processes: {n}"))
+    result = cli.inventory(path, stand_in.endpoint, "--list", "-v")
+    assert result.rc == 0, result.stderr
+    assert _without_times(result) == _without_times(one_process)
+    assert f"scanning {len(IDS)} accounts in {n} processes (scan_processes: {n})" in result.stdout + result.stderr
+    assert "in 2 processes" not in one_process.stdout + one_process.stderr
+    counts = Counter(hv["instance_id"] for hv in result.hostvars.values())
+    assert counts and set(counts.values()) == {1}
+    for hv in result.hostvars.values():
+        assert hv["owner_id"] == hv["account_id"]
+    finished = [line for line in result.stderr.splitlines() if "scan finished" in line]
+    assert len(finished) == 1 and f"accounts assumed {len(IDS)}/{len(IDS)}" in finished[0]
+
+
+def test_failures_in_every_part_are_reported(stand_in, fleet, write_inventory):
+    # round-robin parts of the sorted ids with 2 processes: IDS[0::2] here, IDS[1::2] in the child
+    denied, broken_region = IDS[1], IDS[2]
+    stand_in.faults.reset()
+    stand_in.faults.set_faults(
+        [
+            Fault(code="AccessDenied", action="AssumeRole", account=denied, status=403, message="denied"),
+            Fault(
+                code="AuthFailure", action="DescribeInstances", account=broken_region, region="eu-west-1", status=401
+            ),
+        ]
+    )
+    try:
+        path = write_inventory(config("scan_processes: 2"))
+        result = cli.inventory(path, stand_in.endpoint, "--list", "--export")
+    finally:
+        stand_in.faults.reset()
+    assert result.rc == 0, result.stderr
+    errors = {(e["account_id"], e["region"], e["code"]) for e in result.data["all"]["vars"]["crossaccount_errors"]}
+    assert errors == {(denied, None, "AccessDenied"), (broken_region, "eu-west-1", "AuthFailure")}
+    listed = {(hv["account_id"], hv["region"]) for hv in result.hostvars.values()}
+    lost = {(broken_region, "eu-west-1")}
+    expected = {
+        (i["account"], i["region"])
+        for i in fleet
+        if i["region"] in REGIONS and i["account"] != denied and (i["account"], i["region"]) not in lost
+    }
+    assert listed == expected
+
+
+def test_strict_errors_fails_the_run_for_a_failure_in_a_child(stand_in, fleet, write_inventory):
+    stand_in.faults.reset()
+    stand_in.faults.set_faults([Fault(code="AccessDenied", action="AssumeRole", account=IDS[1], status=403)])
+    try:
+        path = write_inventory(config("scan_processes: 2\nstrict_errors: true"))
+        result = cli.inventory(path, stand_in.endpoint, extra_env={"ANSIBLE_INVENTORY_ANY_UNPARSED_IS_FAILED": "true"})
+    finally:
+        stand_in.faults.reset()
+    assert result.rc != 0
+    assert IDS[1] in result.stderr and "AccessDenied" in result.stderr
+
+
+@pytest.mark.parametrize("value", ["-1", "65", "two"])
+def test_bad_values_are_one_line_naming_the_key(stand_in, write_inventory, value):
+    path = write_inventory(config(f"scan_processes: {value}"))
+    result = cli.inventory(path, stand_in.endpoint, extra_env={"ANSIBLE_INVENTORY_ANY_UNPARSED_IS_FAILED": "true"})
+    assert result.rc != 0
+    assert "scan_processes" in result.stderr

@@ -1,0 +1,243 @@
+"""module_utils/processes.py: the scan split over forked processes. These fork for real (Linux);
+the scan itself is a stand-in function, the CLI tests run the real one
+(tests/integration/test_scan_processes.py)."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import threading
+import time
+
+import pytest
+
+from ansible_collections.crossaccount.aws.plugins.module_utils import processes
+from ansible_collections.crossaccount.aws.plugins.module_utils.config import Account
+from ansible_collections.crossaccount.aws.plugins.module_utils.errors import ScanFailure
+from ansible_collections.crossaccount.aws.plugins.module_utils.scanner import Progress, RegionResult, ScanResult
+
+ACCOUNTS = [Account(id=f"{i:012d}", role_arn=f"arn:aws:iam::{i:012d}:role/R", name=f"a{i}") for i in range(1, 8)]
+
+
+def _record(account: Account, region: str) -> dict:
+    return {"instance_id": f"i-{account.id}{region[-1]}", "account_id": account.id, "region": region}
+
+
+def fake_scan(part, index):
+    """What scanner.scan returns for ``part``: two regions per account, one failed region for a1."""
+    regions, failures = [], []
+    for account in part:
+        for region in ("eu-west-1", "us-east-1"):
+            if account.name == "a1" and region == "us-east-1":
+                failures.append(ScanFailure(account.id, account.name, region, "AccessDenied", "no", "fix it"))
+                continue
+            regions.append(RegionResult(account, region, [_record(account, region)], "2026-01-01T00:00:00Z"))
+    progress = Progress(
+        accounts_total=len(part),
+        accounts_assumed=len(part),
+        tasks_total=2 * len(part),
+        tasks_done=2 * len(part),
+        tasks_failed=len(failures),
+        instances=len(regions),
+    )
+    planned = {a.id: ["eu-west-1", "us-east-1"] for a in part}
+    return ScanResult(regions=regions, failures=failures, progress=progress, planned=planned)
+
+
+def _summary(result: ScanResult):
+    return (
+        [(r.account, r.region, r.records, r.scanned_at, r.failures) for r in result.regions],
+        result.failures,
+        result.planned,
+        {k: v for k, v in vars(result.progress).items() if k != "started"},
+    )
+
+
+@pytest.mark.parametrize("n", [2, 3, 7])
+def test_the_split_scan_is_the_one_process_scan(n):
+    one = processes.merge([fake_scan(ACCOUNTS, 1)], time.monotonic())
+    split = processes.scan_split(ACCOUNTS, n, fake_scan, time.monotonic())
+    assert _summary(split) == _summary(one)
+    assert {r.account.id for r in split.regions} == {a.id for a in ACCOUNTS}
+
+
+def test_every_part_is_scanned_by_its_own_process():
+    pids = {}
+
+    def scan_part(part, index):
+        result = fake_scan(part, index)
+        for r in result.regions:
+            r.records[0]["pid"] = os.getpid()
+        return result
+
+    result = processes.scan_split(ACCOUNTS, 3, scan_part, time.monotonic())
+    for r in result.regions:
+        pids.setdefault(r.account.id, r.records[0]["pid"])
+    assert len(set(pids.values())) == 3
+    assert pids[ACCOUNTS[0].id] == os.getpid()  # part 1 stays in this process
+
+
+def test_split_is_round_robin_and_complete():
+    parts = processes.split(ACCOUNTS, 3)
+    assert [len(p) for p in parts] == [3, 2, 2]
+    assert sorted(a.id for p in parts for a in p) == [a.id for a in ACCOUNTS]
+    assert processes.workers_per_process(64, 3) == 22 and processes.workers_per_process(1, 4) == 1
+
+
+def test_a_child_that_raises_costs_only_its_accounts():
+    def scan_part(part, index):
+        if index == 2:
+            raise RuntimeError("boom with AKIAIOSFODNN7EXAMPLE")
+        return fake_scan(part, index)
+
+    result = processes.scan_split(ACCOUNTS, 2, scan_part, time.monotonic())
+    part2 = {a.id for a in processes.split(ACCOUNTS, 2)[1]}
+    failed = {f.account_id for f in result.failures if f.code == processes.FAILED_CODE}
+    assert failed == part2
+    assert {r.account.id for r in result.regions} == {a.id for a in ACCOUNTS} - part2
+    message = next(f.message for f in result.failures if f.code == processes.FAILED_CODE)
+    assert "RuntimeError: boom" in message and "AKIAIOSFODNN7EXAMPLE" not in message  # scrubbed
+    assert result.progress.accounts_failed == len(part2)
+
+
+def test_a_killed_child_costs_only_its_accounts():
+    def scan_part(part, index):
+        if index == 3:
+            os.kill(os.getpid(), signal.SIGKILL)
+        return fake_scan(part, index)
+
+    result = processes.scan_split(ACCOUNTS, 3, scan_part, time.monotonic())
+    part3 = {a.id for a in processes.split(ACCOUNTS, 3)[2]}
+    failures = [f for f in result.failures if f.code == processes.FAILED_CODE]
+    assert {f.account_id for f in failures} == part3
+    assert all("killed by signal 9" in f.message for f in failures)
+    assert len({r.account.id for r in result.regions}) == len(ACCOUNTS) - len(part3)
+
+
+def test_a_child_never_writes_to_stdout(capfd):
+    def scan_part(part, index):
+        if index == 2:
+            print("from the child")
+            os.write(1, b"raw from the child\n")
+        return fake_scan(part, index)
+
+    processes.scan_split(ACCOUNTS, 2, scan_part, time.monotonic())
+    out, err = capfd.readouterr()
+    assert "child" not in out
+    assert "raw from the child" in err
+
+
+def test_when_this_process_fails_the_children_are_stopped_and_reaped():
+    started = []
+
+    def scan_part(part, index):
+        if index == 1:
+            raise KeyboardInterrupt
+        started.append(index)
+        time.sleep(30)
+        return fake_scan(part, index)
+
+    t0 = time.monotonic()
+    with pytest.raises(KeyboardInterrupt):
+        processes.scan_split(ACCOUNTS, 3, scan_part, time.monotonic())
+    assert time.monotonic() - t0 < 20
+    with pytest.raises(ChildProcessError):
+        os.waitpid(-1, os.WNOHANG)  # nothing left to reap
+
+
+# -- what comes back over the pipe is checked -----------------------------------------------------------
+
+
+def _payload(part, **changes):
+    data = json.loads(processes.encode_result(fake_scan(part, 2)))
+    data.update(changes)
+    return json.dumps(data).encode()
+
+
+def test_round_trip():
+    part = ACCOUNTS[:3]
+    decoded = processes.decode_result(processes.encode_result(fake_scan(part, 2)), part)
+    assert _summary(decoded) == _summary(fake_scan(part, 2))
+    assert decoded.regions[0].account is part[0]  # the parent's own Account objects
+
+
+@pytest.mark.parametrize(
+    "tamper",
+    [
+        lambda d, other: d["regions"][0].update(account_id=other.id),  # an account of another part
+        lambda d, other: d["regions"][0]["records"][0].update(account_id=other.id),  # a host of another
+        lambda d, other: d["failures"].append(
+            {"account_id": other.id, "account_name": None, "region": None, "code": "X", "message": "m", "hint": ""}
+        ),
+        lambda d, other: d["regions"][0].update(records="not a list"),
+        lambda d, other: d["regions"][0].update(region=["eu-west-1"]),
+        lambda d, other: d["failures"].append({"account_id": 1}),
+        lambda d, other: d.update(error="the child said so"),
+    ],
+)
+def test_a_result_that_is_not_for_this_part_is_refused(tamper):
+    part, other = ACCOUNTS[:3], ACCOUNTS[5]
+    data = json.loads(processes.encode_result(fake_scan(part, 2)))
+    tamper(data, other)
+    with pytest.raises((ValueError, KeyError, TypeError, AttributeError)):
+        processes.decode_result(json.dumps(data).encode(), part)
+
+
+def test_an_unreadable_result_becomes_failures_of_the_part():
+    child = processes._Child(pid=0, read_fd=-1, part=ACCOUNTS[:2])
+    child.status = 0
+    child.chunks = [b'{"regions": [']
+    result = child.result()
+    assert [f.account_id for f in result.failures] == [a.id for a in ACCOUNTS[:2]]
+    assert all(f.code == processes.FAILED_CODE and "could not be read" in f.message for f in result.failures)
+
+
+# -- how many processes ------------------------------------------------------------------------------
+
+
+def test_process_count(monkeypatch):
+    monkeypatch.setattr(processes, "usable_cpus", lambda: 8)
+    monkeypatch.setattr(processes, "fork_refusal", lambda: None)
+    assert processes.process_count(0, 200)[0] == processes.AUTO_MAX_PROCESSES
+    assert processes.process_count(0, processes.AUTO_MIN_ACCOUNTS - 1)[0] == 1
+    assert processes.process_count(1, 200)[0] == 1
+    assert processes.process_count(3, 200)[0] == 3
+    assert processes.process_count(6, 4)[0] == 4  # never more processes than accounts
+    assert processes.process_count(2, 1)[0] == 1
+    monkeypatch.setattr(processes, "usable_cpus", lambda: 1)
+    assert processes.process_count(0, 200)[0] == 1
+    monkeypatch.setattr(processes, "fork_refusal", lambda: "macOS")
+    assert processes.process_count(4, 200) == (1, "macOS")
+
+
+def test_no_fork_while_another_thread_runs(monkeypatch):
+    others = threading.active_count() - 1  # pytest-xdist runs a thread of its own
+    stop = threading.Event()
+    t = threading.Thread(target=stop.wait)
+    t.start()
+    try:
+        assert processes.fork_refusal() == f"{others + 1} other thread(s) are running"
+    finally:
+        stop.set()
+        t.join()
+    monkeypatch.setattr(threading, "active_count", lambda: 1)
+    assert processes.fork_refusal() is None
+
+
+@pytest.mark.parametrize(
+    ("cpu_max", "affinity", "expected"),
+    [("max 100000\n", 4, 4), ("200000 100000\n", 8, 2), ("150000 100000\n", 8, 1), ("50000 100000\n", 8, 1)],
+)
+def test_usable_cpus_follow_the_container_quota(monkeypatch, tmp_path, cpu_max, affinity, expected):
+    real_open = open
+
+    def fake_open(path, *args, **kwargs):
+        if path == "/sys/fs/cgroup/cpu.max":
+            (tmp_path / "cpu.max").write_text(cpu_max)
+            return real_open(tmp_path / "cpu.max", *args, **kwargs)
+        return real_open(path, *args, **kwargs)
+
+    monkeypatch.setattr("builtins.open", fake_open)
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: set(range(affinity)))
+    assert processes.usable_cpus() == expected
