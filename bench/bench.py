@@ -278,6 +278,7 @@ def summary(label: str, samples: list[dict]) -> dict:
         "min": min(walls),
         "max": max(walls),
         "rss_mb": statistics.median(s["rss_mb"] for s in samples),
+        "processes": max(s.get("processes", 1) for s in samples),
         "cpu": statistics.median(s["cpu"] for s in samples),
         "stderr_tail": samples[0]["stderr"][-2000:],
     }
@@ -339,6 +340,7 @@ def plugin_config(
     attributes: list[str] | None = None,
     cache_dir: str | None = None,
     workers: int | None = None,
+    processes: int | None = None,
 ) -> str:
     lines = ["plugin: crossaccount.aws.ec2", f"role_name: {ROLE}", "accounts:"]
     lines += [f'  - id: "{a}"\n    name: bench-{a[-4:]}' for a in accounts]
@@ -348,6 +350,8 @@ def plugin_config(
         lines.append(f"attributes: [{', '.join(attributes)}]")
     if workers:
         lines.append(f"max_workers: {workers}")
+    if processes is not None:
+        lines.append(f"scan_processes: {processes}")
     if cache_dir:
         lines += [
             "cache: true",
@@ -632,14 +636,20 @@ def case_org_scale(results: dict) -> None:
             row = {"accounts": n, "calls": calls, "instances": expected, "load_before": os.getloadavg()[0]}
             measure(ours(cached), env)  # fills the cache
             row["steal_before"] = steal_ticks()
-            # the three take turns: the scan's share subtracts the cached run of the same minutes
-            row["plugin"], row["ansible_floor"], row["scan_floor"] = interleaved(
-                [
-                    (f"crossaccount.aws.ec2 {n} accounts x {regions}", runs, ours(inv), env, out),
-                    (f"served from the cache {n}", runs, ours(cached), env, None),
-                    (f"shared-client floor {n}", runs, scan_floor(accounts, ALL_REGIONS, 64) + ["--shared"], env, None),
-                ]
-            )
+            # they take turns: the scan's share subtracts the cached run of the same minutes
+            specs = [
+                (f"crossaccount.aws.ec2 {n} accounts x {regions}", runs, ours(inv), env, out),
+                (f"served from the cache {n}", runs, ours(cached), env, None),
+                (f"shared-client floor {n}", runs, scan_floor(accounts, ALL_REGIONS, 64) + ["--shared"], env, None),
+            ]
+            if n <= 200:  # the default (scan_processes: 0, automatic) against one process, same minutes
+                one_text = plugin_config(accounts, ALL_REGIONS, processes=1)
+                one = write(os.path.join(case_dir, f"n{n}-p1.ec2.yml"), one_text)
+                specs.append((f"scan_processes: 1, {n} accounts", runs, ours(one), env, None))
+            measured = interleaved(specs)
+            row["plugin"], row["ansible_floor"], row["scan_floor"] = measured[:3]
+            if len(measured) > 3:
+                row["one_process"] = measured[3]
             row["steal_pct"] = steal_percent(row["steal_before"])
             check = check_inventory(out, expected, accounts)
             row["check"] = {k: v for k, v in check.items() if k != "data"}
@@ -766,9 +776,10 @@ def versions() -> dict:
 def fmt(m: dict | None) -> str:
     if not m:
         return "n/a"
+    procs = m.get("processes", 1)
     return (
         f"{m['median']:.2f} s ({m['min']:.2f}-{m['max']:.2f}, n={m['runs']}), CPU {m['cpu']:.2f} s, "
-        f"{m['rss_mb']:.0f} MB"
+        f"{m['rss_mb']:.0f} MB" + (f" (summed over {procs} processes)" if procs > 1 else "")
     )
 
 
@@ -1059,6 +1070,19 @@ def report(results: dict, elapsed: float) -> str:
                 f"{row['floor_per_call']['cpu_ms']:.2f} ms | {row['load_before']:.1f} / {row['load_after']:.1f}, "
                 f"{row.get('steal_pct', 0):.0f} % |"
             )
+        singles = [row for row in c5["rows"] if row.get("one_process")]
+        if singles:
+            lines += [
+                "",
+                "The default `scan_processes: 0` (automatic: one process per usable CPU, at most 4, from 20",
+                "accounts; peak RSS summed over the processes) against `scan_processes: 1`, taking turns:",
+                "",
+                "| Accounts | default | scan_processes: 1 | speed-up |",
+                "|---|---|---|---|",
+            ]
+            for row in singles:
+                speed = row["one_process"]["median"] / row["plugin"]["median"]
+                lines.append(f"| {row['accounts']} | {fmt(row['plugin'])} | {fmt(row['one_process'])} | {speed:.2f}x |")
         sample = c5.get("aws_ec2_sample")
         if sample:
             per = sample["per_account_s"]
