@@ -42,11 +42,14 @@ def _rss_kb(pid: int) -> int:
 
 
 def _tree_rss_kb(pid: int) -> tuple[int, int]:
+    """(summed RSS of the tree, how many of its processes hold 20 MB or more: the scan processes,
+    not a short helper such as the ldconfig ansible-core runs at start-up)."""
     todo, total, count = [pid], 0, 0
     while todo:
         p = todo.pop()
-        total += _rss_kb(p)
-        count += 1
+        rss = _rss_kb(p)
+        total += rss
+        count += rss >= 20 * 1024
         todo.extend(_children(p))
     return total, count
 

@@ -240,9 +240,10 @@ options:
     description:
       - How many processes scan, 0 to 64. One Python process does the scan's CPU work on one core at a
         time; with more, the accounts are split round-robin over forked processes, each with its own
-        AWS session and C(max_workers / n) threads (so C(max_workers) still bounds concurrent AWS
-        calls). A process that fails costs only its accounts, each reported as failed
-        (C(ScanProcessFailed)).
+        AWS session and its share of the C(max_workers) threads (so C(max_workers) still bounds
+        concurrent AWS calls, and there are never more processes than C(max_workers) or accounts).
+        The controller's credentials are resolved once, before the split. A process that fails
+        costs only its accounts, each reported as failed (C(ScanProcessFailed)).
       - C(0) (default) is automatic, one process per usable CPU (affinity and the container's CPU quota
         count), at most 4, when at least 20 accounts are scanned; otherwise one. C(1) keeps the scan in
         one process. Not used (one process) on macOS, without C(fork), or when another thread is
@@ -555,7 +556,7 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
         ctx = AwsContext(**dataclasses.asdict(settings.client), data_path=data_path)
         ctx.source_credentials()
         accounts, account_failures = resolve_accounts(ctx, settings.accounts, log=display.v)
-        n, why = processes.process_count(settings.scan.processes, len(accounts))
+        n, why = processes.process_count(settings.scan.processes, len(accounts), settings.scan.max_workers)
         if n == 1 and settings.scan.processes > 1:
             display.v(f"crossaccount.aws.ec2: scan_processes: {settings.scan.processes} not used: {why}")
         if n == 1:
@@ -563,17 +564,20 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
             result = scan(ctx, settings.scan, accounts, on_progress=reporter)
         else:
             display.v(f"crossaccount.aws.ec2: scanning {len(accounts)} accounts in {n} processes ({why})")
-            part_settings = dataclasses.replace(
-                settings.scan, max_workers=processes.workers_per_process(settings.scan.max_workers, n)
-            )
             reporter = ProgressReporter()
+            # the controller's credentials as resolved once, frozen: a child never resolves them again
+            # (no second MFA prompt, credential_process run or metadata call)
+            source = ctx.frozen_source_credentials()
 
             def scan_part(part, index):
+                workers = processes.workers_per_process(settings.scan.max_workers, n, index)
+                part_settings = dataclasses.replace(settings.scan, max_workers=workers)
+                progress = ProgressReporter(f"process {index}/{n}")
                 if index == 1:
-                    return scan(ctx, part_settings, part, on_progress=ProgressReporter(f"process 1/{n}"))
-                # a forked child: its own botocore session and credentials, nothing of the parent's
-                own = AwsContext(**dataclasses.asdict(settings.client), data_path=data_path)
-                return scan(own, part_settings, part, on_progress=ProgressReporter(f"process {index}/{n}"))
+                    return scan(ctx, part_settings, part, on_progress=progress)
+                # a forked child: its own botocore session and clients, no connection of the parent's
+                own = AwsContext(**dataclasses.asdict(settings.client), data_path=data_path, source=source)
+                return scan(own, part_settings, part, on_progress=progress)
 
             result = processes.scan_split(accounts, n, scan_part, started=time.monotonic())
         reporter.done(result.progress)

@@ -22,7 +22,8 @@ class AwsContext:
     """The client factory and the role credentials of one run.
 
     The keyword arguments are the fields of ``config.ClientSettings``; their defaults live in the
-    inventory plugin's DOCUMENTATION only."""
+    inventory plugin's DOCUMENTATION only. ``source``: the controller's credentials when they are
+    already known (a forked scan process gets them frozen from its parent), else botocore's chain."""
 
     def __init__(
         self,
@@ -39,6 +40,7 @@ class AwsContext:
         memoise_clients: bool = True,
         share_clients: bool = True,
         data_path: str | None = None,
+        source: Any = None,
     ) -> None:
         self.clients = ClientFactory(
             profile=profile,
@@ -52,11 +54,18 @@ class AwsContext:
             data_path=data_path,
         )
         self.roles = RoleCredentials(
-            self.clients, sts_region=sts_region, duration_seconds=duration_seconds, role_session_name=role_session_name
+            self.clients,
+            sts_region=sts_region,
+            duration_seconds=duration_seconds,
+            role_session_name=role_session_name,
+            source=source,
         )
 
     def source_credentials(self) -> Any:
         return self.roles.source()
+
+    def frozen_source_credentials(self) -> Any:
+        return self.roles.frozen_source()
 
     def home_region(self, partition: str) -> str:
         return self.roles.home_region(partition)

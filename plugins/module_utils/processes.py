@@ -5,14 +5,17 @@
 One Python process runs the scan's CPU work (botocore's request path, parsing) on one core at a
 time, whatever ``max_workers`` is. With ``scan_processes`` above 1 (or automatically, see
 ``process_count``) the accounts are split round-robin into n parts; n - 1 parts are scanned by
-forked copies of the process and one by the process itself, each on its own thread pool of
-``ceil(max_workers / n)`` threads, so the bound on concurrent AWS calls stays ``max_workers``.
+forked copies of the process and one by the process itself, each on its own thread pool, the
+``max_workers`` threads shared out between them, so the bound on concurrent AWS calls stays
+``max_workers``.
 
 * **Fork, before any thread.** A child is forked while the process has one thread (checked: with
   more, the scan stays in one process), before the pools and the reader threads start. It makes its
-  own botocore session and credentials (``scan_part``): nothing of the parent's connections or
-  credentials is used in it. Its stdout is pointed at stderr at once (stdout is the inventory), it
-  never runs the parent's exit handlers (``os._exit``), and it sends its result as JSON over a pipe.
+  own botocore session and clients (``scan_part``): no connection of the parent is used in it. Its
+  stdout is pointed at stderr at once (stdout is the inventory), it never runs the parent's exit
+  handlers (``os._exit``), and it sends its result as JSON over a pipe. It stops when the parent
+  dies (a lifeline pipe whose other end only the parent holds), and the parent stops and reaps its
+  children when it fails itself.
 * **Nothing lost.** The parent takes only account-regions of the accounts it gave the child, and
   only as plain JSON values (account ids are looked up in the parent's own list). A child that
   fails, is killed, or sends something unreadable costs no other account: every account of its
@@ -86,8 +89,16 @@ def fork_refusal() -> str | None:
     return None
 
 
-def process_count(setting: int, accounts: int) -> tuple[int, str]:
-    """(number of processes, why) for ``scan_processes: setting`` (0: automatic) and this many accounts."""
+def process_count(setting: int, accounts: int, max_workers: int) -> tuple[int, str]:
+    """(number of processes, why) for ``scan_processes: setting`` (0: automatic), this many
+    accounts and ``max_workers`` (never more processes than either)."""
+    n, why = _process_count(setting, accounts)
+    if n > max_workers:
+        return max(1, max_workers), f"{why}; max_workers: {max_workers} bounds the processes"
+    return n, why
+
+
+def _process_count(setting: int, accounts: int) -> tuple[int, str]:
     if accounts < 2:
         return 1, "one account"
     refusal = fork_refusal()
@@ -109,8 +120,12 @@ def split(accounts: Sequence[Account], n: int) -> list[list[Account]]:
     return [list(accounts[i::n]) for i in range(n)]
 
 
-def workers_per_process(max_workers: int, n: int) -> int:
-    return max(1, math.ceil(max_workers / n))
+def workers_per_process(max_workers: int, n: int, index: int) -> int:
+    """Threads of process ``index`` (1..n): ``max_workers`` shared out, so that the processes
+    together never run more than ``max_workers`` AWS calls at once (``process_count`` keeps
+    n <= max_workers)."""
+    base, extra = divmod(max_workers, n)
+    return base + (1 if index <= extra else 0)
 
 
 # -- the result over the pipe ------------------------------------------------------------------------
@@ -162,6 +177,7 @@ def decode_result(payload: bytes, part: Sequence[Account]) -> ScanResult:
         raise ValueError(bounded(str(data["error"]), 500))
     by_id = {a.id: a for a in part}
     regions = []
+    seen: set[tuple[str, str]] = set()
     for item in data["regions"]:
         account = by_id.get(item["account_id"])
         records = item["records"]
@@ -171,13 +187,19 @@ def decode_result(payload: bytes, part: Sequence[Account]) -> ScanResult:
             raise ValueError("a region or a scan time that is not text")
         if any(r.get("account_id") != account.id for r in records):
             raise ValueError("a host of another account")
+        if (account.id, item["region"]) in seen:
+            raise ValueError("an account-region given twice")
+        seen.add((account.id, item["region"]))
+        region_failures = [_failure(f) for f in item["failures"]]
+        if any(f.account_id != account.id for f in region_failures):
+            raise ValueError("a failure of another account")
         regions.append(
             RegionResult(
                 account=account,
                 region=item["region"],
                 records=records,
                 scanned_at=item["scanned_at"],
-                failures=[_failure(f) for f in item["failures"]],
+                failures=region_failures,
             )
         )
     failures = [_failure(f) for f in data["failures"]]
@@ -216,19 +238,28 @@ def merge(results: Sequence[ScanResult], started: float) -> ScanResult:
 # -- forking -------------------------------------------------------------------------------------------
 
 
-def _child(part: list[Account], index: int, write_fd: int, scan_part: Callable[..., ScanResult]) -> None:
-    """In the forked child: scan ``part``, write the result, leave without the parent's exit handlers."""
+def _child(part: list[Account], index: int, write_fd: int, life_fd: int, scan_part: Callable[..., ScanResult]) -> None:
+    """In the forked child: scan ``part``, write the result. Never returns: the caller leaves
+    through ``os._exit`` (no exit handler of the parent runs here)."""
+    os.dup2(2, 1)  # stdout is the parent's inventory output: nothing of the child goes there
+    sys.stdout = sys.stderr
+    # the lifeline: its other end is held by the parent only; end of file means the parent is gone
+    threading.Thread(target=_exit_with_parent, args=(life_fd,), name="crossaccount-lifeline", daemon=True).start()
     try:
-        os.dup2(2, 1)  # stdout is the parent's inventory output: nothing of the child goes there
-        sys.stdout = sys.stderr
-        try:
-            payload = encode_result(scan_part(part, index))
-        except BaseException as exc:  # noqa: BLE001 - whatever happens is reported for the part
-            payload = json.dumps({"error": safe_text(f"{type(exc).__name__}: {exc}", 400)}).encode("utf-8")
-        with os.fdopen(write_fd, "wb") as fh:
-            fh.write(payload)
-    finally:
-        os._exit(0)
+        payload = encode_result(scan_part(part, index))
+    except BaseException as exc:  # noqa: BLE001 - whatever happens is reported for the part
+        payload = json.dumps({"error": safe_text(f"{type(exc).__name__}: {exc}", 400)}).encode("utf-8")
+    with os.fdopen(write_fd, "wb") as fh:
+        fh.write(payload)
+
+
+def _exit_with_parent(life_fd: int) -> None:
+    try:
+        while os.read(life_fd, 1):
+            pass
+    except OSError:
+        pass
+    os._exit(3)  # the parent died (or was killed): nobody will read this part; stop scanning
 
 
 class _Child:
@@ -240,13 +271,15 @@ class _Child:
         self.status: int | None = None
 
     def read(self) -> None:
+        """Everything the child writes, to the end (past the bound it is read and dropped, so that
+        the child is never left blocked on a full pipe)."""
         with os.fdopen(self.read_fd, "rb") as fh:
             while chunk := fh.read(1 << 20):
                 self.size += len(chunk)
                 if self.size > _MAX_PAYLOAD:
                     self.chunks = []
-                    return
-                self.chunks.append(chunk)
+                else:
+                    self.chunks.append(chunk)
 
     def result(self) -> ScanResult:
         if self.status is None or not os.WIFEXITED(self.status) or os.WEXITSTATUS(self.status) != 0:
@@ -256,6 +289,8 @@ class _Child:
                 else "it did not finish"
             )
             return failed_part(self.part, how)
+        if self.size > _MAX_PAYLOAD:
+            return failed_part(self.part, f"its result was larger than {_MAX_PAYLOAD} bytes")
         try:
             return decode_result(b"".join(self.chunks), self.part)
         except (ValueError, KeyError, TypeError, AttributeError) as exc:
@@ -272,38 +307,46 @@ def scan_split(
     the others run in forked children and must build their own AWS context)."""
     parts = split(accounts, n)
     children: list[_Child] = []
+    results: list[ScanResult] = []
     sys.stdout.flush()
     sys.stderr.flush()
+    life_r, life_w = os.pipe()  # the children's lifeline: held open by this process only
     try:
-        for index, part in enumerate(parts[1:], start=2):
-            read_fd, write_fd = os.pipe()
-            try:
-                pid = os.fork()
-            except OSError:
-                os.close(read_fd)
+        try:
+            for index, part in enumerate(parts[1:], start=2):
+                read_fd, write_fd = os.pipe()
+                try:
+                    pid = os.fork()
+                except OSError:
+                    os.close(read_fd)
+                    os.close(write_fd)
+                    raise
+                if pid == 0:  # pragma: no cover - the child (its behaviour is tested through its results)
+                    try:
+                        for fd in (read_fd, life_w, *(c.read_fd for c in children)):
+                            os.close(fd)
+                        _child(part, index, write_fd, life_r, scan_part)
+                    finally:
+                        os._exit(0)
                 os.close(write_fd)
-                raise
-            if pid == 0:  # pragma: no cover - the child leaves through os._exit (tested from the CLI)
-                os.close(read_fd)
-                for other in children:
-                    os.close(other.read_fd)
-                _child(part, index, write_fd, scan_part)
-            os.close(write_fd)
-            children.append(_Child(pid, read_fd, part))
-    except OSError:  # fork or pipe refused (a process limit): the parts not forked are scanned here
-        parts = [parts[0] + [a for p in parts[len(children) + 1 :] for a in p]]
-    for child in children:  # threads only now: every child was forked from a one-thread process
-        child.reader = threading.Thread(target=child.read, name="crossaccount-result", daemon=True)
-        child.reader.start()
-    results: list[ScanResult] = []
-    try:
+                children.append(_Child(pid, read_fd, part))
+        except OSError:  # fork or pipe refused (a process limit): the parts not forked are scanned here
+            parts = [parts[0] + [a for p in parts[len(children) + 1 :] for a in p]]
+        for child in children:  # threads only now: every child was forked from a one-thread process
+            child.reader = threading.Thread(target=child.read, name="crossaccount-result", daemon=True)
+            child.reader.start()
         results.append(scan_part(parts[0], 1))
     finally:
+        os.close(life_r)
         for child in children:
             if not results:  # this process failed: do not leave the children scanning
                 _kill(child.pid)
-            child.reader.join()
+            if child.reader is not None:
+                child.reader.join()
+            else:
+                os.close(child.read_fd)
             child.status = os.waitpid(child.pid, 0)[1]
+        os.close(life_w)
     results.extend(child.result() for child in children)
     return merge(results, started)
 

@@ -63,13 +63,14 @@ class RoleCredentials:
         sts_region: str | None,
         duration_seconds: int,
         role_session_name: str,
+        source: Any = None,
     ) -> None:
         self.clients = clients
         self._sts_region = sts_region
         self.duration_seconds = duration_seconds
         self.role_session_name = role_session_name
         self._lock = threading.Lock()
-        self._source = None
+        self._source = source  # None: botocore's credential chain, resolved at the first use
         self._sts_clients: dict[tuple[str, str, str], Any] = {}
         self._sts_creation = threading.Lock()
         self._principal: str | None = None
@@ -87,6 +88,15 @@ class RoleCredentials:
                     )
                 self._source = creds
             return self._source
+
+    def frozen_source(self) -> botocore.credentials.Credentials:
+        """The controller's credentials as they are now (botocore refreshes them first when they
+        are close to expiry), as a static credentials object: for a forked scan process, which
+        then never resolves them again. Never printed, never written anywhere."""
+        frozen = self.source().get_frozen_credentials()
+        return botocore.credentials.Credentials(
+            frozen.access_key, frozen.secret_key, frozen.token, method="crossaccount-frozen"
+        )
 
     def sts_region(self, partition: str = "aws") -> str:
         return self._sts_region or self.clients.session.get_config_variable("region") or home_region(partition)

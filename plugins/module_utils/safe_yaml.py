@@ -134,8 +134,18 @@ def check_text(text: str) -> Any:
 
 # Files that passed, by (path, device, inode, size, mtime): verify_file and parse check the same
 # inventory file one after the other; the second check of an unchanged file is not made again.
-_PASSED: dict[tuple[Any, ...], Any] = {}
+# Only what the callers read is kept (the top-level ``plugin`` value), never the nodes.
+_PASSED: dict[tuple[Any, ...], Checked] = {}
 _MAX_PASSED = 16
+
+
+class Checked:
+    """A file that passed the pre-pass: ``plugin`` is ``top_level_string(root, "plugin")``."""
+
+    __slots__ = ("plugin",)
+
+    def __init__(self, plugin: Any) -> None:
+        self.plugin = plugin
 
 
 def _identity(path: str) -> tuple[Any, ...] | None:
@@ -146,25 +156,24 @@ def _identity(path: str) -> tuple[Any, ...] | None:
     return (path, st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns)
 
 
-def check_file(path: str, key: str) -> Any:
+def check_file(path: str, key: str) -> Checked:
     """Refuse ``path`` (the inventory file when ``key`` is ``(file)``, else the file of option ``key``)
     with a ``ConfigError`` naming the key, for a duplicate key, an alias bomb or a size past 32 MiB.
-    Return the composed root node (None when PyYAML cannot compose it, or the file cannot be read:
-    the loader then says why)."""
+    A file PyYAML cannot compose, or that cannot be read, passes (the loader then says why)."""
     identity = _identity(path)
     if identity is not None and identity in _PASSED:
         return _PASSED[identity]
     try:
         size = os.path.getsize(path)
     except OSError:
-        return None  # the loader says why it cannot read it
+        return Checked(UNKNOWN)  # the loader says why it cannot read it
     if size > MAX_FILE_BYTES:
         raise ConfigError(key, f"{path} is {size} bytes, more than 32 MiB", "split the file or list fewer entries")
     try:
         with open(path, encoding="utf-8") as fh:
             text = fh.read()
     except (OSError, UnicodeDecodeError):
-        return None
+        return Checked(UNKNOWN)
     try:
         root = check_text(text)
     except _Refused as refused:
@@ -175,11 +184,12 @@ def check_file(path: str, key: str) -> Any:
             name = key + (refused.path if refused.path.startswith("[") else f".{refused.path}" if refused.path else "")
             problem = f"{refused.problem} in {path}"
         raise ConfigError(name, problem, refused.fix) from None
+    checked = Checked(top_level_string(root, "plugin"))
     if identity is not None and identity == _identity(path):  # unchanged while it was read
         if len(_PASSED) >= _MAX_PASSED:
             _PASSED.clear()
-        _PASSED[identity] = root
-    return root
+        _PASSED[identity] = checked
+    return checked
 
 
 UNKNOWN = object()
@@ -197,6 +207,8 @@ def top_level_string(root: Any, key: str) -> Any:
     found: Any = None
     for k, v in root.value:
         if not isinstance(k, yaml.ScalarNode) or k.tag == _MERGE_TAG:
+            return UNKNOWN
+        if k.value == key and k.tag != _STR_TAG:  # e.g. "!unsafe plugin:": only a loader can tell
             return UNKNOWN
         if k.tag == _STR_TAG and k.value == key:
             if not isinstance(v, yaml.ScalarNode) or v.tag != _STR_TAG:

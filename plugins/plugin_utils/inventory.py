@@ -74,10 +74,9 @@ def configured_plugin(loader: Any, path: str) -> tuple[bool, Any]:
     the file loaded by ansible-core. An inventory file listing 1,000 accounts takes ~0.3 s to load
     that way, and parse() loads it once more."""
     try:
-        root = safe_yaml.check_file(path, "(file)")
+        name = safe_yaml.check_file(path, "(file)").plugin
     except ConfigError:
         return False, None
-    name = safe_yaml.top_level_string(root, "plugin")
     if name is not safe_yaml.UNKNOWN:
         return True, name
     try:
@@ -248,8 +247,9 @@ def host_variable_setter(inventory: Any) -> Any:
 
 
 def host_variables_setter(inventory: Any) -> Any:
-    """``set_variables(host, variables)``: every (name, value) of ``variables`` set on the host, as
-    ``host_variable_setter`` would set them one by one, for AWS data.
+    """``set_variables(host, variables)``: every (name, value) of ``variables`` set on the host
+    named ``host`` (a host: never a group of that name, which the plugin's naming rules out
+    anyway), with the result of ``host_variable_setter`` setting them one by one, for AWS data.
 
     ``Host.set_variable`` checks the variable's name (a deprecation warning for an invalid one) and
     merges a mapping into a mapping already there; ``InventoryData.set_variable`` looks the entity

@@ -5,6 +5,10 @@ process dies costs only its own accounts (each reported, never a quiet gap)."""
 
 from __future__ import annotations
 
+import os
+import signal
+import subprocess
+import time
 from collections import Counter
 
 import pytest
@@ -58,7 +62,10 @@ def test_split_scan_lists_the_same_inventory(one_process, stand_in, write_invent
     assert result.rc == 0, result.stderr
     assert _without_times(result) == _without_times(one_process)
     assert f"scanning {len(IDS)} accounts in {n} processes (scan_processes: {n})" in result.stdout + result.stderr
-    assert "in 2 processes" not in one_process.stdout + one_process.stderr
+    assert "accounts in " not in one_process.stdout + one_process.stderr
+    assert ": process 1/" not in one_process.stderr
+    for k in range(1, n + 1):
+        assert f"crossaccount.aws.ec2: process {k}/{n}: accounts assumed" in result.stderr
     counts = Counter(hv["instance_id"] for hv in result.hostvars.values())
     assert counts and set(counts.values()) == {1}
     for hv in result.hostvars.values():
@@ -81,10 +88,11 @@ def test_failures_in_every_part_are_reported(stand_in, fleet, write_inventory):
     )
     try:
         path = write_inventory(config("scan_processes: 2"))
-        result = cli.inventory(path, stand_in.endpoint, "--list", "--export")
+        result = cli.inventory(path, stand_in.endpoint, "--list", "--export", "-v")
     finally:
         stand_in.faults.reset()
     assert result.rc == 0, result.stderr
+    assert f"scanning {len(IDS)} accounts in 2 processes" in result.stdout
     errors = {(e["account_id"], e["region"], e["code"]) for e in result.data["all"]["vars"]["crossaccount_errors"]}
     assert errors == {(denied, None, "AccessDenied"), (broken_region, "eu-west-1", "AuthFailure")}
     listed = {(hv["account_id"], hv["region"]) for hv in result.hostvars.values()}
@@ -102,9 +110,12 @@ def test_strict_errors_fails_the_run_for_a_failure_in_a_child(stand_in, fleet, w
     stand_in.faults.set_faults([Fault(code="AccessDenied", action="AssumeRole", account=IDS[1], status=403)])
     try:
         path = write_inventory(config("scan_processes: 2\nstrict_errors: true"))
-        result = cli.inventory(path, stand_in.endpoint, extra_env={"ANSIBLE_INVENTORY_ANY_UNPARSED_IS_FAILED": "true"})
+        result = cli.inventory(
+            path, stand_in.endpoint, "--list", "-v", extra_env={"ANSIBLE_INVENTORY_ANY_UNPARSED_IS_FAILED": "true"}
+        )
     finally:
         stand_in.faults.reset()
+    assert f"scanning {len(IDS)} accounts in 2 processes" in result.stdout
     assert result.rc != 0
     assert IDS[1] in result.stderr and "AccessDenied" in result.stderr
 
@@ -115,3 +126,52 @@ def test_bad_values_are_one_line_naming_the_key(stand_in, write_inventory, value
     result = cli.inventory(path, stand_in.endpoint, extra_env={"ANSIBLE_INVENTORY_ANY_UNPARSED_IS_FAILED": "true"})
     assert result.rc != 0
     assert "scan_processes" in result.stderr
+
+
+def _children(pid: int) -> list[int]:
+    found = []
+    for task in os.listdir(f"/proc/{pid}/task"):
+        with open(f"/proc/{pid}/task/{task}/children") as fh:
+            found += [int(x) for x in fh.read().split()]
+    return found
+
+
+def test_a_killed_scan_process_costs_only_its_accounts(stand_in, fleet, write_inventory):
+    """The child scanning half of the accounts is killed (as the OOM killer would) while its calls
+    are slow: its accounts are each reported as failed, the other half is listed in full."""
+    child_part, own_part = IDS[1::2], IDS[0::2]
+    stand_in.faults.reset()
+    stand_in.faults.set_faults(
+        [Fault(code="-", action="DescribeInstances", account=a, delay_s=5, hang_only=True) for a in child_part]
+    )
+    path = write_inventory(config("scan_processes: 2\nread_timeout: 30"))
+    proc = subprocess.Popen(
+        [os.path.join(cli.BIN, "ansible-inventory"), "-i", path, "--list", "--export"],
+        env=cli.ansible_env(stand_in.endpoint),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        forked: list[int] = []
+        while not forked and proc.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.05)
+            forked = _children(proc.pid)
+        assert forked, "no scan process was forked"
+        time.sleep(0.5)
+        os.kill(forked[0], signal.SIGKILL)
+        out, err = proc.communicate(timeout=120)
+    finally:
+        stand_in.faults.reset()
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 0, err
+    result = cli.Result(proc.returncode, out, err)
+    errors = result.data["all"]["vars"]["crossaccount_errors"]
+    assert {(e["account_id"], e["code"]) for e in errors} == {(a, "ScanProcessFailed") for a in child_part}
+    assert all("killed by signal 9" in e["message"] for e in errors)
+    for a in child_part:
+        assert f"account {a}: ScanProcessFailed: " in err
+    listed = {(hv["account_id"], hv["region"]) for hv in result.hostvars.values()}
+    assert listed == {(i["account"], i["region"]) for i in fleet if i["region"] in REGIONS and i["account"] in own_part}

@@ -75,8 +75,11 @@ def test_every_host_is_listed_under_the_account_that_signed_for_it(hard_stand_in
         f"scan_processes: {processes}\n"
         "hostnames: [instance-id]\naccounts:\n" + "".join(f'  - id: "{a}"\n' for a in accounts)
     )
-    result = inventory(path, hard_stand_in.endpoint, extra_env={"ANSIBLE_INVENTORY_ANY_UNPARSED_IS_FAILED": "true"})
+    result = inventory(
+        path, hard_stand_in.endpoint, "--list", "-v", extra_env={"ANSIBLE_INVENTORY_ANY_UNPARSED_IS_FAILED": "true"}
+    )
     assert result.rc == 0, result.stderr[-3000:]
+    assert ("scanning 30 accounts in 2 processes" in result.stdout) is (processes == 2)
     hosts = result.hostvars
     assert not next(iter(hosts.values()))["crossaccount_errors"]
     _check(hard_stand_in, accounts, hosts)

@@ -134,6 +134,8 @@ SAMPLES = {
     "broken": "plugin: [crossaccount.aws.ec2\n",
     "duplicate plugin": "plugin: crossaccount.aws.ec2\nplugin: amazon.aws.aws_ec2\n",
     "flow mapping key": "{a: 1}: 2\nplugin: crossaccount.aws.ec2\n",
+    "tagged key": "!unsafe plugin: crossaccount.aws.ec2\n",
+    "explicit str key": "!!str plugin: crossaccount.aws.ec2\n",
 }
 
 

@@ -82,7 +82,10 @@ def test_split_is_round_robin_and_complete():
     parts = processes.split(ACCOUNTS, 3)
     assert [len(p) for p in parts] == [3, 2, 2]
     assert sorted(a.id for p in parts for a in p) == [a.id for a in ACCOUNTS]
-    assert processes.workers_per_process(64, 3) == 22 and processes.workers_per_process(1, 4) == 1
+    for max_workers in (1, 2, 5, 64, 65):
+        for n in range(1, min(max_workers, 6) + 1):
+            shares = [processes.workers_per_process(max_workers, n, i) for i in range(1, n + 1)]
+            assert sum(shares) == max_workers and min(shares) >= 1  # the bound holds in all
 
 
 def test_a_child_that_raises_costs_only_its_accounts():
@@ -174,6 +177,10 @@ def test_round_trip():
         lambda d, other: d["regions"][0].update(region=["eu-west-1"]),
         lambda d, other: d["failures"].append({"account_id": 1}),
         lambda d, other: d.update(error="the child said so"),
+        lambda d, other: d["regions"][0]["failures"].append(  # a region's failure of another account
+            {"account_id": other.id, "account_name": None, "region": "x", "code": "X", "message": "m", "hint": ""}
+        ),
+        lambda d, other: d["regions"].append(d["regions"][0]),  # an account-region twice
     ],
 )
 def test_a_result_that_is_not_for_this_part_is_refused(tamper):
@@ -199,16 +206,18 @@ def test_an_unreadable_result_becomes_failures_of_the_part():
 def test_process_count(monkeypatch):
     monkeypatch.setattr(processes, "usable_cpus", lambda: 8)
     monkeypatch.setattr(processes, "fork_refusal", lambda: None)
-    assert processes.process_count(0, 200)[0] == processes.AUTO_MAX_PROCESSES
-    assert processes.process_count(0, processes.AUTO_MIN_ACCOUNTS - 1)[0] == 1
-    assert processes.process_count(1, 200)[0] == 1
-    assert processes.process_count(3, 200)[0] == 3
-    assert processes.process_count(6, 4)[0] == 4  # never more processes than accounts
-    assert processes.process_count(2, 1)[0] == 1
+    assert processes.process_count(0, 200, 64)[0] == processes.AUTO_MAX_PROCESSES
+    assert processes.process_count(0, processes.AUTO_MIN_ACCOUNTS - 1, 64)[0] == 1
+    assert processes.process_count(1, 200, 64)[0] == 1
+    assert processes.process_count(3, 200, 64)[0] == 3
+    assert processes.process_count(6, 4, 64)[0] == 4  # never more processes than accounts
+    assert processes.process_count(2, 1, 64)[0] == 1
+    assert processes.process_count(8, 200, 3)[0] == 3  # nor than max_workers
+    assert processes.process_count(0, 200, 1)[0] == 1
     monkeypatch.setattr(processes, "usable_cpus", lambda: 1)
-    assert processes.process_count(0, 200)[0] == 1
+    assert processes.process_count(0, 200, 64)[0] == 1
     monkeypatch.setattr(processes, "fork_refusal", lambda: "macOS")
-    assert processes.process_count(4, 200) == (1, "macOS")
+    assert processes.process_count(4, 200, 64) == (1, "macOS")
 
 
 def test_no_fork_while_another_thread_runs(monkeypatch):
@@ -241,3 +250,54 @@ def test_usable_cpus_follow_the_container_quota(monkeypatch, tmp_path, cpu_max, 
     monkeypatch.setattr("builtins.open", fake_open)
     monkeypatch.setattr(os, "sched_getaffinity", lambda pid: set(range(affinity)))
     assert processes.usable_cpus() == expected
+
+
+def test_a_result_past_the_bound_is_drained_and_refused(monkeypatch):
+    monkeypatch.setattr(processes, "_MAX_PAYLOAD", 1000)
+
+    def scan_part(part, index):
+        result = fake_scan(part, index)
+        if index == 2:
+            result.regions[0].records[0]["padding"] = "x" * 200_000  # more than a pipe holds
+        return result
+
+    result = processes.scan_split(ACCOUNTS, 2, scan_part, time.monotonic())  # returns: the child is not left blocked
+    part2 = {a.id for a in processes.split(ACCOUNTS, 2)[1]}
+    failures = [f for f in result.failures if f.code == processes.FAILED_CODE]
+    assert {f.account_id for f in failures} == part2
+    assert "larger than 1000 bytes" in failures[0].message
+
+
+def test_a_child_stops_when_its_parent_is_killed(tmp_path):
+    pidfile = tmp_path / "child.pid"
+
+    def scan_part(part, index):
+        if index == 2:
+            pidfile.write_text(str(os.getpid()))
+        time.sleep(60)
+        return fake_scan(part, index)
+
+    parent = os.fork()
+    if parent == 0:  # a stand-in for the inventory process
+        try:
+            processes.scan_split(ACCOUNTS, 2, scan_part, time.monotonic())
+        finally:
+            os._exit(0)
+    deadline = time.monotonic() + 20
+    while not (pidfile.exists() and pidfile.read_text()) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    child = int(pidfile.read_text())
+    os.kill(parent, signal.SIGKILL)
+    os.waitpid(parent, 0)
+    deadline = time.monotonic() + 10
+    while _alive(child) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not _alive(child), "the child kept scanning after its parent died"
+
+
+def _alive(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as fh:
+            return fh.read().rsplit(")", 1)[1].split()[0] != "Z"  # a zombie has stopped
+    except OSError:
+        return False
