@@ -17,6 +17,11 @@ from ansible_collections.crossaccount.aws.plugins.module_utils.config import Acc
 from ansible_collections.crossaccount.aws.plugins.module_utils.errors import ScanFailure
 from ansible_collections.crossaccount.aws.plugins.module_utils.scanner import Progress, RegionResult, ScanResult
 
+# pytest-xdist keeps a thread of its own in each worker, so these forks happen in a process with
+# two threads, which Python 3.12+ warns about; the plugin itself never forks with more than one
+# thread (processes.fork_refusal, tested below), and these children touch no lock of that thread.
+pytestmark = pytest.mark.filterwarnings("ignore:This process .* is multi-threaded:DeprecationWarning")
+
 ACCOUNTS = [Account(id=f"{i:012d}", role_arn=f"arn:aws:iam::{i:012d}:role/R", name=f"a{i}") for i in range(1, 8)]
 
 
