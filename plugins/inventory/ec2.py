@@ -399,7 +399,6 @@ keyed_groups:
 """
 
 import dataclasses  # noqa: E402
-import time  # noqa: E402
 
 from ansible.errors import AnsibleParserError  # noqa: E402
 from ansible.plugins.inventory import BaseInventoryPlugin, Cacheable, Constructable  # noqa: E402
@@ -557,14 +556,13 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
         ctx.source_credentials()
         accounts, account_failures = resolve_accounts(ctx, settings.accounts, log=display.v)
         n, why = processes.process_count(settings.scan.processes, len(accounts), settings.scan.max_workers)
-        if n == 1 and settings.scan.processes > 1:
-            display.v(f"crossaccount.aws.ec2: scan_processes: {settings.scan.processes} not used: {why}")
+        reporter = ProgressReporter()
         if n == 1:
-            reporter = ProgressReporter()
+            if settings.scan.processes > 1:
+                display.v(f"crossaccount.aws.ec2: scan_processes: {settings.scan.processes} not used: {why}")
             result = scan(ctx, settings.scan, accounts, on_progress=reporter)
         else:
             display.v(f"crossaccount.aws.ec2: scanning {len(accounts)} accounts in {n} processes ({why})")
-            reporter = ProgressReporter()
             # the controller's credentials as resolved once, frozen: a child never resolves them again
             # (no second MFA prompt, credential_process run or metadata call)
             source = ctx.frozen_source_credentials()
@@ -579,7 +577,7 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
                 own = AwsContext(**dataclasses.asdict(settings.client), data_path=data_path, source=source)
                 return scan(own, part_settings, part, on_progress=progress)
 
-            result = processes.scan_split(accounts, n, scan_part, started=time.monotonic())
+            result = processes.scan_split(accounts, n, scan_part)
         reporter.done(result.progress)
         return Snapshot.build(
             result,

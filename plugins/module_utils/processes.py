@@ -35,6 +35,7 @@ import os
 import signal
 import sys
 import threading
+import time
 from dataclasses import asdict, fields
 from typing import Any, Callable, Sequence
 
@@ -101,13 +102,13 @@ def process_count(setting: int, accounts: int, max_workers: int) -> tuple[int, s
 def _process_count(setting: int, accounts: int) -> tuple[int, str]:
     if accounts < 2:
         return 1, "one account"
+    if setting == 1:
+        return 1, "scan_processes: 1"
     refusal = fork_refusal()
-    if setting == 1 or (setting > 1 and refusal):
-        return 1, refusal or "scan_processes: 1"
-    if setting > 1:
-        return min(setting, accounts), f"scan_processes: {setting}"
     if refusal:
         return 1, refusal
+    if setting > 1:
+        return min(setting, accounts), f"scan_processes: {setting}"
     if accounts < AUTO_MIN_ACCOUNTS:
         return 1, f"fewer than {AUTO_MIN_ACCOUNTS} accounts"
     cpus = usable_cpus()
@@ -130,6 +131,8 @@ def workers_per_process(max_workers: int, n: int, index: int) -> int:
 
 # -- the result over the pipe ------------------------------------------------------------------------
 
+_COUNTS = tuple(f.name for f in fields(Progress) if f.name != "started")  # what Progress counts
+
 
 def encode_result(result: ScanResult) -> bytes:
     return json.dumps(
@@ -146,7 +149,7 @@ def encode_result(result: ScanResult) -> bytes:
             ],
             "failures": [asdict(f) for f in result.failures],
             "planned": result.planned,
-            "progress": {f.name: getattr(result.progress, f.name) for f in fields(Progress) if f.name != "started"},
+            "progress": {name: getattr(result.progress, name) for name in _COUNTS},
         },
         separators=(",", ":"),
     ).encode("utf-8")
@@ -206,7 +209,7 @@ def decode_result(payload: bytes, part: Sequence[Account]) -> ScanResult:
     if any(f.account_id not in by_id for f in failures):
         raise ValueError("a failure of an account that is not in this part")
     planned = {k: list(v) for k, v in data["planned"].items() if k in by_id and isinstance(v, list)}
-    progress = Progress(**{k: int(v) for k, v in data["progress"].items() if k in Progress.__dataclass_fields__})
+    progress = Progress(**{k: int(v) for k, v in data["progress"].items() if k in _COUNTS})
     return ScanResult(regions=regions, failures=failures, progress=progress, planned=planned)
 
 
@@ -220,18 +223,16 @@ def failed_part(part: Sequence[Account], cause: str) -> ScanResult:
 
 
 def merge(results: Sequence[ScanResult], started: float) -> ScanResult:
+    """One ScanResult of the parts': counts added up, in scanner.scan's order."""
     progress = Progress(started=started)
     merged = ScanResult(regions=[], failures=[], progress=progress)
     for r in results:
         merged.regions.extend(r.regions)
         merged.failures.extend(r.failures)
         merged.planned.update(r.planned)
-        for name in ("accounts_total", "accounts_assumed", "accounts_failed", "tasks_total", "tasks_done"):
+        for name in _COUNTS:
             setattr(progress, name, getattr(progress, name) + getattr(r.progress, name))
-        progress.tasks_failed += r.progress.tasks_failed
-        progress.instances += r.progress.instances
-    merged.failures.sort(key=lambda f: (f.account_id, f.region or ""))
-    merged.regions.sort(key=lambda r: (r.account.id, r.region))
+    merged.sort()
     return merged
 
 
@@ -298,13 +299,11 @@ class _Child:
 
 
 def scan_split(
-    accounts: Sequence[Account],
-    n: int,
-    scan_part: Callable[[list[Account], int], ScanResult],
-    started: float,
+    accounts: Sequence[Account], n: int, scan_part: Callable[[list[Account], int], ScanResult]
 ) -> ScanResult:
     """Scan ``accounts`` in ``n`` processes: ``scan_part(part, index)`` (index 1 is this process;
     the others run in forked children and must build their own AWS context)."""
+    started = time.monotonic()
     parts = split(accounts, n)
     children: list[_Child] = []
     results: list[ScanResult] = []

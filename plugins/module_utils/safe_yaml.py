@@ -161,12 +161,11 @@ def check_file(path: str, key: str) -> Checked:
     with a ``ConfigError`` naming the key, for a duplicate key, an alias bomb or a size past 32 MiB.
     A file PyYAML cannot compose, or that cannot be read, passes (the loader then says why)."""
     identity = _identity(path)
-    if identity is not None and identity in _PASSED:
-        return _PASSED[identity]
-    try:
-        size = os.path.getsize(path)
-    except OSError:
+    if identity is None:
         return Checked(UNKNOWN)  # the loader says why it cannot read it
+    if identity in _PASSED:
+        return _PASSED[identity]
+    size = identity[3]
     if size > MAX_FILE_BYTES:
         raise ConfigError(key, f"{path} is {size} bytes, more than 32 MiB", "split the file or list fewer entries")
     try:
@@ -185,7 +184,7 @@ def check_file(path: str, key: str) -> Checked:
             problem = f"{refused.problem} in {path}"
         raise ConfigError(name, problem, refused.fix) from None
     checked = Checked(top_level_string(root, "plugin"))
-    if identity is not None and identity == _identity(path):  # unchanged while it was read
+    if identity == _identity(path):  # unchanged while it was read
         if len(_PASSED) >= _MAX_PASSED:
             _PASSED.clear()
         _PASSED[identity] = checked
@@ -208,10 +207,9 @@ def top_level_string(root: Any, key: str) -> Any:
     for k, v in root.value:
         if not isinstance(k, yaml.ScalarNode) or k.tag == _MERGE_TAG:
             return UNKNOWN
-        if k.value == key and k.tag != _STR_TAG:  # e.g. "!unsafe plugin:": only a loader can tell
-            return UNKNOWN
-        if k.tag == _STR_TAG and k.value == key:
-            if not isinstance(v, yaml.ScalarNode) or v.tag != _STR_TAG:
+        if k.value == key:
+            # "!unsafe plugin:", "plugin: 12", "plugin: !vault ...": only a loader can tell
+            if k.tag != _STR_TAG or not isinstance(v, yaml.ScalarNode) or v.tag != _STR_TAG:
                 return UNKNOWN
             found = v.value
     return found

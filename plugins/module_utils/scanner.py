@@ -87,6 +87,12 @@ class ScanResult:
     # account id -> regions that were planned (empty when the account failed before planning)
     planned: dict[str, list[str]] = field(default_factory=dict)
 
+    def sort(self) -> None:
+        """Failures and account-regions in account, then region, order: the same snapshot
+        whatever order the tasks (or processes) finished in."""
+        self.failures.sort(key=lambda f: (f.account_id, f.region or ""))
+        self.regions.sort(key=lambda r: (r.account.id, r.region))
+
 
 class _AccountPlan:
     __slots__ = ("account", "credentials", "regions")
@@ -273,6 +279,5 @@ def scan(
                     progress.instances += len(outcome.records)
             if on_progress is not None:
                 on_progress(progress)
-    result.failures.sort(key=lambda f: (f.account_id, f.region or ""))
-    result.regions.sort(key=lambda r: (r.account.id, r.region))
+    result.sort()
     return result

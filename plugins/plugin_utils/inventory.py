@@ -256,7 +256,7 @@ def host_variables_setter(inventory: Any) -> Any:
     up again (groups first) for every variable. For 1,600 hosts of ~50 variables that is ~80,000
     calls. Here each distinct name goes once through ``Host.set_variable`` (checked), and after
     that a value is stored in the host's ``vars`` directly unless it would be merged (then
-    ``Host.set_variable`` again). The host is the inventory's host of that name (never a group).
+    ``Host.set_variable`` again).
 
     ``Host.vars`` is guarded with ``host_variable_setter`` (tests/unit/plugins/test_host_variable_setter.py);
     when the host has no ``vars`` dict, or the inventory is not the expected proxy, it falls back to
@@ -271,15 +271,12 @@ def host_variables_setter(inventory: Any) -> Any:
     hosts = data.hosts if issubclass(type(data), InventoryData) else None
     checked: set[str] = set()
 
-    def set_each(name: str, variables: dict[str, Any]) -> None:
-        for var, value in variables.items():
-            set_one(name, var, value)
-
     def set_variables(name: str, variables: dict[str, Any]) -> None:
         host = hosts.get(name) if isinstance(hosts, dict) else None
         store = getattr(host, "vars", None)
         if not isinstance(store, dict):
-            set_each(name, variables)
+            for var, value in variables.items():
+                set_one(name, var, value)
             return
         for var, value in variables.items():
             if var not in checked or (isinstance(value, Mapping) and isinstance(store.get(var), MutableMapping)):

@@ -15,7 +15,7 @@ import pytest
 
 from tests.support import cli
 from tests.support.faults import Fault
-from tests.support.fleet import ACCOUNTS
+from tests.support.fleet import ACCOUNTS, EVIL_TAG
 
 REGIONS = ["us-east-1", "eu-west-1", "ap-southeast-2", "us-west-2"]
 IDS = sorted(ACCOUNTS)
@@ -70,6 +70,12 @@ def test_split_scan_lists_the_same_inventory(one_process, stand_in, write_invent
     assert counts and set(counts.values()) == {1}
     for hv in result.hostvars.values():
         assert hv["owner_id"] == hv["account_id"]
+    # the fleet's hostile tag (account 222222222222, scanned by a child) crossed the pipe verbatim
+    # and is still printed as untrusted text, never templated
+    assert EVIL_TAG[:2] == "{{" and "222222222222" in IDS[1::2]
+    evil = [hv for hv in result.raw["_meta"]["hostvars"].values() if "Notes" in hv["ec2_tags"]]
+    assert [hv["ec2_tags"]["Notes"] for hv in evil] == [{"__ansible_unsafe": EVIL_TAG}]
+    assert "uid=" not in result.stdout
     finished = [line for line in result.stderr.splitlines() if "scan finished" in line]
     assert len(finished) == 1 and f"accounts assumed {len(IDS)}/{len(IDS)}" in finished[0]
 

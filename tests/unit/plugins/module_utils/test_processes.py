@@ -62,7 +62,7 @@ def _summary(result: ScanResult):
 @pytest.mark.parametrize("n", [2, 3, 7])
 def test_the_split_scan_is_the_one_process_scan(n):
     one = processes.merge([fake_scan(ACCOUNTS, 1)], time.monotonic())
-    split = processes.scan_split(ACCOUNTS, n, fake_scan, time.monotonic())
+    split = processes.scan_split(ACCOUNTS, n, fake_scan)
     assert _summary(split) == _summary(one)
     assert {r.account.id for r in split.regions} == {a.id for a in ACCOUNTS}
 
@@ -76,7 +76,7 @@ def test_every_part_is_scanned_by_its_own_process():
             r.records[0]["pid"] = os.getpid()
         return result
 
-    result = processes.scan_split(ACCOUNTS, 3, scan_part, time.monotonic())
+    result = processes.scan_split(ACCOUNTS, 3, scan_part)
     for r in result.regions:
         pids.setdefault(r.account.id, r.records[0]["pid"])
     assert len(set(pids.values())) == 3
@@ -99,7 +99,7 @@ def test_a_child_that_raises_costs_only_its_accounts():
             raise RuntimeError("boom with AKIAIOSFODNN7EXAMPLE")
         return fake_scan(part, index)
 
-    result = processes.scan_split(ACCOUNTS, 2, scan_part, time.monotonic())
+    result = processes.scan_split(ACCOUNTS, 2, scan_part)
     part2 = {a.id for a in processes.split(ACCOUNTS, 2)[1]}
     failed = {f.account_id for f in result.failures if f.code == processes.FAILED_CODE}
     assert failed == part2
@@ -115,7 +115,7 @@ def test_a_killed_child_costs_only_its_accounts():
             os.kill(os.getpid(), signal.SIGKILL)
         return fake_scan(part, index)
 
-    result = processes.scan_split(ACCOUNTS, 3, scan_part, time.monotonic())
+    result = processes.scan_split(ACCOUNTS, 3, scan_part)
     part3 = {a.id for a in processes.split(ACCOUNTS, 3)[2]}
     failures = [f for f in result.failures if f.code == processes.FAILED_CODE]
     assert {f.account_id for f in failures} == part3
@@ -130,7 +130,7 @@ def test_a_child_never_writes_to_stdout(capfd):
             os.write(1, b"raw from the child\n")
         return fake_scan(part, index)
 
-    processes.scan_split(ACCOUNTS, 2, scan_part, time.monotonic())
+    processes.scan_split(ACCOUNTS, 2, scan_part)
     out, err = capfd.readouterr()
     assert "child" not in out
     assert "raw from the child" in err
@@ -148,7 +148,7 @@ def test_when_this_process_fails_the_children_are_stopped_and_reaped():
 
     t0 = time.monotonic()
     with pytest.raises(KeyboardInterrupt):
-        processes.scan_split(ACCOUNTS, 3, scan_part, time.monotonic())
+        processes.scan_split(ACCOUNTS, 3, scan_part)
     assert time.monotonic() - t0 < 20
     with pytest.raises(ChildProcessError):
         os.waitpid(-1, os.WNOHANG)  # nothing left to reap
@@ -266,7 +266,7 @@ def test_a_result_past_the_bound_is_drained_and_refused(monkeypatch):
             result.regions[0].records[0]["padding"] = "x" * 200_000  # more than a pipe holds
         return result
 
-    result = processes.scan_split(ACCOUNTS, 2, scan_part, time.monotonic())  # returns: the child is not left blocked
+    result = processes.scan_split(ACCOUNTS, 2, scan_part)  # returns: the child is not left blocked
     part2 = {a.id for a in processes.split(ACCOUNTS, 2)[1]}
     failures = [f for f in result.failures if f.code == processes.FAILED_CODE]
     assert {f.account_id for f in failures} == part2
@@ -285,7 +285,7 @@ def test_a_child_stops_when_its_parent_is_killed(tmp_path):
     parent = os.fork()
     if parent == 0:  # a stand-in for the inventory process
         try:
-            processes.scan_split(ACCOUNTS, 2, scan_part, time.monotonic())
+            processes.scan_split(ACCOUNTS, 2, scan_part)
         finally:
             os._exit(0)
     deadline = time.monotonic() + 20
