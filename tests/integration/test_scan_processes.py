@@ -134,12 +134,27 @@ def test_bad_values_are_one_line_naming_the_key(stand_in, write_inventory, value
     assert "scan_processes" in result.stderr
 
 
-def _children(pid: int) -> list[int]:
+def _cmdline(pid: int) -> bytes | None:
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as fh:
+            return fh.read()
+    except OSError:
+        return None
+
+
+def _scan_children(pid: int) -> list[int]:
+    """The forked scan processes of ``pid``: children running the parent's own command line.
+    ansible-core starts short-lived children of its own (``ldconfig -p`` from ctypes' find_library,
+    exec'd): those are not scan processes and may be gone a moment later."""
+    own = _cmdline(pid)
     found = []
-    for task in os.listdir(f"/proc/{pid}/task"):
-        with open(f"/proc/{pid}/task/{task}/children") as fh:
-            found += [int(x) for x in fh.read().split()]
-    return found
+    try:
+        for task in os.listdir(f"/proc/{pid}/task"):
+            with open(f"/proc/{pid}/task/{task}/children") as fh:
+                found += [int(x) for x in fh.read().split()]
+    except OSError:
+        return []
+    return [child for child in found if own is not None and _cmdline(child) == own]
 
 
 def test_a_killed_scan_process_costs_only_its_accounts(stand_in, fleet, write_inventory):
@@ -163,9 +178,12 @@ def test_a_killed_scan_process_costs_only_its_accounts(stand_in, fleet, write_in
         forked: list[int] = []
         while not forked and proc.poll() is None and time.monotonic() < deadline:
             time.sleep(0.05)
-            forked = _children(proc.pid)
+            seen = _scan_children(proc.pid)
+            if not seen:
+                continue
+            time.sleep(0.5)  # a vfork'd child shares the parent's command line only until its exec
+            forked = [child for child in _scan_children(proc.pid) if child in seen]
         assert forked, "no scan process was forked"
-        time.sleep(0.5)
         os.kill(forked[0], signal.SIGKILL)
         out, err = proc.communicate(timeout=120)
     finally:
