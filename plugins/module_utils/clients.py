@@ -87,6 +87,8 @@ class ClientFactory:
         # a 2xx answer that is not AWS's (a proxy's page, an empty body) fails, never reads as empty
         responses.install(self.session)
         self._memoised = memoise_clients and speedups.memoise(self.session)
+        # clients share one memo of botocore's event-name aliases (botocore_speedups.py)
+        speedups.share_alias_memo(self.session)
         self.config = botocore.config.Config(
             retries={"mode": retry_mode, "total_max_attempts": max_attempts},
             max_pool_connections=max_pool_connections,

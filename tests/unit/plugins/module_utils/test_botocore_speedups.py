@@ -13,6 +13,7 @@ from datetime import datetime, timedelta, timezone
 
 import botocore.client
 import botocore.credentials
+import botocore.hooks
 import botocore.session
 import botocore.signers
 import pytest
@@ -377,3 +378,91 @@ def test_the_tag_memo_is_bounded():
     )
     _same(slow, fast)
     assert len(speedups._TAGS) <= speedups._MAX_TAGS
+
+
+# -- 4. one event-name alias memo for all clients ---------------------------------------------------
+
+EVENT_NAMES = [
+    "before-call.ec2.DescribeInstances",
+    "provide-client-params.ec2.DescribeInstances",
+    "before-parameter-build.ec2.DescribeInstances",
+    "request-created.ec2.DescribeInstances",
+    "needs-retry.ec2.DescribeInstances",
+    "after-call.ec2.DescribeInstances",
+    "before-sign.ec2.DescribeInstances",
+    "choose-signer.sts.AssumeRole",
+    "creating-client-class.ec2",
+    "before-call.apigateway",
+    "before-call.api-gateway.GetExport",  # an aliased service name
+    "before-parameter-build.autoscaling.CreateLaunchConfiguration",
+    "docs.*.autoscaling.CreateLaunchConfiguration.complete-section",
+    "before-call.s3.PutObject",
+]
+
+
+def test_guard_the_event_aliaser_keeps_its_shape():
+    assert speedups.SHARED_MEMO_ALIASER is not None, (
+        "botocore.hooks.EventAliaser changed shape (__init__(event_emitter, event_aliases), _emitter, "
+        "_event_aliases, _alias_name_cache, __copy__): every client re-aliases event names again "
+        "(~1-2 ms each); update botocore_speedups._shared_memo_aliaser_class"
+    )
+    assert isinstance(botocore.session.Session().get_component("event_emitter"), botocore.hooks.EventAliaser), (
+        "the session's event_emitter component is no longer botocore's EventAliaser"
+    )
+
+
+def test_clients_share_one_alias_memo_and_alias_as_botocore_does(env):
+    factory = aws_context().clients
+    a = factory.client("ec2", "us-east-1")
+    b = factory.client("ec2", "eu-west-1")
+    sts = factory.client("sts", "us-east-1")
+    assert type(a.meta.events) is speedups.SHARED_MEMO_ALIASER
+    assert a.meta.events._alias_name_cache is b.meta.events._alias_name_cache is sts.meta.events._alias_name_cache
+    assert a.meta.events is not b.meta.events  # each client keeps handlers of its own
+    plain = botocore.hooks.EventAliaser(botocore.hooks.HierarchicalEmitter())
+    for name in EVENT_NAMES:  # the shared memo answers what botocore's own aliaser answers
+        assert a.meta.events._alias_event_name(name) == plain._alias_event_name(name), name
+        assert b.meta.events._alias_event_name(name) == plain._alias_event_name(name), name
+    assert "before-call.api-gateway.GetExport" in a.meta.events._alias_name_cache
+
+
+def test_handlers_of_the_session_and_of_one_client_stay_where_they_were_registered(env):
+    ctx = aws_context()
+    factory = ctx.clients
+    creds = ctx.role_credentials("arn:aws:iam::830000000001:role/Reader")
+    seen: list[str] = []
+    factory.session.register("before-call.ec2.DescribeInstances", lambda **kw: seen.append("session"))
+    a = factory.client("ec2", "us-east-1", creds)
+    b = factory.client("ec2", "eu-west-1", creds)
+    a.meta.events.register("before-call.ec2.DescribeInstances", lambda **kw: seen.append("a"))
+    b.describe_instances()
+    assert seen == ["session"]
+    seen.clear()
+    a.describe_instances()
+    assert sorted(seen) == ["a", "session"]
+
+
+def test_clients_alias_as_botocore_does_when_the_aliaser_changes_shape(env, monkeypatch):
+    monkeypatch.setattr(speedups, "SHARED_MEMO_ALIASER", None)
+    ctx = aws_context()
+    creds = ctx.role_credentials("arn:aws:iam::830000000002:role/Reader")
+    a = ctx.clients.client("ec2", "us-east-1", creds)
+    b = ctx.clients.client("ec2", "eu-west-1", creds)
+    assert type(a.meta.events) is botocore.hooks.EventAliaser
+    assert a.meta.events._alias_name_cache is not b.meta.events._alias_name_cache
+    assert a.describe_instances()["ResponseMetadata"]["HTTPStatusCode"] == 200
+
+
+def test_an_emitter_of_someone_else_is_left_alone():
+    session = botocore.session.Session()
+
+    class Theirs(botocore.hooks.EventAliaser):
+        pass
+
+    theirs = Theirs(botocore.hooks.HierarchicalEmitter())
+    session.register_component("event_emitter", theirs)
+    assert speedups.share_alias_memo(session) is False
+    assert session.get_component("event_emitter") is theirs
+    fresh = botocore.session.Session()
+    assert speedups.share_alias_memo(fresh) is True
+    assert type(fresh.get_component("event_emitter")) is speedups.SHARED_MEMO_ALIASER
