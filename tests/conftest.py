@@ -14,7 +14,10 @@ LINK = os.path.join(COLLECTIONS, "ansible_collections", "crossaccount", "aws")
 
 if not os.path.exists(LINK):
     os.makedirs(os.path.dirname(LINK), exist_ok=True)
-    os.symlink(os.path.relpath(ROOT, os.path.dirname(LINK)), LINK)
+    try:
+        os.symlink(os.path.relpath(ROOT, os.path.dirname(LINK)), LINK)
+    except FileExistsError:  # another pytest-xdist worker made it first
+        pass
 for path in (COLLECTIONS, ROOT):
     if path not in sys.path:
         sys.path.insert(0, path)

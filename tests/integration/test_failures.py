@@ -38,8 +38,8 @@ accounts:
   - id: "444444444444"
     name: production
     regions: {regions}
-read_timeout: 3
-connect_timeout: 3
+read_timeout: 6
+connect_timeout: 6
 {extra}
 """
 
@@ -125,7 +125,7 @@ LASTING = [
     # throttled on every attempt
     Fault(code="Throttling", action="DescribeInstances", account="444444444444", region="eu-west-1", status=400),
     # no answer within read_timeout, on every attempt
-    Fault(code="-", action="DescribeInstances", account="111111111111", region="us-west-2", delay_s=4, hang_only=True),
+    Fault(code="-", action="DescribeInstances", account="111111111111", region="us-west-2", delay_s=8, hang_only=True),
     # the connection is closed without an answer, on every attempt
     Fault(code="-", action="DescribeInstances", account="444444444444", region="us-west-2", drop=True),
 ]
@@ -255,7 +255,7 @@ def transient(stand_in, fleet, baseline, inventories):
                 action="DescribeInstances",
                 account="444444444444",
                 region="us-east-1",
-                delay_s=4,
+                delay_s=8,
                 hang_only=True,
                 count=2,
             ),

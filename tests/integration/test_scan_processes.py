@@ -163,9 +163,10 @@ def test_a_killed_scan_process_costs_only_its_accounts(stand_in, fleet, write_in
     child_part, own_part = IDS[1::2], IDS[0::2]
     stand_in.faults.reset()
     stand_in.faults.set_faults(
-        [Fault(code="-", action="DescribeInstances", account=a, delay_s=5, hang_only=True) for a in child_part]
+        # slow enough that the child is still scanning when it is killed, however busy the machine
+        [Fault(code="-", action="DescribeInstances", account=a, delay_s=60, hang_only=True) for a in child_part]
     )
-    path = write_inventory(config("scan_processes: 2\nread_timeout: 30"))
+    path = write_inventory(config("scan_processes: 2\nread_timeout: 120"))
     proc = subprocess.Popen(
         [os.path.join(cli.BIN, "ansible-inventory"), "-i", path, "--list", "--export"],
         env=cli.ansible_env(stand_in.endpoint),
@@ -183,13 +184,16 @@ def test_a_killed_scan_process_costs_only_its_accounts(stand_in, fleet, write_in
                 continue
             time.sleep(0.5)  # a vfork'd child shares the parent's command line only until its exec
             forked = [child for child in _scan_children(proc.pid) if child in seen]
-        assert forked, "no scan process was forked"
+        if not forked:
+            proc.kill()
+            pytest.fail(f"no scan process was forked; stderr: {proc.communicate()[1]}")
         os.kill(forked[0], signal.SIGKILL)
         out, err = proc.communicate(timeout=120)
     finally:
         stand_in.faults.reset()
         if proc.poll() is None:
             proc.kill()
+            proc.wait()
     assert proc.returncode == 0, err
     result = cli.Result(proc.returncode, out, err)
     errors = result.data["all"]["vars"]["crossaccount_errors"]
