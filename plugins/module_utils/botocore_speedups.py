@@ -399,7 +399,7 @@ def share_alias_memo(session: Any) -> bool:
         return False
     try:
         current = session.get_component("event_emitter")
-        if type(current) is not botocore.hooks.EventAliaser:
+        if current.__class__ is not botocore.hooks.EventAliaser:
             return False  # someone else's emitter: leave it alone
         shared = SHARED_MEMO_ALIASER(current._emitter, current._event_aliases)
         shared._alias_name_cache = current._alias_name_cache

@@ -67,6 +67,9 @@ class Result:
 
 def ansible_env(endpoint: str, extra: dict | None = None, collections: str = COLLECTIONS) -> dict:
     env = aws_env(endpoint)
+    for key in list(env):  # a developer's own ANSIBLE_* settings (verbosity, callbacks ...) never leak in
+        if key.startswith("ANSIBLE_"):
+            del env[key]
     env.update(
         ANSIBLE_COLLECTIONS_PATH=collections,
         ANSIBLE_NOCOLOR="1",
