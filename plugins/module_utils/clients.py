@@ -24,7 +24,7 @@ import contextlib
 import copy
 import platform
 import threading
-from typing import Any, Iterator
+from typing import Any, Iterable, Iterator
 
 from ansible_collections.crossaccount.aws.plugins.module_utils import botocore_speedups as speedups
 from ansible_collections.crossaccount.aws.plugins.module_utils import responses
@@ -150,6 +150,23 @@ class ClientFactory:
             return
         with speedups.acting_as(credentials):
             yield shared
+
+    def warm(self, service: str, regions: Iterable[str], stop: threading.Event) -> int:
+        """Make the shared clients of ``regions`` now (one at a time, until ``stop`` is set), so
+        that calls find them made; returns how many were made. Best effort: a client that cannot
+        be made here is left to the call that needs it, which reports why."""
+        made = 0
+        for region in regions:
+            if stop.is_set() or not self._share:
+                break
+            if (service, region) in self._shared:
+                continue
+            try:
+                self._shared_client(service, region)
+            except Exception:  # noqa: BLE001 - see the docstring
+                break
+            made += 1
+        return made
 
     def _shared_client(self, service: str, region: str) -> botocore.client.BaseClient | None:
         key = (service, region)

@@ -12,7 +12,8 @@ together with the run's settings, so that the stages take one argument.
 from __future__ import annotations
 
 import datetime
-from typing import Any, Callable, ContextManager
+import threading
+from typing import Any, Callable, ContextManager, Iterable
 
 from ansible_collections.crossaccount.aws.plugins.module_utils.clients import ClientFactory
 from ansible_collections.crossaccount.aws.plugins.module_utils.role_credentials import RoleCredentials
@@ -90,3 +91,7 @@ class AwsContext:
     def acting_as(self, credentials: Any, service: str, region: str) -> ContextManager[Any]:
         """The (shared) client for calls on behalf of ``credentials``; see ClientFactory.acting_as."""
         return self.clients.acting_as(credentials, service, region)
+
+    def warm(self, service: str, regions: Iterable[str], stop: threading.Event) -> int:
+        """Make the shared clients of ``regions`` ahead of their calls; see ClientFactory.warm."""
+        return self.clients.warm(service, regions, stop)

@@ -35,6 +35,34 @@ _TABLE = (
 _BY_NAME = {p.name: p for p in _TABLE}
 _PATTERNS = tuple((p.name, re.compile(p.region_pattern)) for p in _TABLE)
 
+# The regions every account of a partition has: AWS enables the regions introduced before
+# 20 March 2019 in every account, and they cannot be disabled; later ones need an opt-in.
+# Only a forecast of which region clients a scan will use (scanner.warm_up_regions): what is
+# scanned always comes from DescribeRegions or the configuration.
+ENABLED_BY_DEFAULT = {
+    "aws": (
+        "us-east-1",
+        "us-east-2",
+        "us-west-1",
+        "us-west-2",
+        "ca-central-1",
+        "sa-east-1",
+        "eu-central-1",
+        "eu-west-1",
+        "eu-west-2",
+        "eu-west-3",
+        "eu-north-1",
+        "ap-south-1",
+        "ap-northeast-1",
+        "ap-northeast-2",
+        "ap-northeast-3",
+        "ap-southeast-1",
+        "ap-southeast-2",
+    ),
+    "aws-cn": ("cn-north-1", "cn-northwest-1"),
+    "aws-us-gov": ("us-gov-west-1", "us-gov-east-1"),
+}
+
 # The partition names, commercial first: the ``partition`` option's choices.
 PARTITIONS = ("aws", "aws-cn", "aws-us-gov", "aws-iso", "aws-iso-b", "aws-iso-e", "aws-iso-f", "aws-eusc")
 DEFAULT_PARTITION = "aws"

@@ -95,6 +95,8 @@ def test_engine_under_concurrency_and_refresh(fast_environment, share):
     assert ctx.clients.shares_clients is share
     hosts = {r["instance_id"]: r for region in result.regions for r in region.records}
     _check(fast_environment, accounts, hosts)
+    # one client per region, warmed or not (the warm-up made them while AssumeRole was in flight)
+    assert sorted(ctx.clients._shared) == (sorted(("ec2", r) for r in REGIONS) if share else [])
 
 
 def test_a_shared_client_refuses_to_sign_outside_acting_as(fast_environment):

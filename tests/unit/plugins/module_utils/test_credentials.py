@@ -110,3 +110,67 @@ def test_the_opening_burst_makes_one_sts_client(env, monkeypatch):
         t.join()
     assert len(made) == 1
     assert len(got) == 16 and all(c is got[0] for c in got)
+
+
+# -- warming the shared clients (scanner.scan makes them while the AssumeRole calls are in flight) --
+
+
+def test_warm_makes_each_shared_client_once_in_order(env):
+    import threading
+
+    ctx = aws_context()
+    existing = ctx.clients._shared_client("ec2", "eu-west-1")
+    made = ctx.warm("ec2", ["us-east-1", "eu-west-1", "ap-south-1", "us-east-1"], threading.Event())
+    assert made == 2, "eu-west-1 existed and us-east-1 is listed twice"
+    assert list(ctx.clients._shared) == [("ec2", "eu-west-1"), ("ec2", "us-east-1"), ("ec2", "ap-south-1")]
+    # the calls find the warmed clients: no second client per region
+    with ctx.acting_as(_account_creds(4), "ec2", "ap-south-1") as client:
+        assert client is ctx.clients._shared["ec2", "ap-south-1"]
+    with ctx.acting_as(_account_creds(4), "ec2", "eu-west-1") as client:
+        assert client is existing
+    assert client.meta.region_name == "eu-west-1"
+
+
+def test_warm_stops_when_told(env):
+    import threading
+
+    ctx = aws_context()
+    stop = threading.Event()
+    real = ctx.clients._shared_client
+
+    def then_stop(service, region):
+        stop.set()  # set while the first client is made: no second one
+        return real(service, region)
+
+    ctx.clients._shared_client = then_stop
+    assert ctx.warm("ec2", ["us-east-1", "us-west-2", "eu-west-1"], stop) == 1
+    assert list(ctx.clients._shared) == [("ec2", "us-east-1")]
+    assert ctx.warm("ec2", ["us-west-2"], stop) == 0
+
+
+def test_warm_gives_up_quietly_and_leaves_the_error_to_the_call(env, monkeypatch):
+    import threading
+
+    ctx = aws_context()
+    calls = []
+
+    def broken(service, region):
+        calls.append(region)
+        raise RuntimeError("botocore cannot make this client")
+
+    monkeypatch.setattr(ctx.clients, "_shared_client", broken)
+    assert ctx.warm("ec2", ["us-east-1", "us-west-2"], threading.Event()) == 0
+    assert calls == ["us-east-1"], "the first failure ends the warm-up"
+    monkeypatch.undo()
+    # nothing half-made is left behind: the call makes its client as it would have
+    assert ctx.clients._shared == {}
+    with ctx.acting_as(_account_creds(5), "ec2", "us-east-1") as client:
+        assert client.meta.region_name == "us-east-1"
+
+
+def test_warm_makes_nothing_without_shared_clients(env):
+    import threading
+
+    ctx = aws_context(share_clients=False)
+    assert ctx.warm("ec2", ["us-east-1"], threading.Event()) == 0
+    assert ctx.clients._shared == {}

@@ -76,3 +76,15 @@ def test_no_other_module_lists_partitions():
             with open(os.path.join(root, name)) as fh:
                 text = fh.read()
             assert not re.search(r"aws-iso-b|us-isob|cn-north-1", text), f"{name} lists partitions itself"
+
+
+def test_the_regions_enabled_by_default_are_regions_of_their_partition_in_botocore():
+    # a forecast of which clients a scan makes (scanner.warm_up_regions); a typo would only cost
+    # CPU, so it fails here instead
+    session = botocore.session.get_session()
+    for partition, regions in partitions.ENABLED_BY_DEFAULT.items():
+        assert len(set(regions)) == len(regions)
+        known = set(session.get_available_regions("ec2", partition_name=partition))
+        assert set(regions) <= known, (partition, set(regions) - known)
+        assert {partitions.partition_of(r) for r in regions} == {partition}
+    assert len(partitions.ENABLED_BY_DEFAULT["aws"]) == 17

@@ -6,12 +6,16 @@ page is only practical to provoke here.)"""
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import threading
+import time
 from collections import Counter
 
 from botocore.exceptions import ClientError
 
-from ansible_collections.crossaccount.aws.plugins.module_utils.scanner import scan
+from ansible_collections.crossaccount.aws.plugins.module_utils.config import Account
+from ansible_collections.crossaccount.aws.plugins.module_utils.partitions import ENABLED_BY_DEFAULT
+from ansible_collections.crossaccount.aws.plugins.module_utils.scanner import scan, warm_up_regions
 from tests.support.settings import settings_from
 
 PRINCIPAL = "arn:aws:sts::999999999999:assumed-role/CMDBRunner/ci"
@@ -72,6 +76,7 @@ class FakeCtx:
         self.pages, self.denied, self.regions = pages, denied, regions
         self.calls: Counter = Counter()
         self.lock = threading.Lock()
+        self.warmed: list = []
 
     def role_credentials(self, role_arn: str, external_id, partition: str) -> FakeCredentials:
         account = role_arn.split(":")[4]
@@ -84,7 +89,11 @@ class FakeCtx:
         yield FakeClient(self, credentials.account, region)
 
     def home_region(self, partition: str) -> str:
-        return "us-east-1"
+        return {"aws": "us-east-1", "aws-cn": "cn-north-1"}.get(partition, f"home-of-{partition}")
+
+    def warm(self, service: str, regions: list[str], stop: threading.Event) -> int:
+        self.warmed.append((service, list(regions), stop))
+        return 0
 
     def principal(self) -> str:
         return PRINCIPAL
@@ -197,3 +206,74 @@ def test_a_next_token_given_twice_fails_the_region_instead_of_looping_forever():
     assert (failure.region, failure.code) == ("us-east-1", "NotAnAwsResponse")
     assert "NextToken" in failure.message
     assert ctx.calls["DescribeInstances", "111111111111", "us-east-1"] == 2  # no third call
+
+
+# -- the region clients made while the AssumeRole calls are in flight ----------------------------
+
+
+def test_one_warm_up_task_per_scan_with_the_regions_in_call_order_and_stopped_at_the_end():
+    settings = _settings(["111111111111", "222222222222"])
+    ctx = FakeCtx({})
+    scan(ctx, settings.scan, settings.accounts.explicit)
+    [(service, regions, stop)] = ctx.warmed
+    assert service == "ec2"
+    assert regions == list(ENABLED_BY_DEFAULT["aws"]), "DescribeRegions' home region first, then the default ones"
+    assert stop.is_set()
+
+    settings = _settings(["111111111111"], regions=["eu-west-1", "us-west-2"])
+    ctx = FakeCtx({})
+    scan(ctx, settings.scan, settings.accounts.explicit)
+    assert ctx.warmed[0][1] == ["eu-west-1", "us-west-2"], "no DescribeRegions: no home region"
+
+
+def test_a_slow_warm_up_is_stopped_when_the_scan_ends():
+    # the warm-up never holds the scan: the pool's shutdown waits for it, so it must see the stop
+    class SlowWarm(FakeCtx):
+        def warm(self, service, regions, stop):
+            self.warmed.append(stop.wait(30))
+            return 0
+
+    settings = _settings(["111111111111"])
+    ctx = SlowWarm({})
+    started = time.monotonic()
+    result = scan(ctx, settings.scan, settings.accounts.explicit)
+    assert time.monotonic() - started < 10
+    assert ctx.warmed == [True]
+    assert not result.failures and result.progress.tasks_done == 2
+
+
+def test_a_failing_warm_up_costs_nothing():
+    class BrokenWarm(FakeCtx):
+        def warm(self, service, regions, stop):
+            raise RuntimeError("a bug in the warm-up")
+
+    pages = {("111111111111", r): [{"Reservations": [{"Instances": [_instance(f"i-{r}")]}]}] for r in ("us-east-1",)}
+    settings = _settings(["111111111111"])
+    result = scan(BrokenWarm(pages), settings.scan, settings.accounts.explicit)
+    assert not result.failures
+    assert [h["instance_id"] for r in result.regions for h in r.records] == ["i-us-east-1"]
+
+
+def _account(n: int, partition: str = "aws", regions=None) -> Account:
+    account_id = f"{n:012d}"
+    return Account(id=account_id, role_arn=f"arn:{partition}:iam::{account_id}:role/R", regions=regions)
+
+
+def test_warm_up_regions_follow_what_each_account_will_call():
+    home = FakeCtx({}).home_region
+    discover = _settings(["111111111111"]).scan
+    # accounts that need DescribeRegions: each partition's home region first, then its default regions
+    got = warm_up_regions(discover, [_account(1), _account(2, "aws-cn"), _account(3)], home)
+    assert got[:2] == ["us-east-1", "cn-north-1"]
+    assert got[2:] == [r for r in ENABLED_BY_DEFAULT["aws"] if r != "us-east-1"] + ["cn-northwest-1"]
+    # a partition with no forecast: its home region only (the rest are made at their first call)
+    assert warm_up_regions(discover, [_account(4, "aws-iso")], home) == ["home-of-aws-iso"]
+    # an account's own regions; excluded regions are never warmed (they are never called)
+    configured = _settings(["111111111111"], regions=["eu-west-1", "us-west-2"]).scan
+    own = _account(5, regions=("ap-south-1", "eu-west-1"))
+    assert warm_up_regions(configured, [_account(6), own], home) == ["eu-west-1", "us-west-2", "ap-south-1"]
+    excluding = dataclasses.replace(discover, exclude_regions=("us-east-1", "sa-east-1"))
+    got = warm_up_regions(excluding, [_account(7)], home)
+    assert got[0] == "us-east-1", "DescribeRegions still goes to the home region"
+    assert "sa-east-1" not in got and got.count("us-east-1") == 1
+    assert warm_up_regions(discover, [], home) == []
