@@ -399,6 +399,7 @@ keyed_groups:
 """
 
 import dataclasses  # noqa: E402
+from typing import TYPE_CHECKING  # noqa: E402
 
 from ansible.errors import AnsibleParserError  # noqa: E402
 from ansible.plugins.inventory import BaseInventoryPlugin, Cacheable, Constructable  # noqa: E402
@@ -424,11 +425,6 @@ from ansible_collections.crossaccount.aws.plugins.module_utils.snapshot import (
     region_scope,
     run_vars,
 )
-from ansible_collections.crossaccount.aws.plugins.module_utils.snapshot_cache import (  # noqa: E402
-    Decoded,
-    decode_cached,
-    encode_for_cache,
-)
 from ansible_collections.crossaccount.aws.plugins.module_utils.values import plain  # noqa: E402
 from ansible_collections.crossaccount.aws.plugins.plugin_utils.inventory import (  # noqa: E402
     OneLineParserError,
@@ -440,6 +436,9 @@ from ansible_collections.crossaccount.aws.plugins.plugin_utils.inventory import 
     load_settings,
     plugin_names,
 )
+
+if TYPE_CHECKING:  # snapshot_cache.py is imported only when the cache is used
+    from ansible_collections.crossaccount.aws.plugins.module_utils.snapshot_cache import Decoded
 
 display = Display()
 
@@ -494,6 +493,8 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
                 return previous
         snapshot = self._scan(settings, fp, scope, previous)
         if user_cache_setting:
+            from ansible_collections.crossaccount.aws.plugins.module_utils.snapshot_cache import encode_for_cache
+
             self._cache[cache_key] = encode_for_cache(snapshot)
         return snapshot
 
@@ -521,6 +522,8 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
                 "is written again"
             )
             return None
+        from ansible_collections.crossaccount.aws.plugins.module_utils.snapshot_cache import decode_cached
+
         decoded = decode_cached(value)
         if decoded.foreign:
             display.v(f"crossaccount.aws.ec2: the inventory cache entry of {path} is of {decoded.foreign}; not used")
@@ -789,11 +792,12 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
 def _with_ssm(plugin, settings):
     """The ssm option (validated by ssm.parse_ssm) added to the settings; its discovery flag to
     the scan stage."""
+    value = plain(plugin.get_option("ssm"))
+    if value is None:  # ssm.py is imported only when used (ansible-core compiles it at every run)
+        return settings
     from ansible_collections.crossaccount.aws.plugins.module_utils.ssm import parse_ssm
 
-    ssm = parse_ssm(plain(plugin.get_option("ssm")))
-    if ssm is None:
-        return settings
+    ssm = parse_ssm(value)
     scan = dataclasses.replace(settings.scan, ssm_discovery=ssm.discovery)
     return dataclasses.replace(settings, ssm=ssm, scan=scan)
 

@@ -14,7 +14,6 @@ from ansible_collections.crossaccount.aws.plugins.module_utils.config import (
     select_shard,
 )
 from ansible_collections.crossaccount.aws.plugins.module_utils.errors import ScanFailure
-from ansible_collections.crossaccount.aws.plugins.module_utils.organizations import discover_accounts
 
 if TYPE_CHECKING:  # annotations only: credentials imports botocore
     from ansible_collections.crossaccount.aws.plugins.module_utils.credentials import AwsContext
@@ -33,6 +32,9 @@ def resolve_accounts(
     failures: list[ScanFailure] = []
     discovered: tuple[Account, ...] = ()
     if settings.organization is not None:
+        # imported only when used: ansible-core compiles a collection's modules at every run
+        from ansible_collections.crossaccount.aws.plugins.module_utils.organizations import discover_accounts
+
         discovered, org_failures = discover_accounts(ctx, settings, log)
         failures.extend(org_failures)
     accounts = merge_accounts(settings.explicit, discovered)

@@ -15,3 +15,7 @@ HOSTNAME_SOURCES = {
     "dns-name": "public_dns_name",
     "private-dns-name": "private_dns_name",
 }
+
+# the account id of the failure that stands for the whole Organizations listing (organizations.py
+# reports it, snapshot.py keeps the previous accounts when it is there)
+ORGANIZATION_FAILURE_ID = "organization"

@@ -22,6 +22,7 @@ from ansible_collections.crossaccount.aws.plugins.module_utils.config import (
     OrganizationSettings,
     parse_role_arn,
 )
+from ansible_collections.crossaccount.aws.plugins.module_utils.constants import ORGANIZATION_FAILURE_ID
 from ansible_collections.crossaccount.aws.plugins.module_utils.errors import (
     CONTROLLER_CREDENTIAL_CODES,
     NotAnAwsResponse,
@@ -34,8 +35,7 @@ if TYPE_CHECKING:  # annotations only: credentials imports botocore
     from ansible_collections.crossaccount.aws.plugins.module_utils.credentials import AwsContext
 
 # The account id of failures of the discovery itself (no real account is 'organization').
-ORGANIZATION_FAILURE_ID = "organization"
-SOURCE = "organization"
+SOURCE = ORGANIZATION_FAILURE_ID
 
 _ORG_HINTS = {
     "AWSOrganizationsNotInUseException": (

@@ -21,8 +21,8 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator, Mapping
 
 from ansible_collections.crossaccount.aws.plugins.module_utils.config import Account, shard_of
+from ansible_collections.crossaccount.aws.plugins.module_utils.constants import ORGANIZATION_FAILURE_ID
 from ansible_collections.crossaccount.aws.plugins.module_utils.errors import ScanFailure
-from ansible_collections.crossaccount.aws.plugins.module_utils.organizations import ORGANIZATION_FAILURE_ID
 
 if TYPE_CHECKING:  # annotations only
     from ansible_collections.crossaccount.aws.plugins.module_utils.scanner import ScanResult
