@@ -31,15 +31,15 @@ from ansible_collections.crossaccount.aws.plugins.module_utils.errors import (
     no_regions_left,
 )
 from ansible_collections.crossaccount.aws.plugins.module_utils.hosts import instance_record
-
-if TYPE_CHECKING:  # annotations only: credentials imports botocore
-    from ansible_collections.crossaccount.aws.plugins.module_utils.credentials import AwsContext
 from ansible_collections.crossaccount.aws.plugins.module_utils.partitions import ENABLED_BY_DEFAULT
 from ansible_collections.crossaccount.aws.plugins.module_utils.regions import (
     describe_enabled_regions,
     needs_discovery,
     select_regions,
 )
+
+if TYPE_CHECKING:  # annotations only: credentials imports botocore
+    from ansible_collections.crossaccount.aws.plugins.module_utils.credentials import AwsContext
 
 
 def utc_now() -> str:
@@ -301,15 +301,16 @@ def warm_up_regions(
     A forecast only: a region it misses gets its client at its first call, as before, and what
     is scanned always comes from the configuration or DescribeRegions."""
     exclude = set(settings.exclude_regions)
-    first: dict[str, None] = {}
+    discovering: dict[str, None] = {}  # partitions whose accounts call DescribeRegions
     rest: dict[str, None] = {}
     for account in accounts:
         if needs_discovery(account.regions, settings.regions):
-            first.setdefault(home_region(account.partition))
+            discovering.setdefault(account.partition)
             candidates: Iterable[str] = ENABLED_BY_DEFAULT.get(account.partition, ())
         else:
             candidates = account.regions or settings.regions
         for region in candidates:
             if region not in exclude:
                 rest.setdefault(region)
+    first = dict.fromkeys(home_region(partition) for partition in discovering)
     return list(first) + [r for r in rest if r not in first]

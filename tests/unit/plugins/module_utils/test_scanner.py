@@ -277,3 +277,17 @@ def test_warm_up_regions_follow_what_each_account_will_call():
     assert got[0] == "us-east-1", "DescribeRegions still goes to the home region"
     assert "sa-east-1" not in got and got.count("us-east-1") == 1
     assert warm_up_regions(discover, [], home) == []
+
+
+def test_warm_up_regions_ask_the_home_region_once_per_partition():
+    # the home region reads botocore's configuration: not once per account of a 5,000-account estate
+    asked = []
+
+    def home(partition):
+        asked.append(partition)
+        return FakeCtx({}).home_region(partition)
+
+    accounts = [_account(n) for n in range(1, 1001)] + [_account(2000, "aws-cn")]
+    got = warm_up_regions(_settings(["111111111111"]).scan, accounts, home)
+    assert asked == ["aws", "aws-cn"]
+    assert got[:2] == ["us-east-1", "cn-north-1"]
