@@ -432,6 +432,7 @@ from ansible_collections.crossaccount.aws.plugins.plugin_utils.inventory import 
     any_unparsed_is_failed,
     botocore_data_path,
     configured_plugin,
+    gc_frozen,
     host_variables_setter,
     load_settings,
     plugin_names,
@@ -459,11 +460,12 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
     def parse(self, inventory, loader, path, cache=True):
         super().parse(inventory, loader, path, cache=cache)
         try:
-            settings = _with_ssm(self, load_settings(self, path))
-            snapshot = self._cached_or_scanned(path, settings, cache)
-            _start_ssm_broker(settings)
-            self._populate(settings, snapshot)
-            self._raise_if_strict(settings, snapshot)
+            with gc_frozen():  # the collector does not walk ansible-core's start-up heap again
+                settings = _with_ssm(self, load_settings(self, path))
+                snapshot = self._cached_or_scanned(path, settings, cache)
+                _start_ssm_broker(settings)
+                self._populate(settings, snapshot)
+                self._raise_if_strict(settings, snapshot)
         except ConfigError as exc:
             raise OneLineParserError(f"crossaccount.aws.ec2 configuration error in {path}: {exc}") from None
         except StrictErrorsFailure as exc:
