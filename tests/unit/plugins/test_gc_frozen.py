@@ -43,10 +43,11 @@ def test_unfrozen_when_the_block_raises():
 
 def test_a_hosts_own_freeze_is_left_alone():
     gc.freeze()
-    theirs = gc.get_freeze_count()
+    assert gc.get_freeze_count() > 0
     with gc_frozen():
         pass
-    assert gc.get_freeze_count() == theirs, "gc.unfreeze would have undone the host's freeze"
+    # (the count itself may drop by a few: frozen objects still die when their last reference goes)
+    assert gc.get_freeze_count() > 0, "gc.unfreeze would have undone the host's freeze"
 
 
 def test_a_disabled_collector_is_left_alone():
