@@ -65,6 +65,12 @@ class Result:
         return next(iter(hostvars.values()), {})
 
 
+def _test_home() -> str:
+    home = os.path.join(ROOT, ".tmp", "home")
+    os.makedirs(home, exist_ok=True)
+    return home
+
+
 def ansible_env(endpoint: str, extra: dict | None = None, collections: str = COLLECTIONS) -> dict:
     env = aws_env(endpoint)
     for key in list(env):  # a developer's own ANSIBLE_* settings (verbosity, callbacks ...) never leak in
@@ -79,6 +85,9 @@ def ansible_env(endpoint: str, extra: dict | None = None, collections: str = COL
         # ansible-core's home (the plugin keeps its trimmed botocore models there): the tests'
         # own, not the user's ~/.ansible
         ANSIBLE_HOME=os.path.join(ROOT, ".tmp", "ansible-home"),
+        # and a home of their own: nothing of the developer's (~/.aws/models, whose botocore models
+        # would win over the plugin's trimmed copies, ~/.ansible ...) is read by the CLIs under test
+        HOME=_test_home(),
         ANSIBLE_CONFIG=os.path.join(ROOT, "tests", "support", "files", "ansible.cfg"),
         PYTHONWARNINGS="ignore",
     )
