@@ -162,7 +162,8 @@ class ClientFactory:
             if (service, region) in self._shared:
                 continue
             try:
-                self._shared_client(service, region)
+                if self._shared_client(service, region) is None:
+                    break  # sharing just fell back to a client per call: nothing to make ahead
             except Exception:  # noqa: BLE001 - see the docstring
                 break
             made += 1

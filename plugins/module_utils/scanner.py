@@ -259,7 +259,7 @@ def scan(
             submit(pool, None, prepare_account, account, refused)
         # One more task makes the shared region clients while the AssumeRole calls are in flight
         # (~3-4 ms of CPU each, otherwise spent when the scan is CPU-bound); see warm_up_regions.
-        pool.submit(ctx.warm, "ec2", warm_up_regions(settings, accounts, ctx.home_region), stop_warming)
+        pool.submit(_warm_up, ctx, settings, accounts, stop_warming)
         try:
             while outstanding:
                 plan, future = finished.get()
@@ -292,6 +292,15 @@ def scan(
     return result
 
 
+def _warm_up(ctx: AwsContext, settings: ScanSettings, accounts: list[Account], stop: threading.Event) -> None:
+    """The warm-up task: best effort, never a failure of the scan (a client it cannot make is made,
+    or reported, by the call that needs it)."""
+    try:
+        ctx.warm("ec2", warm_up_regions(settings, accounts, ctx.home_region), stop)
+    except Exception:  # noqa: BLE001 - see the docstring
+        pass
+
+
 def warm_up_regions(
     settings: ScanSettings, accounts: Iterable[Account], home_region: Callable[[str], str]
 ) -> list[str]:
@@ -306,7 +315,8 @@ def warm_up_regions(
     for account in accounts:
         if needs_discovery(account.regions, settings.regions):
             discovering.setdefault(account.partition)
-            candidates: Iterable[str] = ENABLED_BY_DEFAULT.get(account.partition, ())
+            # in the order the calls come: regions.enabled_regions sorts DescribeRegions' answer
+            candidates: Iterable[str] = sorted(ENABLED_BY_DEFAULT.get(account.partition, ()))
         else:
             candidates = account.regions or settings.regions
         for region in candidates:

@@ -217,7 +217,9 @@ def test_one_warm_up_task_per_scan_with_the_regions_in_call_order_and_stopped_at
     scan(ctx, settings.scan, settings.accounts.explicit)
     [(service, regions, stop)] = ctx.warmed
     assert service == "ec2"
-    assert regions == list(ENABLED_BY_DEFAULT["aws"]), "DescribeRegions' home region first, then the default ones"
+    # DescribeRegions' home region first, then the default regions in the order their calls come
+    # (regions.enabled_regions sorts the answer)
+    assert regions == ["us-east-1"] + sorted(r for r in ENABLED_BY_DEFAULT["aws"] if r != "us-east-1")
     assert stop.is_set()
 
     settings = _settings(["111111111111"], regions=["eu-west-1", "us-west-2"])
@@ -240,6 +242,35 @@ def test_a_slow_warm_up_is_stopped_when_the_scan_ends():
     assert time.monotonic() - started < 10
     assert ctx.warmed == [True]
     assert not result.failures and result.progress.tasks_done == 2
+
+
+def test_the_order_of_the_warm_up_is_the_order_of_the_calls():
+    # the regions DescribeRegions gives are scanned in sorted order: the first calls find their
+    # clients made first
+    settings = _settings(["111111111111"])
+    ctx = FakeCtx({}, regions=tuple(ENABLED_BY_DEFAULT["aws"]))
+    one_at_a_time = dataclasses.replace(settings.scan, max_workers=1)  # calls in submission order
+    scan(ctx, one_at_a_time, settings.accounts.explicit)
+    called = [region for (action, _account, *rest) in ctx.calls for region in rest if action == "DescribeInstances"]
+    assert len(called) == 17
+    assert ctx.warmed[0][1] == ["us-east-1"] + [r for r in called if r != "us-east-1"]
+
+
+def test_a_forecast_that_fails_costs_nothing(monkeypatch):
+    # e.g. botocore's configuration cannot be read for the home region: the warm-up is skipped,
+    # the accounts report what they meet themselves
+    from ansible_collections.crossaccount.aws.plugins.module_utils import scanner
+
+    def broken(*args):
+        raise RuntimeError("the profile cannot be read")
+
+    monkeypatch.setattr(scanner, "warm_up_regions", broken)
+    pages = {("111111111111", "us-east-1"): [{"Reservations": [{"Instances": [_instance("i-1")]}]}]}
+    settings = _settings(["111111111111"])
+    ctx = FakeCtx(pages)
+    result = scan(ctx, settings.scan, settings.accounts.explicit)
+    assert not result.failures and ctx.warmed == []
+    assert [h["instance_id"] for r in result.regions for h in r.records] == ["i-1"]
 
 
 def test_a_failing_warm_up_costs_nothing():
@@ -265,7 +296,7 @@ def test_warm_up_regions_follow_what_each_account_will_call():
     # accounts that need DescribeRegions: each partition's home region first, then its default regions
     got = warm_up_regions(discover, [_account(1), _account(2, "aws-cn"), _account(3)], home)
     assert got[:2] == ["us-east-1", "cn-north-1"]
-    assert got[2:] == [r for r in ENABLED_BY_DEFAULT["aws"] if r != "us-east-1"] + ["cn-northwest-1"]
+    assert got[2:] == sorted(r for r in ENABLED_BY_DEFAULT["aws"] if r != "us-east-1") + ["cn-northwest-1"]
     # a partition with no forecast: its home region only (the rest are made at their first call)
     assert warm_up_regions(discover, [_account(4, "aws-iso")], home) == ["home-of-aws-iso"]
     # an account's own regions; excluded regions are never warmed (they are never called)
