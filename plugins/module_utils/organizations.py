@@ -34,8 +34,9 @@ from ansible_collections.crossaccount.aws.plugins.module_utils.errors import (
 if TYPE_CHECKING:  # annotations only: credentials imports botocore
     from ansible_collections.crossaccount.aws.plugins.module_utils.credentials import AwsContext
 
-# The account id of failures of the discovery itself (no real account is 'organization').
-SOURCE = ORGANIZATION_FAILURE_ID
+# The ``source`` of the accounts Organizations lists (Account.source; failures of the listing
+# itself carry constants.ORGANIZATION_FAILURE_ID as their account id).
+SOURCE = "organization"
 
 _ORG_HINTS = {
     "AWSOrganizationsNotInUseException": (
