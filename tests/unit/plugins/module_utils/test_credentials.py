@@ -4,6 +4,8 @@ No AWS call is made: clients are only built and inspected."""
 
 from __future__ import annotations
 
+import threading
+
 import botocore.client
 import botocore.credentials
 import pytest
@@ -84,8 +86,6 @@ def test_one_sts_client_per_source_keys(env):
 
 def test_the_opening_burst_makes_one_sts_client(env, monkeypatch):
     # every worker's first AssumeRole starts at once: one client is made, not one per worker
-    import threading
-
     ctx = aws_context()
     made = []
     real = ctx.clients.client
@@ -116,8 +116,6 @@ def test_the_opening_burst_makes_one_sts_client(env, monkeypatch):
 
 
 def test_warm_makes_each_shared_client_once_in_order(env):
-    import threading
-
     ctx = aws_context()
     existing = ctx.clients._shared_client("ec2", "eu-west-1")
     made = ctx.warm("ec2", ["us-east-1", "eu-west-1", "ap-south-1", "us-east-1"], threading.Event())
@@ -132,8 +130,6 @@ def test_warm_makes_each_shared_client_once_in_order(env):
 
 
 def test_warm_stops_when_told(env):
-    import threading
-
     ctx = aws_context()
     stop = threading.Event()
     real = ctx.clients._shared_client
@@ -149,8 +145,6 @@ def test_warm_stops_when_told(env):
 
 
 def test_warm_gives_up_quietly_and_leaves_the_error_to_the_call(env, monkeypatch):
-    import threading
-
     ctx = aws_context()
     calls = []
 
@@ -169,8 +163,6 @@ def test_warm_gives_up_quietly_and_leaves_the_error_to_the_call(env, monkeypatch
 
 
 def test_warm_makes_nothing_without_shared_clients(env):
-    import threading
-
     ctx = aws_context(share_clients=False)
     assert ctx.warm("ec2", ["us-east-1"], threading.Event()) == 0
     assert ctx.clients._shared == {}
