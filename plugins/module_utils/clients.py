@@ -26,9 +26,9 @@ import platform
 import threading
 from typing import Any, Iterable, Iterator
 
+from ansible_collections.crossaccount.aws.plugins.module_utils import botocore_data, responses
 from ansible_collections.crossaccount.aws.plugins.module_utils import botocore_speedups as speedups
-from ansible_collections.crossaccount.aws.plugins.module_utils import responses
-from ansible_collections.crossaccount.aws.plugins.module_utils.errors import MissingDependencyError
+from ansible_collections.crossaccount.aws.plugins.module_utils.errors import missing_botocore
 
 try:
     import botocore
@@ -47,10 +47,7 @@ USER_AGENT = "crossaccount.aws"
 
 def require_botocore() -> None:
     if not HAS_BOTOCORE:
-        raise MissingDependencyError(
-            "the botocore and boto3 Python packages are missing on the controller "
-            f"({BOTOCORE_IMPORT_ERROR}); install them with: pip install boto3"
-        )
+        raise missing_botocore(BOTOCORE_IMPORT_ERROR)
 
 
 def _keep_timestamps_as_text(value: str) -> str:
@@ -80,6 +77,11 @@ class ClientFactory:
             # trimmed copies of the models the scan uses (botocore_data.data_cache), searched
             # before botocore's own data: botocore's public data_path setting (AWS_DATA_PATH)
             self.session.set_config_variable("data_path", data_path)
+            # botocore's loader, without listing its ~420 data directories or parsing its 1.2 MB
+            # endpoint data again (botocore's public data_loader component; botocore_data.py)
+            loader = botocore_data.data_loader(data_path)
+            if loader is not None:
+                self.session.register_component("data_loader", loader)
         # timestamps stay text, and EC2 answers get the faster parser (botocore_speedups.py)
         self.session.register_component(
             "response_parser_factory", speedups.parser_factory(timestamp_parser=_keep_timestamps_as_text)

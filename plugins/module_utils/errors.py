@@ -38,6 +38,14 @@ class MissingDependencyError(CrossAccountError):
     """boto3/botocore is not importable on the controller."""
 
 
+def missing_botocore(cause: object) -> MissingDependencyError:
+    """The one line for a controller without botocore."""
+    return MissingDependencyError(
+        f"the botocore and boto3 Python packages are missing on the controller ({cause}); "
+        "install them with: pip install boto3"
+    )
+
+
 class StrictErrorsFailure(CrossAccountError):
     """Raised when ``strict_errors`` is on and at least one account or region failed."""
 

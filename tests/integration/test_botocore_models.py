@@ -41,7 +41,7 @@ def test_first_run_writes_the_trimmed_models_later_runs_and_full_models_list_the
     written = os.listdir(home / "crossaccount.aws")
     assert len(written) == 1 and written[0].startswith("botocore-data-"), written
     models = home / "crossaccount.aws" / written[0]
-    assert sorted(os.listdir(models)) == ["ec2", "facts.json", "ssm"]
+    assert sorted(os.listdir(models)) == ["ec2", "endpoints-trimmed.json", "facts.json", "ssm"]
     assert oct(os.stat(home / "crossaccount.aws").st_mode & 0o777) == "0o700"
     again = _listing(cli.inventory(inventory_file, stand_in.endpoint, "--list", extra_env={"ANSIBLE_HOME": str(home)}))
 

@@ -251,3 +251,123 @@ def test_the_key_names_the_operations_kept(root, monkeypatch):
     monkeypatch.setitem(botocore_data.TRIMMED_OPERATIONS, "ec2", ("DescribeInstances",))
     second = botocore_data.data_cache(root)
     assert second and second != first and os.path.isdir(first)  # the other version's copy is kept
+
+
+# -- botocore's loader with the answers the cache worked out once (botocore_data.data_loader) ----
+
+import botocore.regions  # noqa: E402
+
+
+@pytest.fixture
+def loader(root, monkeypatch, tmp_path):
+    monkeypatch.setenv("HOME", str(tmp_path / "no-aws-models"))
+    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
+    directory = botocore_data.data_cache(root)
+    made = botocore_data.data_loader(directory)
+    assert made is not None, "the cache was written: its loader must be used"
+    return made
+
+
+def _full_endpoints():
+    return botocore.loaders.Loader(
+        include_default_search_paths=False, extra_search_paths=[botocore.loaders.Loader.BUILTIN_DATA_PATH]
+    ).load_data("endpoints")
+
+
+def test_the_loader_lists_the_services_botocore_lists(loader):
+    plain = botocore.loaders.Loader(extra_search_paths=[loader.search_paths[0]])
+    for type_name in ("service-2", "endpoint-rule-set-1"):
+        listed = loader.list_available_services(type_name)
+        assert listed == plain.list_available_services(type_name)
+        assert {"ec2", "sts", "ssm", "organizations"} <= set(listed) and len(listed) > 300
+    # a type it has no answer for is botocore's own work
+    assert loader.list_available_services("paginators-1") == plain.list_available_services("paginators-1")
+
+
+def test_the_trimmed_endpoints_resolve_as_botocores_own(loader):
+    trimmed, path = loader.load_data_with_path("endpoints")
+    assert loader.is_builtin_path(path), "botocore must treat the data as its bundled data"
+    full = _full_endpoints()
+    assert len(json.dumps(trimmed)) * 10 < len(json.dumps(full))  # it is trimmed
+    a = botocore.regions.EndpointResolver(full, uses_builtin_data=True)
+    b = botocore.regions.EndpointResolver(trimmed, uses_builtin_data=True)
+    assert b.get_available_partitions() == a.get_available_partitions()
+    checked = 0
+    for partition in full["partitions"]:
+        for service in botocore_data.ENDPOINT_SERVICES:
+            regions = a.get_available_endpoints(service, partition["partition"])
+            assert b.get_available_endpoints(service, partition["partition"]) == regions
+            for region in [*partition["regions"], *regions]:
+                for fips in (False, True):
+                    for dualstack in (False, True):
+                        kw = {"use_fips_endpoint": fips, "use_dualstack_endpoint": dualstack}
+                        args = (service, region, partition["partition"])
+                        assert _construct(b, *args, **kw) == _construct(a, *args, **kw), (args, kw)
+                        checked += 1
+    assert checked > 1000
+
+
+def _construct(resolver, *args, **kw):
+    """The legacy resolver's endpoint, or the error it raises (a variant a partition lacks)."""
+    try:
+        return resolver.construct_endpoint(*args, **kw)
+    except Exception as exc:  # noqa: BLE001 - both resolvers must fail alike
+        return f"{type(exc).__name__}: {exc}"
+
+
+@pytest.mark.parametrize("fips", [False, True])
+def test_clients_of_the_factory_reach_the_same_endpoints(loader, monkeypatch, fips):
+    if fips:
+        monkeypatch.setenv("AWS_USE_FIPS_ENDPOINT", "true")
+    ours, plain = _factory(loader.search_paths[0]), _factory(None)
+    assert type(ours.session.get_component("data_loader")).__name__ == "PrecomputedLoader"
+    for service in ("ec2", "sts", "ssm", "organizations"):
+        for region in ("us-east-1", "eu-west-1", "ap-southeast-2", "cn-north-1", "us-gov-west-1"):
+            a, b = _endpoint(plain, service, region), _endpoint(ours, service, region)
+            assert b == a, (service, region)
+
+
+def _endpoint(factory, service, region):
+    """Where a client of ``factory`` sends its calls, or the error botocore raises instead."""
+    try:
+        meta = factory.client(service, region, aws_access_key_id="AKIDEXAMPLE", aws_secret_access_key="x").meta
+    except Exception as exc:  # noqa: BLE001 - e.g. no FIPS endpoint: both must fail alike
+        return type(exc).__name__
+    return meta.endpoint_url, meta.region_name
+
+
+def test_botocore_asks_the_loader_for_what_it_answers(loader, monkeypatch):
+    # guards the public data_loader component: if botocore stopped asking the session's loader,
+    # clients would quietly parse endpoints.json and list its directories again; this says so
+    factory = _factory(loader.search_paths[0])
+    used = factory.session.get_component("data_loader")
+    asked = []
+    listing, loading = used.list_available_services, used.load_data_with_path
+    monkeypatch.setattr(used, "list_available_services", lambda t: asked.append(("list", t)) or listing(t))
+    monkeypatch.setattr(used, "load_data_with_path", lambda n: asked.append(("load", n)) or loading(n))
+    factory.client("sts", "us-east-1", aws_access_key_id="AKIDEXAMPLE", aws_secret_access_key="x")
+    assert ("load", "endpoints") in asked and ("list", "service-2") in asked, asked
+
+
+@pytest.mark.parametrize("case", ["aws-models", "no-services", "damaged-endpoints", "other-botocore"])
+def test_botocores_own_loader_when_the_answers_could_differ(root, monkeypatch, tmp_path, case):
+    monkeypatch.setenv("HOME", str(tmp_path))
+    directory = botocore_data.data_cache(root)
+    if case == "aws-models":
+        os.makedirs(tmp_path / ".aws" / "models" / "mycorp-service")  # its services join botocore's lists
+    elif case == "no-services":
+        with open(os.path.join(directory, "facts.json")) as fh:
+            facts = json.load(fh)
+        del facts["services"]
+        with open(os.path.join(directory, "facts.json"), "w") as fh:
+            json.dump(facts, fh)
+    elif case == "damaged-endpoints":
+        with open(os.path.join(directory, "endpoints-trimmed.json"), "w") as fh:
+            fh.write('{"partitions": [')
+    else:
+        monkeypatch.setattr(botocore_data, "_botocore_data_dir", lambda: str(tmp_path / "elsewhere"))
+    assert botocore_data.data_loader(directory) is None
+    factory = _factory(directory)
+    assert type(factory.session.get_component("data_loader")).__name__ == "Loader"
+    sts = factory.client("sts", "us-east-1", aws_access_key_id="AKIDEXAMPLE", aws_secret_access_key="x")
+    assert sts.meta.endpoint_url == "https://sts.us-east-1.amazonaws.com"
