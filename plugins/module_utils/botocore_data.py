@@ -104,7 +104,8 @@ def known_attributes(cache_root: str | None = None) -> frozenset[str]:
 # shapes they reach (~40 KB for EC2), next to the region and attribute lists the configuration
 # checks read; later runs hand that directory to botocore as a data path (its public ``data_path``
 # setting, the one AWS_DATA_PATH sets), which botocore searches before its own data. Every other
-# file (endpoints, rule sets, other services) still comes from botocore's own directory.
+# file (rule sets, other services) still comes from botocore's own directory; the endpoint data
+# comes trimmed through the session's loader (data_loader, below).
 
 # The operations each trimmed service keeps: every call the engine makes on that service. A call
 # missing here would not exist on the client (tests/unit/.../test_botocore_data.py checks the
@@ -113,18 +114,21 @@ TRIMMED_OPERATIONS: dict[str, tuple[str, ...]] = {
     "ec2": ("DescribeInstances", "DescribeRegions"),
     "ssm": ("DescribeInstanceInformation",),
 }
-_FORMAT = 2  # bump when what is written changes
+_FORMAT = 3  # bump when what is written changes
 _FACTS = "facts.json"
 
 # What botocore's Loader works out in every process that makes a client, worked out once with the
-# trimmed models (botocore_data.data_loader): ~45 ms of the first client's ~50 ms on the slow VM.
+# trimmed models (data_loader): ~42 ms of the first client on the slow VM.
 # - Which services exist, per model type: botocore lists its ~420 data directories for each type
 #   the first time (~10 ms each) only to check that the service asked for is one of them.
 # - endpoints.json (~1.2 MB, ~22 ms to parse): the trimmed copy keeps every partition whole, with
-#   the endpoint entries of only the services this session makes clients of (the engine's, and
-#   the ones botocore's credential providers make from the same session: SSO, sign-in).
+#   the endpoint entries (keyed by each service's endpointPrefix) of the services this session
+#   makes clients of: the engine's, and those botocore's credential providers make from the same
+#   session (AssumeRole and web identity: sts; SSO: sso, sso-oidc; console login: signin). A
+#   service outside it is answered from botocore's whole file, read on that first miss, so the
+#   trim only ever changes speed (tests/unit/.../test_botocore_data.py checks both lists).
 _LISTED_TYPES = ("service-2", "endpoint-rule-set-1")
-ENDPOINT_SERVICES = ("ec2", "organizations", "signin", "sso", "sso-oidc", "ssm", "sts")
+CLIENT_SERVICES = ("ec2", "organizations", "signin", "sso", "sso-oidc", "ssm", "sts")
 _ENDPOINTS = "endpoints-trimmed.json"  # never "endpoints.json": botocore must not find it by name
 
 _data_caches: dict[str, str | None] = {}
@@ -233,7 +237,7 @@ def _cache_is_complete(directory: str, sources: dict[str, tuple[str, str]]) -> b
         facts = _load_json(os.path.join(directory, _FACTS))
         if not (isinstance(facts, dict) and facts.get("format") == _FORMAT):
             return False
-        if not os.path.isfile(os.path.join(directory, _ENDPOINTS)):
+        if _loader_answers(directory) is None:
             return False
         for service, (version, _path) in sources.items():
             model = _load_json(os.path.join(directory, service, version, "service-2.json"))
@@ -264,14 +268,18 @@ def _write_cache(root: str, directory: str, sources: dict[str, tuple[str, str]],
             with open(os.path.join(staging, service, version, "service-2.json"), "w") as fh:
                 json.dump(trim_model(model, TRIMMED_OPERATIONS[service]), fh, separators=(",", ":"))
         endpoints = _load_json(_json_path(os.path.join(data_dir, "endpoints.json")))
+        prefixes = _endpoint_prefixes(data_dir)
         facts = {
             "format": _FORMAT,
             "regions": sorted(_regions_of(endpoints)),
             "instance_members": instance_members,
             "services": {type_name: _services_of(data_dir, type_name) for type_name in _LISTED_TYPES},
+            # every key the trimmed endpoint data was cut to: one of these that a partition lacks is
+            # not in botocore's file either
+            "endpoint_prefixes": sorted(prefixes),
         }
         with open(os.path.join(staging, _ENDPOINTS), "w") as fh:
-            json.dump(trim_endpoints(endpoints), fh, separators=(",", ":"))
+            json.dump(trim_endpoints(endpoints, prefixes), fh, separators=(",", ":"))
         with open(os.path.join(staging, _FACTS), "w") as fh:
             json.dump(facts, fh)
         try:
@@ -286,16 +294,29 @@ def _write_cache(root: str, directory: str, sources: dict[str, tuple[str, str]],
         return False
 
 
-def trim_endpoints(endpoints: dict[str, Any]) -> dict[str, Any]:
-    """botocore's endpoint data with every partition whole but the endpoint entries of only
-    ``ENDPOINT_SERVICES`` (a service without entries resolves from its partition's defaults)."""
+def trim_endpoints(endpoints: dict[str, Any], keep: set[str]) -> dict[str, Any]:
+    """botocore's endpoint data with every partition whole but the endpoint entries of only the
+    services keyed ``keep`` (endpoint prefixes)."""
     return {
         **endpoints,
         "partitions": [
-            {**partition, "services": {k: v for k, v in partition["services"].items() if k in ENDPOINT_SERVICES}}
+            {**partition, "services": {k: v for k, v in partition["services"].items() if k in keep}}
             for partition in endpoints["partitions"]
         ],
     }
+
+
+def _endpoint_prefixes(data_dir: str) -> set[str]:
+    """The keys of ``CLIENT_SERVICES`` in botocore's endpoint data: each model's endpointPrefix
+    (the SSO portal's is ``portal.sso``, SSO OIDC's ``oidc``), and the client name itself."""
+    prefixes = set(CLIENT_SERVICES)
+    for service in CLIENT_SERVICES:
+        latest = _latest_model(data_dir, service)
+        if latest:
+            prefix = _load_json(latest[1]).get("metadata", {}).get("endpointPrefix")
+            if isinstance(prefix, str):
+                prefixes.add(prefix)
+    return prefixes
 
 
 def _services_of(data_dir: str, type_name: str) -> list[str]:
@@ -360,7 +381,7 @@ def _data_cache(root: str) -> str | None:
             found = {service: source for service, source in sources.items() if source}
             # the operations kept are part of the key: collection versions that keep different
             # ones never share (and rewrite) one copy
-            stamp = [_FORMAT, sorted(TRIMMED_OPERATIONS.items()), data_dir]
+            stamp = [_FORMAT, sorted(TRIMMED_OPERATIONS.items()), CLIENT_SERVICES, _LISTED_TYPES, data_dir]
             try:
                 for _version, path in [*found.values(), (None, _json_path(os.path.join(data_dir, "endpoints.json")))]:
                     st = os.stat(path)
@@ -383,57 +404,124 @@ def _data_cache(root: str) -> str | None:
     return result
 
 
+def _loader_answers(directory: str) -> tuple[dict[str, list[str]], dict[str, Any], list[str]] | None:
+    """(services per model type, trimmed endpoint data, the keys it was cut to) of a cache
+    directory, or None when they do not read as written (the cache is then written again, and
+    botocore's own loader used)."""
+    import os
+
+    try:
+        facts = _load_json(os.path.join(directory, _FACTS))
+        services = {t: facts["services"][t] for t in _LISTED_TYPES}
+        prefixes = facts["endpoint_prefixes"]
+        endpoints = _load_json(os.path.join(directory, _ENDPOINTS))
+    except (OSError, ValueError, KeyError, TypeError, EOFError):
+        return None
+    lists = [*services.values(), prefixes]
+    lists_ok = all(isinstance(v, list) and v and all(isinstance(x, str) for x in v) for v in lists)
+    partitions = endpoints.get("partitions") if isinstance(endpoints, dict) else None
+    if not (lists_ok and isinstance(partitions, list) and partitions):
+        return None
+    if not all(isinstance(p, dict) and isinstance(p.get("services"), dict) and "partition" in p for p in partitions):
+        return None
+    return services, endpoints, prefixes
+
+
 _loader_class: list[type] = []
 
 
 def data_loader(directory: str) -> Any:
     """botocore's ``Loader`` for a session whose ``data_path`` is ``directory`` (a trimmed-model
     cache of ``data_cache``), answering from what that cache worked out once: the services of each
-    model type and the trimmed endpoint data. Registered as the session's public ``data_loader``
-    component. None, and botocore's own loader then, when those answers could differ from
-    botocore's: ~/.aws/models exists (its services join the lists), botocore's data is not where
-    the cache was made from, or the cache's files do not read as expected."""
+    model type and the trimmed endpoint data (a service it does not keep is answered from
+    botocore's whole file, read on that first miss). Registered as the session's public
+    ``data_loader`` component. None, and botocore's own loader then, when the lists could differ
+    from botocore's: botocore's customer model directory (~/.aws/models) exists, botocore's data is
+    not where the cache was made from, or the cache's files do not read as expected."""
     import os
 
-    if os.path.isdir(os.path.expanduser(os.path.join("~", ".aws", "models"))):
-        return None
-    try:
-        facts = _load_json(os.path.join(directory, _FACTS))
-        services = {t: facts["services"][t] for t in _LISTED_TYPES}
-        if not all(isinstance(v, list) and v and all(isinstance(x, str) for x in v) for v in services.values()):
-            return None
-        endpoints = _load_json(os.path.join(directory, _ENDPOINTS))
-        if not (isinstance(endpoints, dict) and isinstance(endpoints.get("partitions"), list)):
-            return None
-    except (OSError, ValueError, KeyError, TypeError, EOFError):
+    answers = _loader_answers(directory)
+    if answers is None:
         return None
     from botocore import loaders
 
+    customer = {os.path.expanduser(os.path.join("~", ".aws", "models")), loaders.Loader.CUSTOMER_DATA_PATH}
+    if any(os.path.isdir(path) for path in customer):
+        return None
     if os.path.normpath(loaders.Loader.BUILTIN_DATA_PATH) != os.path.normpath(_botocore_data_dir() or ""):
         return None
     if not _loader_class:
+        _loader_class.append(_precomputed_loader_class(loaders.Loader))
+    return _loader_class[0](directory, *answers)
 
-        class PrecomputedLoader(loaders.Loader):
-            """botocore's Loader, with two answers given instead of worked out again."""
 
-            def __init__(self, directory: str, services: dict[str, list[str]], endpoints: dict[str, Any]) -> None:
-                super().__init__(extra_search_paths=[directory])
-                self._listed = {t: sorted(v) for t, v in services.items()}
-                # the trimmed data stands for botocore's own file: its path keeps botocore's
-                # resolution of bundled endpoint data (is_builtin_path)
-                self._endpoints = (endpoints, os.path.join(self.BUILTIN_DATA_PATH, "endpoints"))
+def _precomputed_loader_class(base: type) -> type:
+    import os
+    import threading
 
-            def list_available_services(self, type_name: str) -> list[str]:
-                listed = self._listed.get(type_name)
-                return list(listed) if listed is not None else super().list_available_services(type_name)
+    class KeptServices(dict):
+        """One partition's endpoint entries as kept; any other service's from botocore's file."""
 
-            def load_data_with_path(self, name: str) -> Any:
-                if name == "endpoints":
-                    return self._endpoints
-                return super().load_data_with_path(name)
+        def __init__(self, kept: dict[str, Any], prefixes: frozenset[str], whole: Any) -> None:
+            super().__init__(kept)
+            self._cut_to = prefixes  # kept when botocore's file had them: the others it lacks
+            self._whole = whole  # () -> that partition's services in botocore's whole file
 
-        _loader_class.append(PrecomputedLoader)
-    return _loader_class[0](directory, services, endpoints)
+        def __missing__(self, key: str) -> Any:
+            if key in self._cut_to:
+                raise KeyError(key)
+            return self._whole()[key]
+
+        def __contains__(self, key: object) -> bool:
+            if dict.__contains__(self, key):
+                return True
+            return key not in self._cut_to and key in self._whole()
+
+        def get(self, key: str, default: Any = None) -> Any:
+            return self[key] if key in self else default
+
+    class PrecomputedLoader(base):  # type: ignore[misc, valid-type]
+        """botocore's Loader, with two answers given instead of worked out again."""
+
+        def __init__(
+            self, directory: str, services: dict[str, list[str]], endpoints: dict[str, Any], prefixes: list[str]
+        ) -> None:
+            super().__init__(extra_search_paths=[directory])
+            cut_to = frozenset(prefixes)
+            self._listed = {t: sorted(v) for t, v in services.items()}
+            self._lock = threading.Lock()
+            self._whole: dict[str, Any] | None = None
+            trimmed = {
+                **endpoints,
+                "partitions": [
+                    {**p, "services": KeptServices(p["services"], cut_to, self._whole_services(p["partition"]))}
+                    for p in endpoints["partitions"]
+                ],
+            }
+            # the trimmed data stands for botocore's own file: its path keeps botocore's
+            # resolution of bundled endpoint data (is_builtin_path)
+            self._endpoints = (trimmed, os.path.join(self.BUILTIN_DATA_PATH, "endpoints"))
+
+        def _whole_services(self, partition: str) -> Any:
+            def services() -> dict[str, Any]:
+                with self._lock:
+                    if self._whole is None:
+                        whole, _path = super(PrecomputedLoader, self).load_data_with_path("endpoints")
+                        self._whole = {p["partition"]: p["services"] for p in whole["partitions"]}
+                return self._whole.get(partition, {})
+
+            return services
+
+        def list_available_services(self, type_name: str) -> list[str]:
+            listed = self._listed.get(type_name)
+            return list(listed) if listed is not None else super().list_available_services(type_name)
+
+        def load_data_with_path(self, name: str) -> Any:
+            if name == "endpoints":
+                return self._endpoints
+            return super().load_data_with_path(name)
+
+    return PrecomputedLoader
 
 
 def cached_facts(root: str | None) -> dict[str, Any] | None:

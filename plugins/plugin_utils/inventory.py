@@ -14,6 +14,7 @@ import atexit
 import contextlib
 import gc
 import os
+import sys
 import time
 from typing import Any, Iterator
 
@@ -210,19 +211,23 @@ _freeze_at_exit = []  # the hook, once registered (one per process, however many
 
 
 def freeze_heap_at_exit() -> None:
-    """At the interpreter's exit, freeze what is left out of the cyclic garbage collector (the
-    public ``gc.freeze``, registered once with the public ``atexit``).
+    """In ``ansible-inventory``, freeze what is left out of the cyclic garbage collector at the
+    interpreter's exit (the public ``gc.freeze``, registered once with the public ``atexit``).
 
     Python's shutdown runs full collections over the whole heap while it tears the modules down:
     ~0.2 s of a 2 s ``ansible-inventory`` run on the slow VM, for memory the operating system takes
-    back at exit anyway. Frozen, those collections walk nothing. What changes is only what Python
-    already leaves undefined at exit: ``__del__`` of objects kept alive by reference cycles may not
-    run. Exit handlers (``atexit``, ``weakref.finalize``: log handlers, ansible-core's temporary
-    files, urllib3's connection pools) are called, not collected, and run as before; the ones
-    registered ahead of this hook run after it, with the heap frozen. Registered by the parse, so a
-    process that never parses with this plugin exits as Python does (tests/integration/test_exit.py)."""
-    if not _freeze_at_exit:
-        _freeze_at_exit.append(atexit.register(gc.freeze))
+    back at exit anyway. Frozen, those collections walk nothing. What changes is what Python leaves
+    undefined at exit: ``__del__`` of objects kept alive by reference cycles may not run (a file
+    object in a cycle is not flushed, a temporary file in one not removed). Exit handlers
+    (``atexit``, ``weakref.finalize``) are called, not collected, and run as before.
+
+    Only in ``ansible-inventory`` (an inventory update, AWX's included): its exit follows the
+    output, and nothing of other plugins' is left to finalise. ``ansible-playbook`` and the other
+    CLIs load callback plugins and other code whose objects may rely on it, and run for minutes, so
+    they exit as Python does (tests/integration/test_exit.py)."""
+    if _freeze_at_exit or "ansible.cli.inventory" not in sys.modules:
+        return
+    _freeze_at_exit.append(atexit.register(gc.freeze))
 
 
 def any_unparsed_is_failed() -> bool:

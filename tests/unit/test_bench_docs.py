@@ -14,4 +14,7 @@ def test_the_report_ends_with_the_analysis_file():
     with open(os.path.join(ROOT, "docs", "benchmarks.md")) as fh:
         report = fh.read().rstrip()
     assert analysis.startswith("## ") and len(analysis.splitlines()) > 100
-    assert report.endswith("\n\n" + analysis), "edit bench/analysis.md, then: python bench/bench.py --report"
+    assert report.endswith("\n\n" + analysis), (
+        "edit bench/analysis.md and copy it over the report's analysis (from '## Where the time went'), "
+        "or run make bench"
+    )

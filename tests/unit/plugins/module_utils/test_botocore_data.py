@@ -255,23 +255,41 @@ def test_the_key_names_the_operations_kept(root, monkeypatch):
 
 # -- botocore's loader with the answers the cache worked out once (botocore_data.data_loader) ----
 
+import ast  # noqa: E402
+
+import botocore.credentials  # noqa: E402
 import botocore.regions  # noqa: E402
+import botocore.tokens  # noqa: E402
 
 
 @pytest.fixture
-def loader(root, monkeypatch, tmp_path):
-    monkeypatch.setenv("HOME", str(tmp_path / "no-aws-models"))
-    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
+def no_aws_settings(monkeypatch, tmp_path):
+    """No AWS variable, config file or customer model directory of the machine running the tests."""
+    for key in list(os.environ):
+        if key.startswith("AWS_"):
+            monkeypatch.delenv(key)
+    monkeypatch.setenv("AWS_CONFIG_FILE", os.devnull)
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", os.devnull)
+    monkeypatch.setenv("HOME", str(tmp_path / "home-without-aws"))
+    monkeypatch.setattr(botocore.loaders.Loader, "CUSTOMER_DATA_PATH", str(tmp_path / "no-customer-models"))
+
+
+@pytest.fixture
+def loader(root, no_aws_settings):
     directory = botocore_data.data_cache(root)
     made = botocore_data.data_loader(directory)
     assert made is not None, "the cache was written: its loader must be used"
     return made
 
 
-def _full_endpoints():
+def _builtin_loader():
     return botocore.loaders.Loader(
         include_default_search_paths=False, extra_search_paths=[botocore.loaders.Loader.BUILTIN_DATA_PATH]
-    ).load_data("endpoints")
+    )
+
+
+def _prefix(service):
+    return _builtin_loader().load_service_model(service, "service-2")["metadata"]["endpointPrefix"]
 
 
 def test_the_loader_lists_the_services_botocore_lists(loader):
@@ -279,32 +297,9 @@ def test_the_loader_lists_the_services_botocore_lists(loader):
     for type_name in ("service-2", "endpoint-rule-set-1"):
         listed = loader.list_available_services(type_name)
         assert listed == plain.list_available_services(type_name)
-        assert {"ec2", "sts", "ssm", "organizations"} <= set(listed) and len(listed) > 300
+        assert set(botocore_data.CLIENT_SERVICES) <= set(listed) and len(listed) > 300
     # a type it has no answer for is botocore's own work
     assert loader.list_available_services("paginators-1") == plain.list_available_services("paginators-1")
-
-
-def test_the_trimmed_endpoints_resolve_as_botocores_own(loader):
-    trimmed, path = loader.load_data_with_path("endpoints")
-    assert loader.is_builtin_path(path), "botocore must treat the data as its bundled data"
-    full = _full_endpoints()
-    assert len(json.dumps(trimmed)) * 10 < len(json.dumps(full))  # it is trimmed
-    a = botocore.regions.EndpointResolver(full, uses_builtin_data=True)
-    b = botocore.regions.EndpointResolver(trimmed, uses_builtin_data=True)
-    assert b.get_available_partitions() == a.get_available_partitions()
-    checked = 0
-    for partition in full["partitions"]:
-        for service in botocore_data.ENDPOINT_SERVICES:
-            regions = a.get_available_endpoints(service, partition["partition"])
-            assert b.get_available_endpoints(service, partition["partition"]) == regions
-            for region in [*partition["regions"], *regions]:
-                for fips in (False, True):
-                    for dualstack in (False, True):
-                        kw = {"use_fips_endpoint": fips, "use_dualstack_endpoint": dualstack}
-                        args = (service, region, partition["partition"])
-                        assert _construct(b, *args, **kw) == _construct(a, *args, **kw), (args, kw)
-                        checked += 1
-    assert checked > 1000
 
 
 def _construct(resolver, *args, **kw):
@@ -315,25 +310,111 @@ def _construct(resolver, *args, **kw):
         return f"{type(exc).__name__}: {exc}"
 
 
-@pytest.mark.parametrize("fips", [False, True])
-def test_clients_of_the_factory_reach_the_same_endpoints(loader, monkeypatch, fips):
-    if fips:
+# what the session's clients and botocore's credential providers ask for, and some it never does
+# (a global service, one without entries, one with a partition endpoint): those come from the
+# whole file, so they resolve the same too
+RESOLVED = (*botocore_data.CLIENT_SERVICES, "iam", "route53", "s3", "cloudfront", "account", "no-such-service")
+
+
+def test_the_trimmed_endpoints_resolve_as_botocores_own(loader):
+    trimmed, path = loader.load_data_with_path("endpoints")
+    assert loader.is_builtin_path(path), "botocore must treat the data as its bundled data"
+    full = _builtin_loader().load_data("endpoints")
+    kept = {name for p in trimmed["partitions"] for name in dict.keys(p["services"])}
+    assert {_prefix(s) for s in botocore_data.CLIENT_SERVICES} <= kept | {"signin"}  # signin has no entries
+    assert {"portal.sso", "oidc"} <= kept and len(kept) < 20  # keyed by endpoint prefix, and trimmed
+    a = botocore.regions.EndpointResolver(full, uses_builtin_data=True)
+    b = botocore.regions.EndpointResolver(trimmed, uses_builtin_data=True)
+    assert b.get_available_partitions() == a.get_available_partitions()
+    checked = 0
+    for partition in full["partitions"]:
+        name = partition["partition"]
+        for service in {*RESOLVED, *(_prefix(s) for s in botocore_data.CLIENT_SERVICES)}:
+            assert b.get_available_endpoints(service, name) == a.get_available_endpoints(service, name)
+            assert b.get_service_endpoints_data(service, name) == a.get_service_endpoints_data(service, name)
+            for region in [*partition["regions"], *a.get_available_endpoints(service, name, True), None]:
+                for fips in (False, True):
+                    for dualstack in (False, True):
+                        kw = {"use_fips_endpoint": fips, "use_dualstack_endpoint": dualstack}
+                        args = (service, region, name)
+                        assert _construct(b, *args, **kw) == _construct(a, *args, **kw), (args, kw)
+                        checked += 1
+    assert checked > 4000
+
+
+def test_the_whole_file_is_read_only_for_a_service_it_does_not_keep(loader, monkeypatch):
+    reads = []
+    whole = botocore.loaders.Loader.load_data_with_path
+    monkeypatch.setattr(
+        botocore.loaders.Loader, "load_data_with_path", lambda self, n: reads.append(n) or whole(self, n)
+    )
+    resolver = botocore.regions.EndpointResolver(loader.load_data("endpoints"), uses_builtin_data=True)
+    for service in botocore_data.CLIENT_SERVICES:
+        resolver.construct_endpoint(_prefix(service), "eu-west-1")
+    assert "endpoints" not in reads, "the services the session uses must not read botocore's whole file"
+    assert resolver.construct_endpoint("iam", "aws-global")["hostname"] == "iam.amazonaws.com"
+    assert reads.count("endpoints") == 1
+
+
+@pytest.mark.parametrize("setting", [None, "fips", "dualstack", "sts-legacy", "endpoint-url"])
+def test_clients_of_the_factory_reach_the_same_endpoints(loader, monkeypatch, setting):
+    if setting == "fips":
         monkeypatch.setenv("AWS_USE_FIPS_ENDPOINT", "true")
+    elif setting == "dualstack":
+        monkeypatch.setenv("AWS_USE_DUALSTACK_ENDPOINT", "true")
+    elif setting == "sts-legacy":
+        monkeypatch.setenv("AWS_STS_REGIONAL_ENDPOINTS", "legacy")
+    elif setting == "endpoint-url":
+        monkeypatch.setenv("AWS_ENDPOINT_URL_STS", "https://sts.example.internal")
     ours, plain = _factory(loader.search_paths[0]), _factory(None)
     assert type(ours.session.get_component("data_loader")).__name__ == "PrecomputedLoader"
-    for service in ("ec2", "sts", "ssm", "organizations"):
-        for region in ("us-east-1", "eu-west-1", "ap-southeast-2", "cn-north-1", "us-gov-west-1"):
-            a, b = _endpoint(plain, service, region), _endpoint(ours, service, region)
-            assert b == a, (service, region)
+    for service in (*botocore_data.CLIENT_SERVICES, "iam", "s3"):
+        for region in ("us-east-1", "eu-west-1", "ap-southeast-2", "cn-north-1", "us-gov-west-1", "aws-global"):
+            assert _endpoint(ours, service, region) == _endpoint(plain, service, region), (service, region)
 
 
 def _endpoint(factory, service, region):
-    """Where a client of ``factory`` sends its calls, or the error botocore raises instead."""
+    """Where a client of ``factory`` sends its calls and how it signs, or the error botocore raises."""
     try:
         meta = factory.client(service, region, aws_access_key_id="AKIDEXAMPLE", aws_secret_access_key="x").meta
     except Exception as exc:  # noqa: BLE001 - e.g. no FIPS endpoint: both must fail alike
         return type(exc).__name__
-    return meta.endpoint_url, meta.region_name
+    return meta.endpoint_url, meta.region_name, meta.partition, meta.config.signature_version
+
+
+def _client_names_botocore_makes():
+    """The services botocore's credential and token providers make clients of, from their source:
+    ``_client_creator('sts', ...)`` and ``create_nested_client(session, "sso-oidc", ...)``."""
+    names = set()
+    for module in (botocore.credentials, botocore.tokens):
+        with open(module.__file__) as fh:
+            tree = ast.parse(fh.read())
+        for node in ast.walk(tree):
+            if not isinstance(node, ast.Call):
+                continue
+            func = ast.unparse(node.func)
+            literal = [a.value for a in node.args if isinstance(a, ast.Constant) and isinstance(a.value, str)]
+            if func.endswith(("client_creator", "create_nested_client", "create_client")) and literal:
+                names.add(literal[0])
+    return names
+
+
+def test_every_client_the_session_makes_has_its_endpoints_kept():
+    # a service missing here still resolves right (from botocore's whole file), only slower: this
+    # says so when botocore's providers or the engine start making clients of another service
+    made_by_botocore = _client_names_botocore_makes()
+    assert {"sts", "sso", "sso-oidc"} <= made_by_botocore, made_by_botocore
+    assert made_by_botocore <= set(botocore_data.CLIENT_SERVICES), made_by_botocore - set(botocore_data.CLIENT_SERVICES)
+    engine = set()
+    for name in os.listdir(MODULE_UTILS):
+        if name.endswith(".py"):
+            with open(os.path.join(MODULE_UTILS, name)) as fh:
+                source = fh.read()
+            engine.update(
+                re.findall(r"\b(?:client|acting_as|warm|_client|create_client)\([^)]*?\"([a-z0-9-]+)\"", source)
+            )
+    assert {"sts", "ec2"} <= engine, engine
+    assert engine <= set(botocore_data.CLIENT_SERVICES), engine - set(botocore_data.CLIENT_SERVICES)
 
 
 def test_botocore_asks_the_loader_for_what_it_answers(loader, monkeypatch):
@@ -349,21 +430,14 @@ def test_botocore_asks_the_loader_for_what_it_answers(loader, monkeypatch):
     assert ("load", "endpoints") in asked and ("list", "service-2") in asked, asked
 
 
-@pytest.mark.parametrize("case", ["aws-models", "no-services", "damaged-endpoints", "other-botocore"])
-def test_botocores_own_loader_when_the_answers_could_differ(root, monkeypatch, tmp_path, case):
-    monkeypatch.setenv("HOME", str(tmp_path))
+@pytest.mark.parametrize("case", ["aws-models", "botocore-customer-path", "other-botocore"])
+def test_botocores_own_loader_when_the_lists_could_differ(root, no_aws_settings, monkeypatch, tmp_path, case):
     directory = botocore_data.data_cache(root)
     if case == "aws-models":
-        os.makedirs(tmp_path / ".aws" / "models" / "mycorp-service")  # its services join botocore's lists
-    elif case == "no-services":
-        with open(os.path.join(directory, "facts.json")) as fh:
-            facts = json.load(fh)
-        del facts["services"]
-        with open(os.path.join(directory, "facts.json"), "w") as fh:
-            json.dump(facts, fh)
-    elif case == "damaged-endpoints":
-        with open(os.path.join(directory, "endpoints-trimmed.json"), "w") as fh:
-            fh.write('{"partitions": [')
+        os.makedirs(os.path.expanduser("~/.aws/models/mycorp-service"))  # its services join botocore's lists
+    elif case == "botocore-customer-path":
+        os.makedirs(tmp_path / "customer" / "mycorp-service")
+        monkeypatch.setattr(botocore.loaders.Loader, "CUSTOMER_DATA_PATH", str(tmp_path / "customer"))
     else:
         monkeypatch.setattr(botocore_data, "_botocore_data_dir", lambda: str(tmp_path / "elsewhere"))
     assert botocore_data.data_loader(directory) is None
@@ -371,3 +445,25 @@ def test_botocores_own_loader_when_the_answers_could_differ(root, monkeypatch, t
     assert type(factory.session.get_component("data_loader")).__name__ == "Loader"
     sts = factory.client("sts", "us-east-1", aws_access_key_id="AKIDEXAMPLE", aws_secret_access_key="x")
     assert sts.meta.endpoint_url == "https://sts.us-east-1.amazonaws.com"
+
+
+@pytest.mark.parametrize("damage", ["no-services", "cut-endpoints", "endpoints-not-a-list"])
+def test_a_damaged_loader_file_is_written_again(root, no_aws_settings, damage):
+    directory = botocore_data.data_cache(root)
+    facts_path, endpoints_path = (
+        os.path.join(directory, "facts.json"),
+        os.path.join(directory, "endpoints-trimmed.json"),
+    )
+    if damage == "no-services":
+        with open(facts_path) as fh:
+            facts = json.load(fh)
+        del facts["services"]
+        with open(facts_path, "w") as fh:
+            json.dump(facts, fh)
+    else:
+        with open(endpoints_path, "w") as fh:
+            fh.write('{"partitions": [' if damage == "cut-endpoints" else '{"partitions": {}}')
+    assert botocore_data.data_loader(directory) is None  # never used damaged
+    botocore_data._data_caches.clear()
+    assert botocore_data.data_cache(root) == directory
+    assert botocore_data.data_loader(directory) is not None  # and written again
