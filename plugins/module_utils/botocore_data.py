@@ -504,6 +504,8 @@ def _precomputed_loader_class(base: type) -> type:
 
         def _whole_services(self, partition: str) -> Any:
             def services() -> dict[str, Any]:
+                if self._whole is not None:
+                    return self._whole.get(partition, {})
                 with self._lock:
                     if self._whole is None:
                         whole, _path = super(PrecomputedLoader, self).load_data_with_path("endpoints")

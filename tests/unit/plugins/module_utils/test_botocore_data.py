@@ -49,7 +49,7 @@ MODULE_UTILS = os.path.dirname(botocore_data.__file__)
 
 
 @pytest.fixture
-def root(tmp_path, monkeypatch):
+def root(tmp_path, monkeypatch, no_aws_settings):
     monkeypatch.setattr(botocore_data, "_data_caches", {})
     monkeypatch.delenv("AWS_DATA_PATH", raising=False)
     return str(tmp_path / "home" / "crossaccount.aws")
@@ -256,8 +256,10 @@ def test_the_key_names_the_operations_kept(root, monkeypatch):
 # -- botocore's loader with the answers the cache worked out once (botocore_data.data_loader) ----
 
 import ast  # noqa: E402
+import functools  # noqa: E402
 
 import botocore.credentials  # noqa: E402
+import botocore.exceptions  # noqa: E402
 import botocore.regions  # noqa: E402
 import botocore.tokens  # noqa: E402
 
@@ -288,8 +290,13 @@ def _builtin_loader():
     )
 
 
+@functools.cache
 def _prefix(service):
-    return _builtin_loader().load_service_model(service, "service-2")["metadata"]["endpointPrefix"]
+    """The service's key in botocore's endpoint data (its own name when botocore has no model of it)."""
+    try:
+        return _builtin_loader().load_service_model(service, "service-2")["metadata"]["endpointPrefix"]
+    except botocore.exceptions.UnknownServiceError:
+        return service
 
 
 def test_the_loader_lists_the_services_botocore_lists(loader):
@@ -353,6 +360,31 @@ def test_the_whole_file_is_read_only_for_a_service_it_does_not_keep(loader, monk
         resolver.construct_endpoint(_prefix(service), "eu-west-1")
     assert "endpoints" not in reads, "the services the session uses must not read botocore's whole file"
     assert resolver.construct_endpoint("iam", "aws-global")["hostname"] == "iam.amazonaws.com"
+    assert reads.count("endpoints") == 1
+
+
+def test_misses_from_many_threads_read_the_whole_file_once(loader, monkeypatch):
+    import threading
+
+    reads = []
+    whole = botocore.loaders.Loader.load_data_with_path
+    monkeypatch.setattr(
+        botocore.loaders.Loader, "load_data_with_path", lambda self, n: reads.append(n) or whole(self, n)
+    )
+    resolver = botocore.regions.EndpointResolver(loader.load_data("endpoints"), uses_builtin_data=True)
+    barrier = threading.Barrier(16)
+    answers = []
+
+    def miss():
+        barrier.wait()
+        answers.append(resolver.construct_endpoint("iam", "aws-global")["hostname"])
+
+    threads = [threading.Thread(target=miss) for _ in range(16)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert answers == ["iam.amazonaws.com"] * 16
     assert reads.count("endpoints") == 1
 
 
