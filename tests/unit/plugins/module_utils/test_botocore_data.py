@@ -349,12 +349,19 @@ def test_the_trimmed_endpoints_resolve_as_botocores_own(loader):
     assert checked > 4000
 
 
-def test_the_whole_file_is_read_only_for_a_service_it_does_not_keep(loader, monkeypatch):
+@pytest.fixture
+def file_reads(monkeypatch):
+    """The data names botocore's own Loader.load_data_with_path is asked for, in order."""
     reads = []
     whole = botocore.loaders.Loader.load_data_with_path
     monkeypatch.setattr(
         botocore.loaders.Loader, "load_data_with_path", lambda self, n: reads.append(n) or whole(self, n)
     )
+    return reads
+
+
+def test_the_whole_file_is_read_only_for_a_service_it_does_not_keep(loader, file_reads):
+    reads = file_reads
     resolver = botocore.regions.EndpointResolver(loader.load_data("endpoints"), uses_builtin_data=True)
     for service in botocore_data.CLIENT_SERVICES:
         resolver.construct_endpoint(_prefix(service), "eu-west-1")
@@ -363,14 +370,10 @@ def test_the_whole_file_is_read_only_for_a_service_it_does_not_keep(loader, monk
     assert reads.count("endpoints") == 1
 
 
-def test_misses_from_many_threads_read_the_whole_file_once(loader, monkeypatch):
+def test_misses_from_many_threads_read_the_whole_file_once(loader, file_reads):
     import threading
 
-    reads = []
-    whole = botocore.loaders.Loader.load_data_with_path
-    monkeypatch.setattr(
-        botocore.loaders.Loader, "load_data_with_path", lambda self, n: reads.append(n) or whole(self, n)
-    )
+    reads = file_reads
     resolver = botocore.regions.EndpointResolver(loader.load_data("endpoints"), uses_builtin_data=True)
     barrier = threading.Barrier(16)
     answers = []
