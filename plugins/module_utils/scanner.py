@@ -12,9 +12,11 @@ pagination fails half way contributes no partial list: it is reported as failed 
 from __future__ import annotations
 
 import queue
+import sys
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator
@@ -230,6 +232,29 @@ def _instance_ids(client: Any, filters: list[dict[str, Any]]) -> set[str]:
     return ids
 
 
+# The interpreter's thread switch interval while the pool runs (sys.setswitchinterval; Python's
+# default is 0.005 s). Many threads, each a short burst of CPU between two network waits, hand the
+# GIL over far more often than every 5 ms at the default: a forced switch each time a thread comes
+# back from the network while another one parses. At 0.05 s, 200 accounts x 17 regions scanned
+# 12-14 % faster and with ~5 % less CPU; the latency-bound seed case did not change (benchmarks.md).
+SCAN_SWITCH_INTERVAL = 0.05
+
+
+@contextmanager
+def switch_interval(seconds: float) -> Iterator[None]:
+    """``sys.setswitchinterval(seconds)`` for the duration of the block, then the interval that was
+    set before; a longer interval already set (by the user's own code) is kept as it is."""
+    before = sys.getswitchinterval()
+    if before >= seconds:
+        yield
+        return
+    sys.setswitchinterval(seconds)
+    try:
+        yield
+    finally:
+        sys.setswitchinterval(before)
+
+
 def scan(
     ctx: AwsContext,
     settings: ScanSettings,
@@ -254,7 +279,8 @@ def scan(
 
     refused: dict[str, ScanFailure] = {}  # partition -> STS refusal of the controller's own credentials
     stop_warming = threading.Event()
-    with ThreadPoolExecutor(max_workers=settings.max_workers, thread_name_prefix="crossaccount") as pool:
+    pool_threads = ThreadPoolExecutor(max_workers=settings.max_workers, thread_name_prefix="crossaccount")
+    with switch_interval(SCAN_SWITCH_INTERVAL), pool_threads as pool:
         for account in accounts:
             submit(pool, None, prepare_account, account, refused)
         # One more task makes the shared region clients while the AssumeRole calls are in flight

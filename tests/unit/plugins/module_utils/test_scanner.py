@@ -7,15 +7,22 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import sys
 import threading
 import time
 from collections import Counter
 
+import pytest
 from botocore.exceptions import ClientError
 
 from ansible_collections.crossaccount.aws.plugins.module_utils.config import Account
 from ansible_collections.crossaccount.aws.plugins.module_utils.partitions import ENABLED_BY_DEFAULT
-from ansible_collections.crossaccount.aws.plugins.module_utils.scanner import scan, warm_up_regions
+from ansible_collections.crossaccount.aws.plugins.module_utils.scanner import (
+    SCAN_SWITCH_INTERVAL,
+    scan,
+    switch_interval,
+    warm_up_regions,
+)
 from tests.support.settings import settings_from
 
 PRINCIPAL = "arn:aws:sts::999999999999:assumed-role/CMDBRunner/ci"
@@ -322,3 +329,57 @@ def test_warm_up_regions_ask_the_home_region_once_per_partition():
     got = warm_up_regions(_settings(["111111111111"]).scan, accounts, home)
     assert asked == ["aws", "aws-cn"]
     assert got[:2] == ["us-east-1", "cn-north-1"]
+
+
+class IntervalSeen(FakeCtx):
+    """Records the interpreter's switch interval inside every DescribeInstances call."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.seen: list[float] = []
+
+    @contextlib.contextmanager
+    def acting_as(self, credentials: FakeCredentials, service: str, region: str):
+        self.seen.append(sys.getswitchinterval())
+        yield FakeClient(self, credentials.account, region)
+
+
+@pytest.fixture
+def default_interval():
+    before = sys.getswitchinterval()
+    sys.setswitchinterval(0.005)  # Python's default
+    yield
+    sys.setswitchinterval(before)
+
+
+def test_the_pool_runs_with_the_longer_switch_interval_and_gives_the_old_one_back(default_interval):
+    assert SCAN_SWITCH_INTERVAL > 0.005
+    ctx = IntervalSeen({})
+    settings = _settings(["111111111111", "222222222222"])
+    result = scan(ctx, settings.scan, settings.accounts.explicit)
+    assert result.failures == [] and len(result.regions) == 4
+    # DescribeRegions of both accounts and the four account-regions, all on pool threads
+    assert len(ctx.seen) == 6 and all(v == pytest.approx(SCAN_SWITCH_INTERVAL) for v in ctx.seen)
+    assert sys.getswitchinterval() == pytest.approx(0.005)
+
+
+def test_the_old_switch_interval_comes_back_when_the_scan_raises(default_interval):
+    settings = _settings(["111111111111"])
+
+    def progress(_):
+        raise RuntimeError("a progress callback that fails")
+
+    with pytest.raises(RuntimeError):
+        scan(IntervalSeen({}), settings.scan, settings.accounts.explicit, on_progress=progress)
+    assert sys.getswitchinterval() == pytest.approx(0.005)
+
+
+def test_a_longer_switch_interval_set_before_the_scan_is_kept(default_interval):
+    sys.setswitchinterval(SCAN_SWITCH_INTERVAL * 4)
+    ctx = IntervalSeen({})
+    settings = _settings(["111111111111"])
+    scan(ctx, settings.scan, settings.accounts.explicit)
+    assert ctx.seen and all(v == pytest.approx(SCAN_SWITCH_INTERVAL * 4) for v in ctx.seen)
+    assert sys.getswitchinterval() == pytest.approx(SCAN_SWITCH_INTERVAL * 4)
+    with switch_interval(SCAN_SWITCH_INTERVAL / 10):
+        assert sys.getswitchinterval() == pytest.approx(SCAN_SWITCH_INTERVAL * 4)
