@@ -233,17 +233,20 @@ def _instance_ids(client: Any, filters: list[dict[str, Any]]) -> set[str]:
 
 
 # The interpreter's thread switch interval while the pool runs (sys.setswitchinterval; Python's
-# default is 0.005 s). Many threads, each a short burst of CPU between two network waits, hand the
-# GIL over far more often than every 5 ms at the default: a forced switch each time a thread comes
-# back from the network while another one parses. At 0.05 s, 200 accounts x 17 regions scanned
-# 12-14 % faster and with ~5 % less CPU; the latency-bound seed case did not change (benchmarks.md).
+# default is 0.005 s). A thread back from the network that waits for the GIL while another one
+# parses forces a hand-over (a thread wake-up) after the interval: with dozens of threads, each a
+# short burst of CPU between two network waits, that happened far more often at 5 ms than the work
+# needs. At 0.05 s, 200 accounts x 17 regions scanned in 12-14 % less time with 3-5 % less CPU;
+# the latency-bound seed case did not change (docs/benchmarks.md).
 SCAN_SWITCH_INTERVAL = 0.05
 
 
 @contextmanager
 def switch_interval(seconds: float) -> Iterator[None]:
     """``sys.setswitchinterval(seconds)`` for the duration of the block, then the interval that was
-    set before; a longer interval already set (by the user's own code) is kept as it is."""
+    set before; a longer interval already set (by the user's own code) is kept as it is. The setting
+    is process-wide: of two scans running at once in threads (not something the plugin does), the
+    one that ends first gives the old interval back and the other finishes at it, only slower."""
     before = sys.getswitchinterval()
     if before >= seconds:
         yield

@@ -369,8 +369,11 @@ def test_the_old_switch_interval_comes_back_when_the_scan_raises(default_interva
     def progress(_):
         raise RuntimeError("a progress callback that fails")
 
+    ctx = IntervalSeen({})
     with pytest.raises(RuntimeError):
-        scan(IntervalSeen({}), settings.scan, settings.accounts.explicit, on_progress=progress)
+        scan(ctx, settings.scan, settings.accounts.explicit, on_progress=progress)
+    # DescribeRegions ran before the callback raised, with the scan's interval
+    assert ctx.seen and all(v == pytest.approx(SCAN_SWITCH_INTERVAL) for v in ctx.seen)
     assert sys.getswitchinterval() == pytest.approx(0.005)
 
 
