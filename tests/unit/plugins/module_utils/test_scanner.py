@@ -332,7 +332,8 @@ def test_warm_up_regions_ask_the_home_region_once_per_partition():
 
 
 class IntervalSeen(FakeCtx):
-    """Records the interpreter's switch interval inside every DescribeInstances call."""
+    """Records the interpreter's switch interval at every call made as an account (DescribeRegions
+    and DescribeInstances alike)."""
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
