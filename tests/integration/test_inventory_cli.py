@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
+from datetime import datetime
 
 import pytest
 
@@ -52,7 +53,14 @@ def test_groups_by_account_region_and_name(listed, fleet):
 
 def test_shared_names_are_disambiguated_never_merged(listed, fleet):
     by_instance = _by_instance(listed)
-    web = sorted((i for i in fleet if i["name"] == "web"), key=lambda i: (i["account"], i["region"], i["instance_id"]))
+
+    # the plugin's rule: the instance launched first keeps the name, ties by instance id. The fleet
+    # is launched in account and region order, but moto's launch times have whole seconds: two
+    # instances launched one after the other can share one (then the id decides) or not.
+    def launched(i):
+        return (datetime.fromisoformat(by_instance[i["instance_id"]][1]["launch_time"]), i["instance_id"])
+
+    web = sorted((i for i in fleet if i["name"] == "web"), key=launched)
     names = [by_instance[i["instance_id"]][0] for i in web]
     assert names[0] == "web"
     assert names[1:] == [f"web_{i['instance_id']}" for i in web[1:]]
