@@ -22,7 +22,8 @@ description:
     become V(NAME_<instance id>), with a warning), and no tag can make a host name equal a group,
     V(localhost) or another host (see O(hostnames)).
   - Groups, all children of C(all), are V(account_<id>), V(region_<region with _>) and
-    V(name_<Name tag, sanitised>); O(keyed_groups), O(groups) and O(compose) add more.
+    V(name_<Name tag, sanitised>) (O(default_groups) chooses which); O(keyed_groups), O(groups) and
+    O(compose) add more.
   - Host variables are every DescribeInstances attribute in snake_case (the names
     amazon.aws.aws_ec2 uses, C(placement.region) included), C(ec2_tags) (aws_ec2's C(tags), a name
     ansible-core reserves), C(account_id), C(account_name), C(region),
@@ -226,6 +227,27 @@ options:
     type: list
     elements: str
     version_added: "1.0.0"
+  default_groups:
+    description:
+      - The groups every host joins, each a child of C(all) - V(account) (V(account_<account id>)),
+        V(region) (V(region_<region with _>), such as V(region_eu_west_1)) and V(name)
+        (V(name_<Name tag, sanitised>), for hosts that have a Name tag). An empty list makes none of
+        them; O(keyed_groups) and O(groups) still add theirs.
+      - Host names do not depend on it. The names of all three kinds stay reserved whether they are
+        made or not, so a tag never names a host V(account_<id>) and changing this renames no host.
+      - Leave V(name) out for inventories of thousands of accounts. Name tags are often unique, so
+        there is one V(name_) group per host, and ansible-core's own handling of groups (once the
+        sources are parsed, in every C(ansible-inventory) and C(ansible-playbook) run, cached runs
+        included) grows with the square of their number. 5,000 accounts of 8 uniquely named
+        instances make 45,000 groups, and a playbook run from the cache took 95-136 s with them and
+        24-27 s with V([account, region]) on a 2-core VM. From 10,000 V(name_) groups, a file that does not
+        set this option gets a warning naming it. See docs/scaling.md.
+      - Applied when the inventory is built, so changing it takes effect on a cached run too.
+    type: list
+    elements: str
+    choices: [account, region, name]
+    default: [account, region, name]
+    version_added: "1.1.0"
   max_workers:
     description:
       - Bound on concurrent AWS calls (threads in the one pool of account and account-region tasks),
@@ -351,6 +373,7 @@ organization:
   role_arn: arn:aws:iam::111111111111:role/OrgAccountLister
   exclude_ous: [ou-ab12-sandbox1]
 regions: [us-east-1, eu-west-1]
+default_groups: [account, region]   # no name_ groups: thousands of accounts, mostly unique Names
 
 # Name tags as hostnames, lean variables, extra groups, a 7-day cache for stale-if-error
 plugin: crossaccount.aws.ec2
@@ -443,6 +466,12 @@ if TYPE_CHECKING:  # snapshot_cache.py is imported only when the cache is used
     from ansible_collections.crossaccount.aws.plugins.module_utils.snapshot_cache import Decoded
 
 display = Display()
+
+# From this many name_ groups in one source, a run whose file leaves default_groups out is told
+# what they cost: ansible-core links every group under `all` through a list check, 1.6 s at
+# 10,000 groups (ansible-core alone) and 82 s at 45,000 (a 5,000-account run) on the 2-core VM
+# (docs/scaling.md).
+MANY_NAME_GROUPS = 10_000
 
 
 class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
@@ -632,6 +661,8 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
         constructing = bool(compose or groups or keyed_groups)
         own_groups = set()
         for record in records:
+            # every kind is reserved, made or not (default_groups): a tag never names a host
+            # account_<id>, and the option renames no host
             own_groups.update(default_groups(record))
             if settings.ssm is not None:
                 own_groups.update(_ssm_groups(record, settings))
@@ -669,15 +700,18 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
         self._warn_naming(naming)
         guard = _GroupGuard(set(naming.names) | existing_hosts)
         set_host_variables = host_variables_setter(inventory)  # AWS data: no trust, no walk (plugin_utils)
+        name_groups = set()
         for i, (name, record) in enumerate(zip(naming.names, records, strict=True)):
             inventory.add_host(name)
             set_host_variables(name, published[i])
             if settings.ssm is not None:
                 _add_ssm(inventory, name, record, settings, guard)
-            for group in default_groups(record):
+            for group in default_groups(record, output.default_groups):
                 if guard.allows(group):
                     inventory.add_group(group)
                     inventory.add_host(name, group=group)
+                    if group.startswith("name_"):
+                        name_groups.add(group)
             if i in scratch:
                 source, there = scratch[i]
                 host = source.hosts[there]
@@ -701,6 +735,13 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
                         inventory.add_child(group.name, child.name)
         for line in guard.lines():
             display.warning(f"crossaccount.aws.ec2: {line}")
+        if len(name_groups) >= MANY_NAME_GROUPS and not output.default_groups_written:
+            display.warning(
+                f"crossaccount.aws.ec2: {len(name_groups)} name_ groups (one per distinct Name tag) make every "
+                "ansible-inventory and ansible-playbook run slower: ansible-core's handling of groups grows with "
+                "the square of their number (docs/scaling.md); write default_groups: [account, region] if no play "
+                "targets name_ groups, or default_groups: [account, region, name] to keep them without this warning"
+            )
         for var, value in run_vars(plain(inventory.groups["all"].get_vars()), snapshot).items():
             inventory.set_variable("all", var, value)
 

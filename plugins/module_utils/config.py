@@ -27,6 +27,7 @@ from typing import Any, Callable, Iterable, Mapping
 
 from ansible_collections.crossaccount.aws.plugins.module_utils import aws_ec2_compat, validation
 from ansible_collections.crossaccount.aws.plugins.module_utils import hostnames as hostnames_grammar
+from ansible_collections.crossaccount.aws.plugins.module_utils.constants import DEFAULT_GROUP_KINDS
 from ansible_collections.crossaccount.aws.plugins.module_utils.errors import ConfigError
 
 # AWS's own character sets, ASCII only and matched whole (validation.py): no Unicode digits,
@@ -154,8 +155,11 @@ class OutputSettings:
 
     hostnames: tuple[hostnames_grammar.Preference, ...]
     strict_errors: bool
+    # default_groups: the kinds of default group made, in constants.DEFAULT_GROUP_KINDS order
+    default_groups: tuple[str, ...]
     hostvars_prefix: str | None = None  # aws_ec2's hostvars_prefix / hostvars_suffix (aws_ec2_compat)
     hostvars_suffix: str | None = None
+    default_groups_written: bool = False  # default_groups is in the file (not the documented default)
 
 
 @dataclass(frozen=True)
@@ -672,6 +676,10 @@ _TYPE_CHECKS: dict[str, Callable[[Any, str, Mapping[str, Any]], None]] = {
 
 def _check_choices(value: Any, key: str, choices: Iterable[Any]) -> None:
     choices = [str(c) for c in choices]
+    if isinstance(value, list):  # a list option: each element is one of the choices
+        for i, item in enumerate(value):
+            _check_choices(item, f"{key}[{i}]", choices)
+        return
     if str(value) not in choices:
         hint = _suggest(str(value), choices)
         raise ConfigError(
@@ -850,10 +858,10 @@ def refuse_empty_scope(
 # settings from the values ansible-core resolved
 
 
-def build_settings(options: Mapping[str, Any], *, file_accounts: Any = None) -> Settings:
+def build_settings(options: Mapping[str, Any], *, file_accounts: Any = None, written: Iterable[str] = ()) -> Settings:
     """Typed settings from ``options`` (name -> value, as ``get_option`` returns them: documented
     defaults applied) of a configuration that passed ``check_config``; ``file_accounts`` is the
-    loaded content of ``accounts_file`` (or None)."""
+    loaded content of ``accounts_file`` (or None), ``written`` the options the file names."""
     role_name = options["role_name"]
     external_id = options["external_id"]
     partition = options["partition"]
@@ -894,7 +902,11 @@ def build_settings(options: Mapping[str, Any], *, file_accounts: Any = None) -> 
             **aws_ec2_compat.scan_fields(options),
         ),
         output=OutputSettings(
-            hostnames=hostnames, strict_errors=options["strict_errors"], **aws_ec2_compat.output_fields(options)
+            hostnames=hostnames,
+            strict_errors=options["strict_errors"],
+            default_groups=tuple(k for k in DEFAULT_GROUP_KINDS if k in options["default_groups"]),
+            default_groups_written="default_groups" in written,
+            **aws_ec2_compat.output_fields(options),
         ),
     )
 

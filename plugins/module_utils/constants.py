@@ -16,6 +16,10 @@ HOSTNAME_SOURCES = {
     "private-dns-name": "private_dns_name",
 }
 
+# the kinds of default group (the default_groups option: config.py checks it, hosts.py makes the
+# groups), in the order a host joins them
+DEFAULT_GROUP_KINDS = ("account", "region", "name")
+
 # the account id of the failure that stands for the whole Organizations listing (organizations.py
 # reports it, snapshot.py keeps the previous accounts when it is there)
 ORGANIZATION_FAILURE_ID = "organization"

@@ -12,6 +12,7 @@ import datetime
 import re
 from typing import Any, Iterable, Mapping
 
+from ansible_collections.crossaccount.aws.plugins.module_utils.constants import DEFAULT_GROUP_KINDS
 from ansible_collections.crossaccount.aws.plugins.module_utils.errors import NotAnAwsResponse
 from ansible_collections.crossaccount.aws.plugins.module_utils.values import snake, snake_value
 
@@ -103,9 +104,16 @@ def safe_group_name(name: str) -> str:
     return _UNSAFE_GROUP_CHARS.sub("_", name)
 
 
-def default_groups(record: Mapping[str, Any]) -> list[str]:
-    groups = [f"account_{record['account_id']}", "region_" + safe_group_name(record["region"])]
-    name = record.get("ec2_tags", {}).get("Name")
-    if name:
-        groups.append("name_" + safe_group_name(str(name)))
+def default_groups(record: Mapping[str, Any], kinds: Iterable[str] = DEFAULT_GROUP_KINDS) -> list[str]:
+    """The default groups of ``record`` of the ``kinds`` asked for: ``account_<id>``,
+    ``region_<region with _>`` and, for a host with a Name tag, ``name_<Name, sanitised>``."""
+    groups = []
+    if "account" in kinds:
+        groups.append(f"account_{record['account_id']}")
+    if "region" in kinds:
+        groups.append("region_" + safe_group_name(record["region"]))
+    if "name" in kinds:
+        name = record.get("ec2_tags", {}).get("Name")
+        if name:
+            groups.append("name_" + safe_group_name(str(name)))
     return groups

@@ -104,6 +104,7 @@ def test_documented_defaults_are_what_the_code_applies(written):
         "exclude_filters": list(s.scan.exclude_filters),
         "hostvars_prefix": s.output.hostvars_prefix,
         "hostvars_suffix": s.output.hostvars_suffix,
+        "default_groups": list(s.output.default_groups),
     }
     assert s.client.max_pool_connections == s.scan.max_workers
     for name, value in applied.items():

@@ -53,7 +53,8 @@ def settings_from(
     check_plugin(raw, (NAME,))
     check_config(raw, defs, file_accounts=file_accounts, known_regions=known_regions, known_attributes=known_attributes)
     instance.set_options(direct=dict(raw))
-    return build_settings({name: plain(instance.get_option(name)) for name in defs}, file_accounts=file_accounts)
+    options = {name: plain(instance.get_option(name)) for name in defs}
+    return build_settings(options, file_accounts=file_accounts, written=raw)
 
 
 _MINIMAL = {"role_name": "R", "accounts": ["111111111111"]}

@@ -16,6 +16,7 @@ from ansible.parsing.dataloader import DataLoader
 from ansible.template import Templar, trust_as_template
 
 from ansible_collections.crossaccount.aws.plugins.inventory.ec2 import InventoryModule
+from ansible_collections.crossaccount.aws.plugins.module_utils.constants import DEFAULT_GROUP_KINDS
 from ansible_collections.crossaccount.aws.plugins.module_utils.hostnames import parse_hostnames
 
 VICTIM, ATTACKER = "111111111111", "222222222222"
@@ -64,7 +65,15 @@ def trusted(value):
     return value
 
 
-def populate(inventory, records, hostnames=("tag:Name", "instance-id"), source="/inv/a.ec2.yml", **options):
+def populate(
+    inventory,
+    records,
+    hostnames=("tag:Name", "instance-id"),
+    source="/inv/a.ec2.yml",
+    default_groups=DEFAULT_GROUP_KINDS,
+    default_groups_written=False,
+    **options,
+):
     plugin = InventoryModule()
     values = dict(OPTIONS, **{k: trusted(v) for k, v in options.items()})
     plugin.get_option = values.__getitem__
@@ -81,7 +90,11 @@ def populate(inventory, records, hostnames=("tag:Name", "instance-id"), source="
         plugin._populate(
             SimpleNamespace(
                 output=SimpleNamespace(
-                    hostnames=parse_hostnames(list(hostnames)), hostvars_prefix=None, hostvars_suffix=None
+                    hostnames=parse_hostnames(list(hostnames)),
+                    hostvars_prefix=None,
+                    hostvars_suffix=None,
+                    default_groups=tuple(default_groups),
+                    default_groups_written=default_groups_written,
                 ),
                 ssm=None,
             ),
@@ -220,3 +233,66 @@ def test_a_keyed_group_named_like_an_instance_id_is_not_created_and_renames_noth
     assert sorted(inventory.hosts) == sorted(["db", WEB])
     assert WEB not in inventory.groups and DB not in inventory.groups
     assert not [w for w in warnings if "refused" in w]
+
+
+@pytest.mark.parametrize(
+    "kinds",
+    [(), ("account",), ("region",), ("name",), ("account", "region"), ("region", "name"), DEFAULT_GROUP_KINDS],
+)
+def test_default_groups_makes_only_the_kinds_asked_and_renames_no_host(kinds):
+    """The groups made follow default_groups; the hosts, their names and every other group do not.
+    Names of the kinds not made stay reserved: a tag never names a host account_<id> or name_<x>."""
+    records = [
+        record(WEB, VICTIM, "web", Environment="prod"),
+        record(DB, VICTIM, "db"),
+        record(OTHER, ATTACKER, f"account_{VICTIM}", launch="2025-01-01T00:00:00.000Z"),
+        record("i-0000000000000b002", ATTACKER, "name_web", launch="2025-01-01T00:00:00.000Z"),
+        record("i-0000000000000b003", ATTACKER, "region_us_east_1", launch="2025-01-01T00:00:00.000Z"),
+        record("i-0000000000000b004", ATTACKER),
+    ]
+    keyed = [{"key": "ec2_tags.Environment", "prefix": "env"}]
+    everything = InventoryData()
+    populate(everything, records, keyed_groups=keyed)
+    inventory = InventoryData()
+    warnings = populate(inventory, records, default_groups=kinds, keyed_groups=keyed)
+
+    assert sorted(inventory.hosts) == sorted(everything.hosts), "the same hosts under the same names"
+    assert sorted(inventory.hosts) == sorted(["web", "db", OTHER] + [f"i-0000000000000b00{i}" for i in (2, 3, 4)])
+    assert len([w for w in warnings if f"of account {ATTACKER}: hostname" in w]) == 3
+    prefixes = {"account": "account_", "region": "region_", "name": "name_"}
+    made = {g for g in inventory.groups if g.startswith(tuple(prefixes.values()))}
+    expected = {g for g in everything.groups if g.startswith(tuple(prefixes[k] for k in kinds))}
+    assert made == expected
+    for group in made:
+        assert members(inventory, group) == members(everything, group)
+    if "account" in kinds:
+        assert members(inventory, f"account_{VICTIM}") == ["db", "web"]
+    if "name" in kinds:
+        assert members(inventory, "name_web") == ["web"], "a tag equal to a name_ group never joins it"
+    assert members(inventory, "env_prod") == ["web"], "keyed_groups are made whatever default_groups says"
+    assert not any(g.child_groups for name, g in inventory.groups.items() if name != "all")
+
+
+@pytest.mark.parametrize(
+    ("written", "kinds", "warned"),
+    [
+        (False, DEFAULT_GROUP_KINDS, True),
+        (True, DEFAULT_GROUP_KINDS, False),  # kept on purpose: no warning
+        (True, ("account", "region"), False),
+    ],
+)
+def test_many_name_groups_are_named_with_the_fix_unless_the_file_chose(monkeypatch, written, kinds, warned):
+    from ansible_collections.crossaccount.aws.plugins.inventory import ec2
+
+    monkeypatch.setattr(ec2, "MANY_NAME_GROUPS", 3)
+    records = [record(f"i-00000000000000{i:03d}", VICTIM, f"host-{i}") for i in range(3)]
+    warnings = populate(InventoryData(), records, default_groups=kinds, default_groups_written=written)
+    found = [w for w in warnings if "name_ groups" in w]
+    assert len(found) == (1 if warned else 0), warnings
+    if warned:
+        assert (
+            found[0].startswith("crossaccount.aws.ec2: 3 name_ groups")
+            and "default_groups: [account, region]" in found[0]
+        )
+    fewer = populate(InventoryData(), records[:2], default_groups=kinds, default_groups_written=written)
+    assert not [w for w in fewer if "name_ groups" in w], "below the threshold: quiet"

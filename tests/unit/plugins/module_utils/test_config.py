@@ -133,6 +133,21 @@ attributes: [instance_type, state]
     assert s.scan.attributes == ("instance_type", "state", "launch_time")
 
 
+@pytest.mark.parametrize(
+    ("written", "kinds"),
+    [
+        ("", ("account", "region", "name")),
+        ("default_groups: []", ()),
+        ("default_groups: [name, account]", ("account", "name")),
+        ("default_groups: [region, region]", ("region",)),
+    ],
+)
+def test_default_groups(written, kinds):
+    output = settings(BASE + written).output
+    assert output.default_groups == kinds
+    assert output.default_groups_written is bool(written), "whether the file chose (the warning of many name_ groups)"
+
+
 def test_attributes_keep_what_the_hostnames_read():
     s = settings(BASE + "hostnames: [private-ip-address, tag:Name]\nattributes: [instance_type]\n")
     assert s.scan.attributes == ("instance_type", "private_ip_address", "launch_time")
@@ -297,6 +312,11 @@ REFUSED = [
     pytest.param(BASE + "attributes: [instance_typ]", "attributes[0]", "did you mean 'instance_type'"),
     pytest.param(BASE + "attributes: instance_type", "attributes", "attributes: [instance_type"),
     pytest.param(BASE + "retry_mode: fast", "retry_mode", "standard, adaptive, legacy"),
+    pytest.param(BASE + "default_groups: [account, names]", "default_groups[1]", "did you mean 'name'"),
+    pytest.param(BASE + "default_groups: [account, tag]", "default_groups[1]", "account, region, name"),
+    pytest.param(BASE + "default_groups: account", "default_groups", "default_groups: [account"),
+    pytest.param(BASE + "default_groups: [account, {name: x}]", "default_groups[1]", "quote it"),
+    pytest.param(BASE + "default_groups: {account: true}", "default_groups", "YAML list"),
     pytest.param(BASE + "strict_errors: maybe", "strict_errors", "strict_errors: true"),
     pytest.param(BASE + "shard: 5/4", "shard", "1 <= k <= n"),
     pytest.param(BASE + "shard: half", "shard", '"1/4"'),

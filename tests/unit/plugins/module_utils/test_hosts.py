@@ -102,3 +102,13 @@ def test_groups_are_safe_names():
         "name_db_1__old_",
     ]
     assert default_groups(_rec("111111111111", "us-east-1", "i-1")) == ["account_111111111111", "region_us_east_1"]
+
+
+def test_default_groups_of_the_kinds_asked_in_a_fixed_order():
+    rec = _rec("111111111111", "eu-west-1", "i-1", "web")
+    assert default_groups(rec) == ["account_111111111111", "region_eu_west_1", "name_web"]
+    assert default_groups(rec, ("account", "region")) == ["account_111111111111", "region_eu_west_1"]
+    assert default_groups(rec, ("name", "account")) == ["account_111111111111", "name_web"]
+    assert default_groups(rec, ("region",)) == ["region_eu_west_1"]
+    assert default_groups(rec, ()) == []
+    assert default_groups(_rec("111111111111", "eu-west-1", "i-1"), ("name",)) == [], "no Name tag, no name_ group"
