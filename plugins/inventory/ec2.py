@@ -210,7 +210,8 @@ options:
       - Names are never merged, and never steered by a tag. Among instances that want the same name
         the longest-running (earliest C(launch_time), then instance id) keeps it and the others are
         named V(NAME_<instance id>), so launching an instance never renames another. A name that is
-        a group (of this or an earlier source, or one O(keyed_groups)/O(groups) create), V(all),
+        a group (of this or an earlier source, or one O(keyed_groups)/O(groups) create) or has the
+        form of a default group (V(account_<12 digits>), V(region_...), V(name_...)), V(all),
         V(ungrouped), V(localhost) or another name of the controller, another instance's id, a host
         of an earlier source, an IP address taken from a tag, or not a plain name (only letters,
         digits, V(.), V(_) and V(-)) is refused with one warning naming the instance, its account and
@@ -232,9 +233,11 @@ options:
       - The groups every host joins, each a child of C(all) - V(account) (V(account_<account id>)),
         V(region) (V(region_<region with _>), such as V(region_eu_west_1)) and V(name)
         (V(name_<Name tag, sanitised>), for hosts that have a Name tag). An empty list makes none of
-        them; O(keyed_groups) and O(groups) still add theirs.
-      - Host names do not depend on it. The names of all three kinds stay reserved whether they are
-        made or not, so a tag never names a host V(account_<id>) and changing this renames no host.
+        them; O(keyed_groups), O(groups) and O(ssm) (V(ssm_online)) still add theirs, and a host in
+        no group is in V(ungrouped).
+      - Host names do not depend on it. A name of the form of a default group (V(account_<12
+        digits>), V(region_...), V(name_...)) is never a host name, whether the group is made or
+        not, so changing this renames no host and a tag never names a host V(account_<id>).
       - Leave V(name) out for inventories of thousands of accounts. Name tags are often unique, so
         there is one V(name_) group per host, and ansible-core's own handling of groups (once the
         sources are parsed, in every C(ansible-inventory) and C(ansible-playbook) run, cached runs
@@ -469,8 +472,8 @@ display = Display()
 
 # From this many name_ groups in one source, a run whose file leaves default_groups out is told
 # what they cost: ansible-core links every group under `all` through a list check, 1.6 s at
-# 10,000 groups (ansible-core alone) and 82 s at 45,000 (a 5,000-account run) on the 2-core VM
-# (docs/scaling.md).
+# 10,000 groups (ansible-core alone) and 82 s of a 137.7 s profiled 5,000-account run (45,000
+# groups) on the 2-core VM (docs/scaling.md).
 MANY_NAME_GROUPS = 10_000
 
 
@@ -661,8 +664,8 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
         constructing = bool(compose or groups or keyed_groups)
         own_groups = set()
         for record in records:
-            # every kind is reserved, made or not (default_groups): a tag never names a host
-            # account_<id>, and the option renames no host
+            # every kind, made or not (default_groups): no host name depends on the option (and
+            # no host name has the form of a default group at all: hostnames.unsafe_reason)
             own_groups.update(default_groups(record))
             if settings.ssm is not None:
                 own_groups.update(_ssm_groups(record, settings))
@@ -737,10 +740,12 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
             display.warning(f"crossaccount.aws.ec2: {line}")
         if len(name_groups) >= MANY_NAME_GROUPS and not output.default_groups_written:
             display.warning(
-                f"crossaccount.aws.ec2: {len(name_groups)} name_ groups (one per distinct Name tag) make every "
-                "ansible-inventory and ansible-playbook run slower: ansible-core's handling of groups grows with "
-                "the square of their number (docs/scaling.md); write default_groups: [account, region] if no play "
-                "targets name_ groups, or default_groups: [account, region, name] to keep them without this warning"
+                f"crossaccount.aws.ec2: {inventory.current_source}: {len(name_groups)} name_ groups (one per "
+                "distinct sanitised Name tag) slow down every ansible-inventory and ansible-playbook run, cached "
+                "ones too: ansible-core's handling of groups grows with the square of their number (~90 s more per "
+                "run at 40,000 on 2 cores); write default_groups: [account, region] if no play, --limit or job "
+                "template limit uses name_ groups, or default_groups: [account, region, name] to keep them without "
+                "this warning (see default_groups in ansible-doc -t inventory crossaccount.aws.ec2)"
             )
         for var, value in run_vars(plain(inventory.groups["all"].get_vars()), snapshot).items():
             inventory.set_variable("all", var, value)

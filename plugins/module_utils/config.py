@@ -641,6 +641,10 @@ def _check_str(value: Any, key: str, definition: Mapping[str, Any]) -> None:
 
 
 def _check_list(value: Any, key: str, definition: Mapping[str, Any]) -> None:
+    if definition.get("choices") and isinstance(value, list):
+        for i, item in enumerate(value):
+            if not isinstance(item, str):
+                _check_choices(item, f"{key}[{i}]", definition["choices"])
     if definition.get("elements", "raw") == "str":
         _string_list({key: value}, key)
     elif isinstance(value, str) or not isinstance(value, list):
@@ -861,7 +865,8 @@ def refuse_empty_scope(
 def build_settings(options: Mapping[str, Any], *, file_accounts: Any = None, written: Iterable[str] = ()) -> Settings:
     """Typed settings from ``options`` (name -> value, as ``get_option`` returns them: documented
     defaults applied) of a configuration that passed ``check_config``; ``file_accounts`` is the
-    loaded content of ``accounts_file`` (or None), ``written`` the options the file names."""
+    loaded content of ``accounts_file`` (or None), ``written`` the options the file gives a value
+    (an option left empty, such as ``default_groups:``, gets its documented default: not written)."""
     role_name = options["role_name"]
     external_id = options["external_id"]
     partition = options["partition"]

@@ -389,6 +389,10 @@ _LOCAL_NAMES = re.compile(r"localhost[0-9]*(\..*)?|ip6-(localhost|loopback)", re
 INSTANCE_ID_RE = re.compile(r"(?<![0-9A-Za-z])i-[0-9a-f]{8,17}(?![0-9A-Za-z])", re.I)
 _SAFE_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9._-]{0,254}")
 RESERVED_GROUPS = ("all", "ungrouped")
+# the form of this plugin's default group names (hosts.default_groups): account_<12 digits>,
+# region_<region with _>, name_<Name>. Never a host name, whether or not the group is made (the
+# default_groups option), in this source or another, and whatever accounts, regions and Names exist.
+_DEFAULT_GROUP_FORM = re.compile(r"account_[0-9]{12}|region_[a-z0-9_]+|name_.+")
 
 
 def _ip(value: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
@@ -403,7 +407,8 @@ def unsafe_reason(value: str, own_id: str | None = None) -> str | None:
 
     Checked: the characters (anything that changes what a host pattern means: ':', ',', '&',
     '!', '[', '*', '~', '@', spaces, control characters, ...), implicit and reserved localhost
-    names and loopback or unspecified addresses, and ids of other instances."""
+    names and loopback or unspecified addresses, the form of a default group name, and ids of
+    other instances."""
     ip = _ip(value) if "%" not in value else None
     if ip is not None:
         if ip.is_loopback or ip.is_unspecified or str(ip) in IMPLICIT_LOCALHOST or value in IMPLICIT_LOCALHOST:
@@ -417,6 +422,8 @@ def unsafe_reason(value: str, own_id: str | None = None) -> str | None:
         return "a name of the controller (localhost)"
     if value.lower() in RESERVED_GROUPS:
         return "the name of a built-in group"
+    if _DEFAULT_GROUP_FORM.fullmatch(value):
+        return "the form of a default group name (account_<id>, region_<region>, name_<Name>)"
     for found in INSTANCE_ID_RE.findall(value):
         if found.lower() != (own_id or "").lower():
             return f"the id of another instance ({found})"

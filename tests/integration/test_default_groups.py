@@ -75,3 +75,40 @@ def test_hosts_names_variables_and_other_groups_do_not_change(runs, fleet):
 def test_the_option_applies_to_a_run_served_from_the_cache(runs):
     assert runs["account,region"][1] > 0, "the first run scanned"
     assert runs["all"][1] == 0 and runs["none"][1] == 0, "changing default_groups is served from the cache"
+
+
+# accounts only this test uses, so their instances are invisible to the other tests; EMPTY has none
+TAGGER, EMPTY = "919191919191", "929292929292"
+
+
+def test_a_tag_never_names_a_host_like_a_default_group_that_is_not_made(stand_in, fleet, write_inventory):
+    """With the account and name groups left out, a tag writer in a listed account still cannot
+    name a host account_<a listed account> or name_<a Name>, though no such group exists. Names of
+    the groups not made stay reserved, and the form is refused even where no source would make the
+    group (an account with no instance, a Name nobody uses). The hosts are named by their instance
+    ids, with a warning each."""
+    from tests.support.fleet import Planned, seed
+
+    planted = seed(
+        stand_in.endpoint,
+        [
+            Planned(TAGGER, "us-east-1", "account_111111111111"),
+            Planned(TAGGER, "us-east-1", "name_web"),
+            Planned(TAGGER, "us-east-1", f"account_{EMPTY}"),
+            Planned(TAGGER, "us-east-1", "name_nobody"),
+        ],
+    )
+    text = example_inventory(
+        "hostnames: [tag:Name, instance-id]\ndefault_groups: [region]\n", more_accounts=(TAGGER, EMPTY)
+    )
+    result = cli.inventory(write_inventory(text), stand_in.endpoint, "--list")
+    assert result.rc == 0, result.stderr
+    assert _default_groups_made(result) == {"region_us_east_1", "region_eu_west_1", "region_ap_southeast_2"}
+    stderr = " ".join(result.stderr.split())
+    for instance in planted:
+        iid = instance["instance_id"]
+        assert iid in result.hostvars, f"{instance['name']}: named by its instance id"
+        assert result.hostvars[iid]["ec2_tags"]["Name"] == instance["name"], "and keeps its data"
+        assert f"hostname '{instance['name']}' refused" in stderr
+    assert not {i["name"] for i in planted} & set(result.hostvars)
+    assert "web" in result.hostvars, "a Name that is not of that form still names its host"

@@ -214,3 +214,19 @@ def test_an_accounts_file_is_loaded_once_without_the_loaders_deep_copy(tmp_path)
     assert content == [{"id": "111111111111", "name": "one"}]
     assert type(content[0]["id"]) is str  # a plain copy: the only one handed out
     assert [kw.get("unsafe") for name, kw in loader.loads if name == accounts] == [True]
+
+
+@pytest.mark.parametrize(
+    ("line", "kinds", "written"),
+    [
+        ("", ("account", "region", "name"), False),
+        ("default_groups:\n", ("account", "region", "name"), False),  # left empty: the default, not a choice
+        ("default_groups: [account, region, name]\n", ("account", "region", "name"), True),
+        ("default_groups: []\n", (), True),
+    ],
+)
+def test_whether_the_file_chose_default_groups_reaches_the_settings(tmp_path, line, kinds, written):
+    """What load_settings passes on (the warning of many name_ groups is for files that did not choose)."""
+    path = _write(tmp_path, CONFIG + line)
+    output = inv.load_settings(_loaded_plugin(path), path).output
+    assert (output.default_groups, output.default_groups_written) == (kinds, written)

@@ -290,9 +290,27 @@ def test_many_name_groups_are_named_with_the_fix_unless_the_file_chose(monkeypat
     found = [w for w in warnings if "name_ groups" in w]
     assert len(found) == (1 if warned else 0), warnings
     if warned:
-        assert (
-            found[0].startswith("crossaccount.aws.ec2: 3 name_ groups")
-            and "default_groups: [account, region]" in found[0]
-        )
+        assert found[0].startswith("crossaccount.aws.ec2: /inv/a.ec2.yml: 3 name_ groups"), "names the source"
+        assert "default_groups: [account, region]" in found[0]
     fewer = populate(InventoryData(), records[:2], default_groups=kinds, default_groups_written=written)
     assert not [w for w in fewer if "name_ groups" in w], "below the threshold: quiet"
+
+
+@pytest.mark.parametrize("first_is_lean", [True, False])
+@pytest.mark.parametrize("taken", ["name_web", f"account_{VICTIM}", "region_us_east_1"])
+def test_a_default_group_name_never_names_a_host_whatever_the_sources_make(first_is_lean, taken):
+    """Source A makes no default group (default_groups: []); source B is an attacker account whose
+    tag wants the name of A's would-be group. In either order the attacker's host is named by its
+    instance id and A's hosts keep their names: names never depend on default_groups."""
+    lean = [record(WEB, VICTIM, "web")]
+    attacker = [record(OTHER, ATTACKER, taken, launch="2020-01-01T00:00:00.000Z")]  # older, still refused
+    inventory = InventoryData()
+    order = [(lean, "/inv/a.ec2.yml", ()), (attacker, "/inv/b.ec2.yml", DEFAULT_GROUP_KINDS)]
+    warnings = []
+    for records, source, kinds in order if first_is_lean else reversed(order):
+        warnings += populate(inventory, records, source=source, default_groups=kinds)
+    assert sorted(inventory.hosts) == sorted(["web", OTHER])
+    assert taken not in inventory.hosts
+    refusals = [w for w in warnings if "refused" in w]
+    assert len(refusals) == 1 and f"instance {OTHER} of account {ATTACKER}" in refusals[0], warnings
+    assert "default group" in refusals[0]

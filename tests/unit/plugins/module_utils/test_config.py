@@ -140,12 +140,14 @@ attributes: [instance_type, state]
         ("default_groups: []", ()),
         ("default_groups: [name, account]", ("account", "name")),
         ("default_groups: [region, region]", ("region",)),
+        ("default_groups:", ("account", "region", "name")),
     ],
 )
 def test_default_groups(written, kinds):
     output = settings(BASE + written).output
     assert output.default_groups == kinds
-    assert output.default_groups_written is bool(written), "whether the file chose (the warning of many name_ groups)"
+    chose = bool(written) and written != "default_groups:"  # left empty: the default, not a choice
+    assert output.default_groups_written is chose, "whether the file chose (the warning of many name_ groups)"
 
 
 def test_attributes_keep_what_the_hostnames_read():
@@ -315,7 +317,9 @@ REFUSED = [
     pytest.param(BASE + "default_groups: [account, names]", "default_groups[1]", "did you mean 'name'"),
     pytest.param(BASE + "default_groups: [account, tag]", "default_groups[1]", "account, region, name"),
     pytest.param(BASE + "default_groups: account", "default_groups", "default_groups: [account"),
-    pytest.param(BASE + "default_groups: [account, {name: x}]", "default_groups[1]", "quote it"),
+    pytest.param(BASE + "default_groups: [account, {name: x}]", "default_groups[1]", "account, region, name"),
+    pytest.param(BASE + "default_groups: [1]", "default_groups[0]", "account, region, name"),
+    pytest.param(BASE + "default_groups: [null]", "default_groups[0]", "account, region, name"),
     pytest.param(BASE + "default_groups: {account: true}", "default_groups", "YAML list"),
     pytest.param(BASE + "strict_errors: maybe", "strict_errors", "strict_errors: true"),
     pytest.param(BASE + "shard: 5/4", "shard", "1 <= k <= n"),

@@ -231,6 +231,12 @@ def test_attributes_read_keeps_what_sources_read():
         OTHER,
         f"web_{OTHER}",
         OTHER.upper(),
+        # the form of a default group, made or not, of any account (with instances or none)
+        "account_333333333333",
+        "region_eu_west_1",
+        "region_us_gov_west_1",
+        "name_web",
+        "name_x",
     ],
 )
 def test_unsafe_names(value):
@@ -238,7 +244,22 @@ def test_unsafe_names(value):
 
 
 @pytest.mark.parametrize(
-    "value", ["web-1", "web_01.prod", "10.0.0.5", "2001:db8::1", IID, f"web_{IID}", "hi-deadbeef00", "_x"]
+    "value",
+    [
+        "web-1",
+        "web_01.prod",
+        "10.0.0.5",
+        "2001:db8::1",
+        IID,
+        f"web_{IID}",
+        "hi-deadbeef00",
+        "_x",
+        "account_12345",  # not an account id
+        "Name_web",  # groups are name_<...>, case counts in Ansible names
+        "region-eu-west-1",
+        "name",
+        "my_account_333333333333",
+    ],
 )
 def test_safe_names(value):
     assert hn.unsafe_reason(value, IID) is None
