@@ -205,13 +205,14 @@ options:
       - Refused when the file is read, in one line naming the entry and the fix, never silently
         ignored - an unknown or misspelt source, Jinja2 filters (aws_ec2 renders tag values inside a
         template; here nothing from AWS is templated), V(tag)/V(tag-key)/V(tag-value) (the whole tag
-        list), a literal outside the mapping form. An entry that names no instance at all (a typo
-        such as V(tag:Nmae)) is one warning.
+        list), a literal outside the mapping form, an entry whose every name would start like a
+        default group (a literal prefix V(name) with separator V(_), V(tag:name=web)). An entry that
+        names no instance at all (a typo such as V(tag:Nmae)) is one warning.
       - Names are never merged, and never steered by a tag. Among instances that want the same name
         the longest-running (earliest C(launch_time), then instance id) keeps it and the others are
         named V(NAME_<instance id>), so launching an instance never renames another. A name that is
-        a group (of this or an earlier source, or one O(keyed_groups)/O(groups) create) or has the
-        form of a default group (V(account_<12 digits>), V(region_...), V(name_...)), V(all),
+        a group (of this or an earlier source, or one O(keyed_groups)/O(groups) create) or starts
+        like a default group (V(account_), V(region_), V(name_), made or not), V(all),
         V(ungrouped), V(localhost) or another name of the controller, another instance's id, a host
         of an earlier source, an IP address taken from a tag, or not a plain name (only letters,
         digits, V(.), V(_) and V(-)) is refused with one warning naming the instance, its account and
@@ -235,9 +236,9 @@ options:
         (V(name_<Name tag, sanitised>), for hosts that have a Name tag). An empty list makes none of
         them; O(keyed_groups), O(groups) and O(ssm) (V(ssm_online)) still add theirs, and a host in
         no group is in V(ungrouped).
-      - Host names do not depend on it. A name of the form of a default group (V(account_<12
-        digits>), V(region_...), V(name_...)) is never a host name, whether the group is made or
-        not, so changing this renames no host and a tag never names a host V(account_<id>).
+      - Host names do not depend on it. No host name starts like a default group (V(account_),
+        V(region_), V(name_)), whether the group is made or not, so changing this renames no host
+        and a tag never names a host V(account_<id>) (see O(hostnames)).
       - Leave V(name) out for inventories of thousands of accounts. Name tags are often unique, so
         there is one V(name_) group per host, and ansible-core's own handling of groups (once the
         sources are parsed, in every C(ansible-inventory) and C(ansible-playbook) run, cached runs
@@ -665,7 +666,7 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
         own_groups = set()
         for record in records:
             # every kind, made or not (default_groups): no host name depends on the option (and
-            # no host name has the form of a default group at all: hostnames.unsafe_reason)
+            # no host name starts like a default group at all: hostnames.unsafe_reason)
             own_groups.update(default_groups(record))
             if settings.ssm is not None:
                 own_groups.update(_ssm_groups(record, settings))

@@ -10,8 +10,9 @@ Pure functions, no AWS call and no Ansible import (unit tested directly).
   anything else is refused with one line naming the entry and the fix.
 * ``wanted_name`` gives the name aws_ec2 would give one instance.
 * ``choose_hostnames`` gives every instance one inventory hostname that is safe (never a group,
-  never ``localhost`` or another implicit name, never another instance's id, never another
-  host's name, never a string that changes the meaning of a host pattern) and stable (among
+  never starting like a default group, never ``localhost`` or another implicit name, never
+  another instance's id, never another host's name, never a string that changes the meaning of
+  a host pattern) and stable (among
   instances that want the same name the longest-running keeps it; newcomers get
   ``NAME_<instance id>``). Refused values fall back to the instance id.
 """
@@ -281,10 +282,37 @@ def parse_hostnames(value: Any) -> tuple[Preference, ...]:
                     f"expected a string, got {_type_name(separator)}",
                     "quote it, e.g. separator: '-'",
                 )
+            _refuse_default_group_start(name, prefix, separator, key)
             out.append(Preference(name, prefix, separator))
         else:
-            out.append(Preference(_parse_source(item, key, literal_ok=False)))
+            source = _parse_source(item, key, literal_ok=False)
+            _refuse_default_group_start(source, None, "_", key)
+            out.append(Preference(source))
     return tuple(out)
+
+
+def _refuse_default_group_start(name: Source, prefix: Source | None, separator: str, key: str) -> None:
+    """An entry whose every name would start like a default group (a literal prefix such as
+    ``name`` with ``_``, a literal name, or ``tag:name=V``, which gives ``name_V``) would refuse
+    every host it names: refused once, here, instead of one warning per host."""
+    starts = []
+    if prefix is not None and prefix.kind == "literal":
+        starts.append((f"{key}.prefix", prefix.text + separator))
+    elif prefix is None and name.kind == "literal":
+        starts.append((f"{key}.name", name.text))
+    first = prefix if prefix is not None else name
+    if first.kind == "tag":
+        for tag_key, expected in first.tags:
+            if expected is not None:
+                starts.append((key, f"{tag_key}_{expected}"))
+    for where, start in starts:
+        if start.startswith(DEFAULT_GROUP_PREFIXES):
+            raise ConfigError(
+                where,
+                f"every name it gives starts with {start[: start.index('_') + 1]!r}, as the default groups do "
+                "(account_, region_, name_), so every host would be refused and named by its instance id",
+                "use another prefix or tag key, e.g. {name: tag:Name, prefix: host}",
+            )
 
 
 def attributes_read(preferences: Iterable[Preference]) -> tuple[str, ...]:
@@ -389,10 +417,12 @@ _LOCAL_NAMES = re.compile(r"localhost[0-9]*(\..*)?|ip6-(localhost|loopback)", re
 INSTANCE_ID_RE = re.compile(r"(?<![0-9A-Za-z])i-[0-9a-f]{8,17}(?![0-9A-Za-z])", re.I)
 _SAFE_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9._-]{0,254}")
 RESERVED_GROUPS = ("all", "ungrouped")
-# the form of this plugin's default group names (hosts.default_groups): account_<12 digits>,
-# region_<region with _>, name_<Name>. Never a host name, whether or not the group is made (the
-# default_groups option), in this source or another, and whatever accounts, regions and Names exist.
-_DEFAULT_GROUP_FORM = re.compile(r"account_[0-9]{12}|region_[a-z0-9_]+|name_.+")
+# the prefixes of this plugin's default group names (hosts.default_groups): account_<id>,
+# region_<region with _>, name_<Name>. No host name starts with one, whether or not the group is
+# made (the default_groups option), in this source or another, whatever accounts, regions and
+# Names exist; a prefix, not the exact forms, so that a glob such as --limit 'region_us_*' or
+# 'account_1*' (ansible-core matches globs against host names too) never reaches a tagged host.
+DEFAULT_GROUP_PREFIXES = ("account_", "region_", "name_")
 
 
 def _ip(value: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
@@ -407,8 +437,8 @@ def unsafe_reason(value: str, own_id: str | None = None) -> str | None:
 
     Checked: the characters (anything that changes what a host pattern means: ':', ',', '&',
     '!', '[', '*', '~', '@', spaces, control characters, ...), implicit and reserved localhost
-    names and loopback or unspecified addresses, the form of a default group name, and ids of
-    other instances."""
+    names and loopback or unspecified addresses, the prefixes of the default group names, and ids
+    of other instances."""
     ip = _ip(value) if "%" not in value else None
     if ip is not None:
         if ip.is_loopback or ip.is_unspecified or str(ip) in IMPLICIT_LOCALHOST or value in IMPLICIT_LOCALHOST:
@@ -422,8 +452,8 @@ def unsafe_reason(value: str, own_id: str | None = None) -> str | None:
         return "a name of the controller (localhost)"
     if value.lower() in RESERVED_GROUPS:
         return "the name of a built-in group"
-    if _DEFAULT_GROUP_FORM.fullmatch(value):
-        return "the form of a default group name (account_<id>, region_<region>, name_<Name>)"
+    if value.startswith(DEFAULT_GROUP_PREFIXES):
+        return "starts like a default group name (account_, region_, name_)"
     for found in INSTANCE_ID_RE.findall(value):
         if found.lower() != (own_id or "").lower():
             return f"the id of another instance ({found})"
@@ -571,12 +601,17 @@ def choose_hostnames(
             names[i] = f"{name}_{records[i]['instance_id']}"
             naming.collisions.setdefault(name, []).append(str(records[i]["instance_id"]))
             suffixed.append(i)
-    for i in suffixed:  # NAME_<own id> is unique here; still never a group or another source's host
+    for i in suffixed:  # NAME_<own id> is unique here; still never unsafe, a group or another source's host
         name = names[i]
-        if name is not None and (name in groups or other_host(name, i)):
-            refuse(
-                i, name, "the name of a group" if name in groups else "the name of a host of another inventory source"
-            )
+        if name is None:
+            continue
+        reason = unsafe_reason(name, str(records[i]["instance_id"]))
+        if reason is None and name in groups:
+            reason = "the name of a group"
+        if reason is None and other_host(name, i):
+            reason = "the name of a host of another inventory source"
+        if reason is not None:
+            refuse(i, name, reason)
     for i, refusal in refused.items():
         iid = str(records[i]["instance_id"])
         name = iid

@@ -231,12 +231,18 @@ def test_attributes_read_keeps_what_sources_read():
         OTHER,
         f"web_{OTHER}",
         OTHER.upper(),
-        # the form of a default group, made or not, of any account (with instances or none)
+        # starts like a default group, made or not, of any account (with instances or none), and
+        # what a glob on them would reach (--limit 'region_us_*', 'account_1*')
         "account_333333333333",
+        "account_12345",
+        "account_111111111111-x",
         "region_eu_west_1",
         "region_us_gov_west_1",
+        "region_us_evil-1",
+        "region_db",
         "name_web",
         "name_x",
+        "name_",
     ],
 )
 def test_unsafe_names(value):
@@ -254,8 +260,9 @@ def test_unsafe_names(value):
         f"web_{IID}",
         "hi-deadbeef00",
         "_x",
-        "account_12345",  # not an account id
-        "Name_web",  # groups are name_<...>, case counts in Ansible names
+        "Name_web",  # groups are name_<...>, case counts in Ansible names and patterns
+        "Region_x",
+        "accounts_x",
         "region-eu-west-1",
         "name",
         "my_account_333333333333",
@@ -378,3 +385,59 @@ def test_every_name_ansible_core_treats_as_the_controller_is_refused():
     for name in C.LOCALHOST:
         assert hn.unsafe_reason(name, IID) is not None, name
         assert hn.unsafe_group_reason(name) is not None, name
+
+
+def test_every_default_group_name_is_refused_as_a_hostname():
+    """Tied to what hosts.default_groups makes: the home region of every partition, and Names with
+    characters the sanitiser replaces."""
+    from ansible_collections.crossaccount.aws.plugins.module_utils.hosts import default_groups
+    from ansible_collections.crossaccount.aws.plugins.module_utils.partitions import PARTITIONS, home_region
+
+    regions = {home_region(p) for p in PARTITIONS} | {"us-gov-west-1", "eu-isoe-west-1", "us-isob-east-1"}
+    for region in sorted(regions):
+        for name in ("web", "wëb", "a-b.c d", "x" * 300, "_"):
+            record = {"account_id": "123456789012", "region": region, "ec2_tags": {"Name": name}}
+            for group in default_groups(record):
+                assert hn.unsafe_reason(group, IID) is not None, group
+                assert hn.unsafe_reason(group + "-x", IID) is not None, f"{group}-x: a glob on {group}* reaches it"
+
+
+def test_a_duplicate_suffix_that_starts_like_a_default_group_is_refused():
+    """Name tag 'name' twice: the second would be name_<instance id>."""
+    records = [_rec(IID, "name", launch="2024-01-01T00:00:00Z"), _rec(OTHER, "name", launch="2024-02-01T00:00:00Z")]
+    naming = hn.choose_hostnames(records, NAME_THEN_ID)
+    assert naming.names == ["name", OTHER]
+    assert [r.value for r in naming.refusals] == [f"name_{OTHER}"]
+
+
+@pytest.mark.parametrize(
+    ("entry", "key"),
+    [
+        ({"name": "instance-id", "prefix": "name"}, "hostnames[0].prefix"),
+        ({"name": "instance-id", "prefix": "region", "separator": "_"}, "hostnames[0].prefix"),
+        ({"name": "instance-id", "prefix": "acc", "separator": "ount_"}, "hostnames[0].prefix"),
+        ({"name": "name_web"}, "hostnames[0].name"),
+        ("tag:name=web", "hostnames[0]"),
+        ("tag:Env=prod,account=x", "hostnames[0]"),
+        ({"name": "instance-id", "prefix": "tag:region=eu"}, "hostnames[0]"),
+    ],
+)
+def test_an_entry_that_can_only_give_default_group_like_names_is_refused_when_read(entry, key):
+    with pytest.raises(ConfigError) as info:
+        hn.parse_hostnames([entry, "instance-id"])
+    assert info.value.key == key, str(info.value)
+    assert "default groups" in str(info.value) and "\n" not in str(info.value)
+
+
+@pytest.mark.parametrize(
+    "entry",
+    [
+        {"name": "instance-id", "prefix": "name", "separator": "-"},
+        {"name": "instance-id", "prefix": "host"},
+        "tag:Name=web",
+        "tag:name",  # the value of tag 'name': checked per host
+        {"name": "tag:Name", "prefix": "tag:Env"},
+    ],
+)
+def test_entries_that_need_not_start_like_a_default_group_are_accepted(entry):
+    assert hn.parse_hostnames([entry])
