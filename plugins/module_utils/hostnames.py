@@ -572,15 +572,19 @@ def choose_hostnames(
     def other_host(name: str, i: int) -> bool:
         return name in hosts and not (same_instance is not None and same_instance(name, records[i]))
 
+    def why_refused(name: str, i: int, tagged: bool) -> str | None:
+        reason = unsafe_reason(name, str(records[i]["instance_id"]))
+        if reason is None and tagged and _ip(name) is not None:
+            reason = "an IP address; only AWS gives those (ip-address, private-ip-address sources)"
+        if reason is None and name in groups:
+            reason = "the name of a group"
+        if reason is None and other_host(name, i):
+            reason = "the name of a host of another inventory source"
+        return reason
+
     candidates: dict[str, list[int]] = {}
     for i, (value, tagged) in enumerate(wanted):
-        reason = unsafe_reason(value, str(records[i]["instance_id"]))
-        if reason is None and tagged and _ip(value) is not None:
-            reason = "an IP address; only AWS gives those (ip-address, private-ip-address sources)"
-        if reason is None and value in groups:
-            reason = "the name of a group"
-        if reason is None and other_host(value, i):
-            reason = "the name of a host of another inventory source"
+        reason = why_refused(value, i, tagged)
         if reason is not None:
             refuse(i, value, reason)
         else:
@@ -603,13 +607,7 @@ def choose_hostnames(
             suffixed.append(i)
     for i in suffixed:  # NAME_<own id> is unique here; still never unsafe, a group or another source's host
         name = names[i]
-        if name is None:
-            continue
-        reason = unsafe_reason(name, str(records[i]["instance_id"]))
-        if reason is None and name in groups:
-            reason = "the name of a group"
-        if reason is None and other_host(name, i):
-            reason = "the name of a host of another inventory source"
+        reason = why_refused(name, i, False) if name is not None else None
         if reason is not None:
             refuse(i, name, reason)
     for i, refusal in refused.items():
