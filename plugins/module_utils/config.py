@@ -641,10 +641,9 @@ def _check_str(value: Any, key: str, definition: Mapping[str, Any]) -> None:
 
 
 def _check_list(value: Any, key: str, definition: Mapping[str, Any]) -> None:
-    if definition.get("choices") and isinstance(value, list):
+    if definition.get("choices") and isinstance(value, list):  # each element is one of them
         for i, item in enumerate(value):
-            if not isinstance(item, str):
-                _check_choices(item, f"{key}[{i}]", definition["choices"])
+            _check_choices(item, f"{key}[{i}]", definition["choices"])
     if definition.get("elements", "raw") == "str":
         _string_list({key: value}, key)
     elif isinstance(value, str) or not isinstance(value, list):
@@ -680,10 +679,6 @@ _TYPE_CHECKS: dict[str, Callable[[Any, str, Mapping[str, Any]], None]] = {
 
 def _check_choices(value: Any, key: str, choices: Iterable[Any]) -> None:
     choices = [str(c) for c in choices]
-    if isinstance(value, list):  # a list option: each element is one of the choices
-        for i, item in enumerate(value):
-            _check_choices(item, f"{key}[{i}]", choices)
-        return
     if str(value) not in choices:
         hint = _suggest(str(value), choices)
         raise ConfigError(
@@ -760,7 +755,7 @@ def check_config(
             type_check = _TYPE_CHECKS.get(definition.get("type", "str"))
             if type_check is not None:
                 type_check(value, key, definition)
-            if definition.get("choices"):
+            if definition.get("choices") and definition.get("type") != "list":  # a list's elements: _check_list
                 _check_choices(value, key, definition["choices"])
         check = OPTION_CHECKS.get(key)
         if check is not None:
@@ -862,11 +857,13 @@ def refuse_empty_scope(
 # settings from the values ansible-core resolved
 
 
-def build_settings(options: Mapping[str, Any], *, file_accounts: Any = None, written: Iterable[str] = ()) -> Settings:
+def build_settings(
+    options: Mapping[str, Any], *, file_accounts: Any = None, raw: Mapping[str, Any] | None = None
+) -> Settings:
     """Typed settings from ``options`` (name -> value, as ``get_option`` returns them: documented
     defaults applied) of a configuration that passed ``check_config``; ``file_accounts`` is the
-    loaded content of ``accounts_file`` (or None), ``written`` the options the file gives a value
-    (an option left empty, such as ``default_groups:``, gets its documented default: not written)."""
+    loaded content of ``accounts_file`` (or None), ``raw`` the file's own mapping (what it wrote:
+    an option left empty, such as ``default_groups:``, gets its documented default, not written)."""
     role_name = options["role_name"]
     external_id = options["external_id"]
     partition = options["partition"]
@@ -910,7 +907,7 @@ def build_settings(options: Mapping[str, Any], *, file_accounts: Any = None, wri
             hostnames=hostnames,
             strict_errors=options["strict_errors"],
             default_groups=tuple(k for k in DEFAULT_GROUP_KINDS if k in options["default_groups"]),
-            default_groups_written="default_groups" in written,
+            default_groups_written=(raw or {}).get("default_groups") is not None,
             **aws_ec2_compat.output_fields(options),
         ),
     )

@@ -184,8 +184,7 @@ def load_settings(plugin: Any, path: str) -> Settings:
     # runs after the pre-pass, so that our messages, which name the key and the fix, come first.
     read_config_data(plugin, path, loaded)
     options = {name: plain(plugin.get_option(name)) for name in definitions}
-    written = [key for key, value in raw.items() if value is not None]  # `key:` left empty: the default
-    return build_settings(options, file_accounts=file_accounts, written=written)
+    return build_settings(options, file_accounts=file_accounts, raw=raw)
 
 
 @contextlib.contextmanager

@@ -7,6 +7,7 @@ from __future__ import annotations
 import pytest
 
 from tests.support import cli
+from tests.support.fleet import Planned, seed
 from tests.support.inventories import example_inventory
 
 KINDS = {"account": "account_", "region": "region_", "name": "name_"}
@@ -87,8 +88,6 @@ def test_a_tag_never_names_a_host_like_a_default_group_that_is_not_made(stand_in
     the groups not made stay reserved, and the form is refused even where no source would make the
     group (an account with no instance, a Name nobody uses). The hosts are named by their instance
     ids, with a warning each."""
-    from tests.support.fleet import Planned, seed
-
     planted = seed(
         stand_in.endpoint,
         [

@@ -54,8 +54,7 @@ def settings_from(
     check_config(raw, defs, file_accounts=file_accounts, known_regions=known_regions, known_attributes=known_attributes)
     instance.set_options(direct=dict(raw))
     options = {name: plain(instance.get_option(name)) for name in defs}
-    written = [key for key, value in raw.items() if value is not None]
-    return build_settings(options, file_accounts=file_accounts, written=written)
+    return build_settings(options, file_accounts=file_accounts, raw=raw)
 
 
 _MINIMAL = {"role_name": "R", "accounts": ["111111111111"]}
