@@ -22,8 +22,9 @@ from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator
 
 from ansible_collections.crossaccount.aws.plugins.module_utils import responses
-from ansible_collections.crossaccount.aws.plugins.module_utils.config import Account, ScanSettings
+from ansible_collections.crossaccount.aws.plugins.module_utils.config import ACCOUNT_ID_RE, Account, ScanSettings
 from ansible_collections.crossaccount.aws.plugins.module_utils.errors import (
+    NotAnAwsResponse,
     ScanFailure,
     controller_refusal_for,
     describe_failure,
@@ -189,6 +190,7 @@ def scan_region(ctx: AwsContext, settings: ScanSettings, plan: _AccountPlan, reg
             for filters in settings.instance_queries():
                 for page in describe_instances_pages(client, filters):
                     for reservation in page.get("Reservations", []):
+                        _check_owner(reservation, account.id)
                         for instance in reservation.get("Instances", []):
                             iid = responses.instance_id(instance.get("InstanceId"))
                             if iid in seen:
@@ -210,6 +212,19 @@ def scan_region(ctx: AwsContext, settings: ScanSettings, plan: _AccountPlan, reg
     if getattr(settings, "ssm_discovery", False) and records:
         _ssm_discovery(ctx, plan, region, result)
     return result
+
+
+def _check_owner(reservation: Any, account_id: str) -> None:
+    """An account's DescribeInstances lists its own reservations only (OwnerId is the account whose
+    credentials signed the call). A reservation of another account is an answer meant for someone
+    else (a proxy or cache in between): that account-region fails, never files another account's
+    instances under this one."""
+    owner = reservation.get("OwnerId") if isinstance(reservation, dict) else None
+    if owner is not None and owner != account_id:
+        shown = owner if isinstance(owner, str) and ACCOUNT_ID_RE.fullmatch(owner) else "another account"
+        raise NotAnAwsResponse(
+            "DescribeInstances", f"the answer lists a reservation of {shown}, not of account {account_id}"
+        )
 
 
 def _ssm_discovery(ctx: AwsContext, plan: _AccountPlan, region: str, result: RegionResult) -> None:

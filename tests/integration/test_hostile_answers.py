@@ -319,12 +319,24 @@ REPEATED_SCALAR = (
     "<instanceType>{{ lookup('pipe', 'id') }}</instanceType></item></instancesSet></item></reservationSet>"
     "</DescribeInstancesResponse>"
 ).encode()
+# an answer meant for another account (a proxy or cache keyed on the wrong thing): genuine in shape
+OTHER_OWNER = (
+    f'<DescribeInstancesResponse xmlns="{_EC2_NS}"><requestId>0f3e-3</requestId><reservationSet><item>'
+    "<reservationId>r-2</reservationId><ownerId>111111111111</ownerId><instancesSet><item>"
+    "<instanceId>i-0123456789abcdef0</instanceId><instanceType>t3.micro</instanceType>"
+    "<privateIpAddress>10.9.9.9</privateIpAddress></item></instancesSet></item></reservationSet>"
+    "</DescribeInstancesResponse>"
+).encode()
 
 
 @pytest.mark.parametrize(
     ("kind", "body", "words"),
-    [("endless", ENDLESS, "NextToken"), ("repeated", REPEATED_SCALAR, "instance_type")],
-    ids=["endless-next-token", "repeated-scalar"],
+    [
+        ("endless", ENDLESS, "NextToken"),
+        ("repeated", REPEATED_SCALAR, "instance_type"),
+        ("other-owner", OTHER_OWNER, "reservation of 111111111111, not of account 444444444444"),
+    ],
+    ids=["endless-next-token", "repeated-scalar", "another-accounts-reservation"],
 )
 def test_an_ec2_shaped_answer_that_pages_forever_or_repeats_a_value_fails_that_region_only(
     kind, body, words, stand_in, fleet, faults, write_inventory

@@ -113,6 +113,28 @@ def _settings(accounts: list[str], regions: list[str] | None = None):
     return settings_from(raw)
 
 
+@pytest.mark.parametrize("owner", ["222222222222", "", 12, "111111111111\n"])
+def test_a_reservation_of_another_account_fails_that_region(owner):
+    """DescribeInstances of an account lists that account's reservations only: any other OwnerId
+    (an answer meant for someone else) fails the account-region, never files its instances here."""
+    pages = {
+        ("111111111111", "us-east-1"): [
+            {"Reservations": [{"OwnerId": "111111111111", "Instances": [_instance("i-1")]}]},
+            {"Reservations": [{"OwnerId": owner, "Instances": [_instance("i-2")]}]},
+        ],
+        ("111111111111", "eu-west-1"): [
+            {"Reservations": [{"OwnerId": "111111111111", "Instances": [_instance("i-3")]}]}
+        ],
+    }
+    settings = _settings(["111111111111"])
+    result = scan(FakeCtx(pages), settings.scan, settings.accounts.explicit)
+    assert [(r.region, [h["instance_id"] for h in r.records]) for r in result.regions] == [("eu-west-1", ["i-3"])]
+    [failure] = result.failures
+    assert (failure.account_id, failure.region, failure.code) == ("111111111111", "us-east-1", "NotAnAwsResponse")
+    shown = owner if owner == "222222222222" else "another account"
+    assert f"a reservation of {shown}, not of account 111111111111" in failure.message
+
+
 def test_a_region_failing_on_a_later_page_is_a_failure_never_a_partial_list():
     pages = {
         ("111111111111", "us-east-1"): [
