@@ -432,6 +432,34 @@ def _ip(value: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
         return None
 
 
+# inet_aton's spellings of an IPv4 address besides a.b.c.d: one to four parts, each decimal, octal
+# (leading 0) or hex (0x); the last part fills the bytes left ("127.1", "2130706433", "0x7f000001").
+# ipaddress does not read them, the C resolver (getaddrinfo, ssh, ping) does.
+_AT_PART = r"(?:0[xX][0-9a-fA-F]*|[0-9]+)"
+_INET_ATON = re.compile(rf"{_AT_PART}(?:\.{_AT_PART}){{0,3}}\.?")
+
+
+def _shorthand_ipv4(value: str) -> ipaddress.IPv4Address | None:
+    """The address a resolver reads from ``value`` written in one of inet_aton's short forms
+    (None: no such form, or out of range, which a resolver looks up as a name)."""
+    if not _INET_ATON.fullmatch(value):
+        return None
+    try:
+        parts = [
+            int(p, 16) if p[:2] in ("0x", "0X") else int(p, 8) if p[:1] == "0" and len(p) > 1 else int(p)
+            for p in value.rstrip(".").split(".")
+        ]
+    except ValueError:  # "0x" alone, or 8 and 9 in an octal part
+        return None
+    *head, last = parts
+    if any(p > 255 for p in head) or last >= 256 ** (4 - len(head)):
+        return None
+    number = 0
+    for p in head:
+        number = number * 256 + p
+    return ipaddress.IPv4Address(number * 256 ** (4 - len(head)) + last)
+
+
 def unsafe_reason(value: str, own_id: str | None = None) -> str | None:
     """Why ``value`` cannot be an inventory hostname on its own (None: it can).
 
@@ -448,6 +476,11 @@ def unsafe_reason(value: str, own_id: str | None = None) -> str | None:
         return None
     if not _SAFE_NAME.fullmatch(value):
         return f"not a safe inventory name (only {SAFE_NAME_HINT})"
+    short = _shorthand_ipv4(value)
+    if short is not None:
+        if short.is_loopback or short.is_unspecified:
+            return f"a name of the controller (localhost): resolvers read it as {short}"
+        return f"an IPv4 address in short form (resolvers read it as {short}); only AWS gives addresses"
     if value.lower() in IMPLICIT_LOCALHOST or _LOCAL_NAMES.fullmatch(value):
         return "a name of the controller (localhost)"
     if value.lower() in RESERVED_GROUPS:
@@ -469,6 +502,7 @@ def unsafe_group_reason(name: str) -> str | None:
         name.lower() in IMPLICIT_LOCALHOST
         or _LOCAL_NAMES.fullmatch(name)
         or (ip is not None and (ip.is_loopback or ip.is_unspecified))
+        or ((short := _shorthand_ipv4(name)) is not None and (short.is_loopback or short.is_unspecified))
     ):
         return "a name of the controller (localhost)"
     if INSTANCE_ID_RE.fullmatch(name):

@@ -85,6 +85,9 @@ def _attacks(victim_web_id: str) -> dict[str, dict]:
         "all": {"Role": "localhost"},  # and a keyed group that would be named localhost
         "ungrouped": {"Role": "bastion01"},  # and one named like the static host
         "localhost": {},
+        "127.1": {},  # inet_aton's short forms of loopback and of an address
+        "0x7f000001": {},
+        "42": {},
         victim_web_id: {"Role": victim_web_id},  # and one named like that instance id
         "bastion01": {},
         "web:&db": {},

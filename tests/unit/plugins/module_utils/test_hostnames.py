@@ -4,6 +4,7 @@ amazon.aws.aws_ec2's own functions), and the safe, stable choice of names."""
 from __future__ import annotations
 
 import datetime as dt
+import ipaddress
 
 import pytest
 
@@ -225,6 +226,18 @@ def test_attributes_read_keeps_what_sources_read():
         "127.0.0.2",
         "::1",
         "0.0.0.0",
+        # inet_aton's short forms, which resolvers (ssh, getaddrinfo) read as addresses
+        "127.1",
+        "127.0.1",
+        "0",
+        "2130706433",
+        "0x7f000001",
+        "0X7F.1",
+        "017700000001",
+        "127.0.0.1.",
+        "10.1",
+        "42",
+        "3232235777",
         "2001:DB8::1",
         "all",
         "ungrouped",
@@ -250,6 +263,17 @@ def test_unsafe_names(value):
 
 
 @pytest.mark.parametrize(
+    ("value", "address"),
+    [("127.1", "127.0.0.1"), ("0", "0.0.0.0"), ("0x7f000001", "127.0.0.1"), ("10.1", "10.0.0.1"), ("42", "0.0.0.42")],
+)
+def test_a_short_form_of_an_address_is_refused_saying_what_it_reads_as(value, address):
+    reason = hn.unsafe_reason(value, IID)
+    assert address in reason
+    read = ipaddress.ip_address(address)
+    assert ("controller" in reason) == (read.is_loopback or read.is_unspecified)
+
+
+@pytest.mark.parametrize(
     "value",
     [
         "web-1",
@@ -266,6 +290,12 @@ def test_unsafe_names(value):
         "region-eu-west-1",
         "name",
         "my_account_333333333333",
+        # look numeric, but no resolver reads an address from them (looked up as names)
+        "2024.1",
+        "09",
+        "0x",
+        "1.2.3.4.5",
+        "1e5",
     ],
 )
 def test_safe_names(value):
@@ -385,6 +415,16 @@ def test_every_name_ansible_core_treats_as_the_controller_is_refused():
     for name in C.LOCALHOST:
         assert hn.unsafe_reason(name, IID) is not None, name
         assert hn.unsafe_group_reason(name) is not None, name
+
+
+@pytest.mark.parametrize("name", ["127.1", "0", "2130706433", "0x7f000001", "127.0.0.1."])
+def test_a_group_named_by_a_short_form_of_loopback_is_refused(name):
+    assert "controller" in hn.unsafe_group_reason(name)
+
+
+@pytest.mark.parametrize("name", ["10.1", "42", "web", "2024.1"])
+def test_other_numeric_group_names_stay_allowed(name):
+    assert hn.unsafe_group_reason(name) is None
 
 
 def test_every_default_group_name_is_refused_as_a_hostname():
