@@ -210,13 +210,19 @@ options:
         names no instance at all (a typo such as V(tag:Nmae)) is one warning.
       - Names are never merged, and never steered by a tag. Among instances that want the same name
         the longest-running (earliest C(launch_time), then instance id) keeps it and the others are
-        named V(NAME_<instance id>), so launching an instance never renames another. A name that is
-        a group (of this or an earlier source, or one O(keyed_groups)/O(groups) create) or starts
+        named V(NAME_<instance id>), so launching an instance never renames another. The same
+        contest decides between sources of this plugin in one run (an inventory directory with a
+        file per business unit), whatever their order; the earlier source's host is renamed when
+        it loses. A name that is a group (of this or an earlier source, one O(keyed_groups)/O(groups)
+        create, or one a file of this plugin fixes even when it is empty this run - a O(groups) key,
+        a O(keyed_groups) C(parent_group), V(ssm_online)), a tag-given name that starts like a
+        O(keyed_groups) entry's names (its prefix and separator, e.g. V(env_)), a name that starts
         like a default group (V(account_), V(region_), V(name_), made or not), V(all),
-        V(ungrouped), V(localhost) or another name of the controller, another instance's id, a host
-        of an earlier source, an IP address taken from a tag, or not a plain name (only letters,
-        digits, V(.), V(_) and V(-)) is refused with one warning naming the instance, its account and
-        the value, and the host is named by its instance id. See docs/security.md.
+        V(ungrouped), V(localhost) or another name of the controller (V(127.1) and the other short
+        forms of loopback too), another instance's id, a host of another plugin's source, an IP
+        address taken from a tag or any name a resolver reads as one (V(42)), or not a plain name
+        (only letters, digits, V(.), V(_) and V(-)) is refused with one warning naming the instance,
+        its account and the value, and the host is named by its instance id. See docs/security.md.
     type: list
     elements: raw
     default: [instance-id]
@@ -464,6 +470,7 @@ from ansible_collections.crossaccount.aws.plugins.plugin_utils.inventory import 
     host_variables_setter,
     load_settings,
     plugin_names,
+    source_names,
 )
 
 if TYPE_CHECKING:  # snapshot_cache.py is imported only when the cache is used
@@ -663,7 +670,14 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
         groups = self.get_option("groups")
         keyed_groups = self.get_option("keyed_groups")
         constructing = bool(compose or groups or keyed_groups)
-        own_groups = set()
+        # names the files of this plugin's sources fix, reserved whether or not they have members
+        # this run (a group left empty by a failed account still means that group)
+        seen = source_names(inventory)
+        configured, starts = self._configured_group_names(settings)
+        seen.groups |= configured
+        seen.starts |= starts
+        tag_starts = tuple(sorted(seen.starts))
+        own_groups = set(seen.groups)
         for record in records:
             # every kind, made or not (default_groups): no host name depends on the option (and
             # no host name starts like a default group at all: hostnames.unsafe_reason)
@@ -679,6 +693,8 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
                 groups=group_names,
                 hosts=existing_hosts,
                 same_instance=lambda name, record: _same_instance(inventory, name, record),
+                tag_starts=tag_starts,
+                rivals={h: claim for h, (claim, _account) in seen.claims.items() if h in existing_hosts},
             )
 
         naming = choose(set(inventory.groups) | own_groups)
@@ -690,7 +706,12 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
             own_groups |= {
                 g for g in first.groups if g not in hhelp.RESERVED_GROUPS and not hhelp.unsafe_group_reason(g)
             }
-        evicted = self._evict(own_groups & existing_hosts)
+        # hosts of earlier sources now named like a group of this file, or (from tags) like its keyed groups
+        clashing = {h: "the name of a group of this source" for h in own_groups & existing_hosts}
+        for host, (claim, _account) in seen.claims.items():
+            if claim.tagged and tag_starts and host.startswith(tag_starts) and host in existing_hosts:
+                clashing.setdefault(host, "starts like a keyed group of this source")
+        evicted = self._evict(clashing)
         if evicted or own_groups.intersection(tentative):  # a constructed group took a name: choose again
             existing_hosts = set(inventory.hosts)
             naming = choose(set(inventory.groups) | own_groups)
@@ -702,12 +723,16 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
                 again = self._construct([naming.names[i] for i in moved], [published[i] for i in moved])
                 scratch.update({i: (again, naming.names[i]) for i in moved})
         self._warn_naming(naming)
+        self._yield_won_names(naming, records, own_groups)
+        existing_hosts = set(inventory.hosts)
         guard = _GroupGuard(set(naming.names) | existing_hosts)
         set_host_variables = host_variables_setter(inventory)  # AWS data: no trust, no walk (plugin_utils)
         name_groups = set()
         for i, (name, record) in enumerate(zip(naming.names, records, strict=True)):
             inventory.add_host(name)
             set_host_variables(name, published[i])
+            claim = hhelp.Rival(naming.tagged[i], record.get("launch_time"), str(record["instance_id"]))
+            seen.claims[name] = (claim, str(record.get("account_id", "")))
             if settings.ssm is not None:
                 _add_ssm(inventory, name, record, settings, guard)
             for group in default_groups(record, output.default_groups):
@@ -751,6 +776,39 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
         for var, value in run_vars(plain(inventory.groups["all"].get_vars()), snapshot).items():
             inventory.set_variable("all", var, value)
 
+    def _configured_group_names(self, settings) -> tuple[set[str], set[str]]:
+        """Group names this file fixes whatever the hosts: the ``groups`` keys, each
+        ``keyed_groups`` entry's ``parent_group`` that is not a template, and ``ssm_online`` with
+        SSM discovery on; and the start (prefix and separator, as ansible-core joins them) of each
+        ``keyed_groups`` entry's group names. Both as written and sanitised."""
+        from ansible.inventory.group import to_safe_group_name
+
+        names: set[str] = set()
+        starts: set[str] = set()
+
+        def both(name: str) -> set[str]:
+            return {name, to_safe_group_name(name, silent=True)}
+
+        for key in self.get_option("groups") or {}:
+            names |= both(str(key))
+        leading = self.get_option("leading_separator")
+        for keyed in self.get_option("keyed_groups") or []:
+            if not isinstance(keyed, dict):
+                continue
+            prefix, sep = keyed.get("prefix", ""), keyed.get("separator", "_")
+            if prefix == "" and leading is False:
+                sep = ""  # the group names are the values themselves: no start to reserve
+            if f"{prefix}{sep}":
+                starts |= both(f"{prefix}{sep}")
+            parent = keyed.get("parent_group")
+            if isinstance(parent, str) and parent and "{{" not in parent and "{%" not in parent:
+                names |= both(parent)
+        if settings.ssm is not None and settings.ssm.discovery:
+            from ansible_collections.crossaccount.aws.plugins.module_utils.ssm import ONLINE_GROUP
+
+            names.add(ONLINE_GROUP)
+        return names, starts
+
     def _construct(self, names, records):
         """compose, groups and keyed_groups evaluated with ansible-core's own Constructable code
         on a scratch InventoryData: the groups they create are known before any host is named,
@@ -783,38 +841,79 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
 
     def _evict(self, names) -> list[str]:
         """Hosts of an earlier source of this plugin whose tag-given name is a group this source
-        creates are renamed to their instance id, so that the group keeps meaning the group
-        whatever the order of the sources (a host of another plugin is left alone; the group is
-        then not created, see _GroupGuard)."""
+        creates (or starts like one of its keyed groups) are renamed to their instance id, so that
+        the group keeps meaning the group whatever the order of the sources (a host of another
+        plugin is left alone; the group is then not created, see _GroupGuard). ``names``: host
+        name -> why."""
         inventory = self.inventory
         done = []
+        claims = source_names(inventory).claims
         for name in sorted(names):
-            host = inventory.hosts[name]
-            found = host.get_vars()
-            iid = found.get("instance_id")
-            if not isinstance(iid, str) or iid == name or "crossaccount_scanned_at" not in found:
+            if name not in claims:  # not a host this plugin named
                 continue
-            new = (
-                iid
-                if iid not in inventory.hosts and iid not in inventory.groups
-                else f"{iid}_{found.get('account_id')}"
-            )
+            rival, account = claims[name]
+            iid = rival.instance_id
+            if iid == name:
+                continue
+            new = iid if iid not in inventory.hosts and iid not in inventory.groups else f"{iid}_{account}"
             if new in inventory.hosts or new in inventory.groups:
                 continue
-            groups = [g.name for g in host.get_groups() if g.name not in hhelp.RESERVED_GROUPS]
-            variables = dict(host.vars)
-            inventory.remove_host(host)
-            inventory.add_host(new)
-            for var, value in variables.items():
-                inventory.set_variable(new, var, value)
-            for group in groups:
-                inventory.add_host(new, group=group)
+            self._rename(name, new)
             display.warning(
-                f"crossaccount.aws.ec2: instance {iid} of account {found.get('account_id')}: hostname {name!r} "
-                f"given by an earlier source refused (the name of a group of this source); the host is named {new}"
+                f"crossaccount.aws.ec2: instance {iid} of account {account}: hostname {name!r} "
+                f"given by an earlier source refused ({names[name]}); the host is named {new}"
             )
             done.append(name)
         return done
+
+    def _rename(self, name: str, new: str) -> None:
+        """Host ``name`` of an earlier source of this plugin becomes ``new``, with its variables
+        and groups (ansible-core has no rename: removed and added again)."""
+        inventory = self.inventory
+        host = inventory.hosts[name]
+        groups = [g.name for g in host.get_groups() if g.name not in hhelp.RESERVED_GROUPS]
+        variables = dict(host.vars)
+        inventory.remove_host(host)
+        inventory.add_host(new)
+        for var, value in variables.items():
+            inventory.set_variable(new, var, value)
+        for group in groups:
+            inventory.add_host(new, group=group)
+        claims = source_names(inventory).claims
+        if name in claims:
+            claims[new] = claims.pop(name)
+
+    def _yield_won_names(self, naming, records, own_groups) -> None:
+        """Hosts of earlier sources of this plugin whose name an instance of this source takes
+        (choose_hostnames' contest: names AWS gives before tag-given ones, then the longest-running
+        instance) are renamed as a loser within one source is: NAME_<instance id> (the instance id
+        when a tag-given name yields to a name AWS gives), else the instance id, else
+        <instance id>_<account id>."""
+        inventory = self.inventory
+        claims = source_names(inventory).claims
+        taken = set(naming.names) | own_groups
+        for name, index in sorted(naming.won.items()):
+            rival, account = claims[name]
+            iid = rival.instance_id
+            from_aws = rival.tagged and not naming.tagged[index]  # a tag yields a name AWS gives: no NAME_<id>
+            for new in ((iid,) if from_aws else (f"{name}_{iid}", iid)) + (f"{iid}_{account}",):
+                if (
+                    new not in inventory.hosts
+                    and new not in inventory.groups
+                    and new not in taken
+                    and hhelp.unsafe_reason(new, iid) is None
+                ):
+                    break
+            else:
+                new = f"{iid}_{account}"  # ids are unique and safe; kept apart from groups by _GroupGuard
+            self._rename(name, new)
+            record = records[index]
+            why = "the name AWS gives it" if from_aws else "launched earlier"
+            display.warning(
+                f"crossaccount.aws.ec2: instance {iid} of account {account}: hostname {name!r} given by an "
+                f"earlier source goes to instance {record['instance_id']} of account {record.get('account_id')} "
+                f"({why}); the host is named {new}"
+            )
 
     def _warn_naming(self, naming) -> None:
         for refusal in naming.refusals:
@@ -889,12 +988,14 @@ def _add_ssm(inventory, name: str, record, settings, guard) -> None:
 
 def _same_instance(inventory, name: str, record) -> bool:
     """Whether the host ``name`` another source added is this very instance (two sources that
-    overlap): then it keeps its name and ansible-core merges the two, as for any host."""
-    host = inventory.hosts.get(name)
-    if host is None:
+    overlap): then it keeps its name and ansible-core merges the two, as for any host. Read from
+    what this plugin remembers of the hosts it named (not their variables, which
+    hostvars_prefix/suffix rename)."""
+    claim = source_names(inventory).claims.get(name)
+    if claim is None or name not in inventory.hosts:
         return False
-    found = host.get_vars()
-    return found.get("instance_id") == record.get("instance_id") and found.get("account_id") == record.get("account_id")
+    rival, account = claim
+    return rival.instance_id == str(record.get("instance_id")) and account == str(record.get("account_id", ""))
 
 
 class _GroupGuard:

@@ -529,12 +529,27 @@ class Refusal:
         )
 
 
+@dataclass(frozen=True)
+class Rival:
+    """A host an earlier source of this plugin named in the same contest (choose_hostnames):
+    whether its name came from tags, its launch_time and its instance id."""
+
+    tagged: bool
+    launch_time: Any
+    instance_id: str
+
+    def order(self) -> tuple[bool, datetime, str]:
+        return (self.tagged, launch_order(self.launch_time), self.instance_id)
+
+
 @dataclass
 class Naming:
     names: list[str]
     refusals: list[Refusal] = field(default_factory=list)
     collisions: dict[str, list[str]] = field(default_factory=dict)  # name -> instance ids suffixed
     unmatched: list[tuple[int, str]] = field(default_factory=list)  # (index, written) of sources matching none
+    tagged: list[bool] = field(default_factory=list)  # whether each name came from tags
+    won: dict[str, int] = field(default_factory=dict)  # a rival's name -> index of the record that takes it
 
 
 _NEVER = datetime.max.replace(tzinfo=timezone.utc)
@@ -561,6 +576,8 @@ def choose_hostnames(
     groups: Collection[str] = (),
     hosts: Collection[str] = (),
     same_instance: Callable[[str, Mapping[str, Any]], bool] | None = None,
+    tag_starts: Collection[str] = (),
+    rivals: Mapping[str, Rival] | None = None,
 ) -> Naming:
     """One unique, safe inventory hostname per record, in the order of ``records``.
 
@@ -574,8 +591,17 @@ def choose_hostnames(
     that is an IP address is refused. Among instances that want the same name, the longest-running
     (earliest launch_time, then instance id) keeps it and the others become ``NAME_<instance id>``:
     a name never moves to an instance launched later.
+
+    ``tag_starts``: a name from tags starting with one of these (the prefix and separator of a
+    ``keyed_groups`` entry) is refused, whether or not that group has members this run.
+    ``rivals``: hosts of ``hosts`` that earlier sources of this plugin named by the same rules;
+    their names are contested as if they were in ``records`` (so the order of the sources never
+    decides who keeps a name), and a name taken from one is in ``Naming.won``, for the caller
+    to rename that host.
     """
     preferences = tuple(preferences)
+    tag_starts = tuple(s for s in tag_starts if s)
+    rivals = rivals or {}
     groups = set(groups) | set(RESERVED_GROUPS)
     n = len(records)
     names: list[str | None] = [None] * n
@@ -603,13 +629,18 @@ def choose_hostnames(
         record = records[i]
         refused[i] = Refusal(str(record["instance_id"]), str(record.get("account_id", "")), value, reason)
 
-    def other_host(name: str, i: int) -> bool:
-        return name in hosts and not (same_instance is not None and same_instance(name, records[i]))
+    def other_host(name: str, i: int, contest: bool = True) -> bool:
+        if name not in hosts or (same_instance is not None and same_instance(name, records[i])):
+            return False
+        return not (contest and name in rivals)
 
     def why_refused(name: str, i: int, tagged: bool) -> str | None:
         reason = unsafe_reason(name, str(records[i]["instance_id"]))
         if reason is None and tagged and _ip(name) is not None:
             reason = "an IP address; only AWS gives those (ip-address, private-ip-address sources)"
+        if reason is None and tagged and name.startswith(tag_starts):
+            start = next(s for s in tag_starts if name.startswith(s))
+            reason = f"starts like a keyed group ({start}...), made this run or not"
         if reason is None and name in groups:
             reason = "the name of a group"
         if reason is None and other_host(name, i):
@@ -630,6 +661,25 @@ def choose_hostnames(
         holders.sort(
             key=lambda i: (wanted[i][1], launch_order(records[i].get("launch_time")), records[i]["instance_id"])
         )
+        rival = rivals.get(name) if name in hosts else None
+        itself = [i for i in holders if name in hosts and same_instance and same_instance(name, records[i])]
+        if itself:  # that host is this very instance (overlapping sources): it keeps its name
+            holders.remove(itself[0])
+            holders.insert(0, itself[0])
+        elif rival is not None:
+            mine = (wanted[holders[0]][1], launch_order(records[holders[0]].get("launch_time")))
+            mine += (str(records[holders[0]]["instance_id"]),)
+            if mine < rival.order():
+                naming.won[name] = holders[0]
+            else:  # the earlier source's host keeps it: every holder here is a newcomer
+                for i in holders:
+                    if wanted[i][1] and not rival.tagged:
+                        refuse(i, name, "the name another instance gets from AWS")
+                        continue
+                    names[i] = f"{name}_{records[i]['instance_id']}"
+                    naming.collisions.setdefault(name, []).append(str(records[i]["instance_id"]))
+                    suffixed.append(i)
+                continue
         keeper = holders[0]
         names[keeper] = name
         for i in holders[1:]:
@@ -641,19 +691,24 @@ def choose_hostnames(
             suffixed.append(i)
     for i in suffixed:  # NAME_<own id> is unique here; still never unsafe, a group or another source's host
         name = names[i]
-        reason = why_refused(name, i, False) if name is not None else None
+        reason = None
+        if name is not None:
+            reason = why_refused(name, i, False) or (
+                "the name of a host of another inventory source" if other_host(name, i, False) else None
+            )
         if reason is not None:
             refuse(i, name, reason)
     for i, refusal in refused.items():
         iid = str(records[i]["instance_id"])
         name = iid
-        if iid in groups or other_host(iid, i):
+        if iid in groups or other_host(iid, i, False):
             name = f"{iid}_{records[i].get('account_id', '')}"
         names[i] = name
         refusal.name = name
         if refusal.value != iid or name != iid:
             naming.refusals.append(refusal)
     naming.names = [str(name) for name in names]
+    naming.tagged = [wanted[i][1] and i not in refused for i in range(n)]
     for ids in naming.collisions.values():
         ids.sort()
     return naming

@@ -16,6 +16,7 @@ import gc
 import os
 import sys
 import time
+import weakref
 from typing import Any, Iterator
 
 from ansible import constants as C
@@ -335,3 +336,28 @@ def host_variables_setter(inventory: Any) -> Any:
                 store[var] = value
 
     return set_variables
+
+
+class SourceNames:
+    """What the sources of this plugin have put into one inventory so far (every source of one
+    ``ansible-inventory``/``ansible-playbook`` run shares the InventoryData; a refresh makes a
+    new one): the group names their files fix (``groups:`` keys, ``keyed_groups`` parents,
+    ``ssm_online``), the starts of their keyed groups (prefix and separator), and how each host
+    they named got its name (module_utils/hostnames.Rival), so that a later source contests a
+    name with an earlier one by the same rules as within one source."""
+
+    def __init__(self) -> None:
+        self.groups: set[str] = set()
+        self.starts: set[str] = set()
+        self.claims: dict[str, tuple[Any, str]] = {}  # host name -> (Rival, account id)
+
+
+_SOURCE_NAMES: weakref.WeakKeyDictionary[Any, SourceNames] = weakref.WeakKeyDictionary()
+
+
+def source_names(inventory: Any) -> SourceNames:
+    """The SourceNames of ``inventory`` (ansible-core's InventoryData), made on first use."""
+    found = _SOURCE_NAMES.get(inventory)
+    if found is None:
+        found = _SOURCE_NAMES[inventory] = SourceNames()
+    return found

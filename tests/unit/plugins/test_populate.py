@@ -315,3 +315,110 @@ def test_a_default_group_name_never_names_a_host_whatever_the_sources_make(first
     refusals = [w for w in warnings if "refused" in w]
     assert len(refusals) == 1 and f"instance {OTHER} of account {ATTACKER}" in refusals[0], warnings
     assert "starts like a default group name" in refusals[0]
+
+
+# -- names across sources: the same contest as within one source ------------------------------
+
+EARLY, LATE = "2023-01-01T00:00:00.000Z", "2025-06-01T00:00:00.000Z"
+
+
+def _names(inventory):
+    return {h.get_vars()["instance_id"]: name for name, h in inventory.hosts.items()}
+
+
+@pytest.mark.parametrize("sandbox_first", [True, False])
+def test_a_tag_in_one_file_never_takes_a_name_from_a_host_of_another_file(sandbox_first):
+    """The longest-running instance keeps a Name whatever the order of the files (one file per
+    business unit): a newcomer in a sandbox account never takes web01 from prod."""
+    prod = ([record(WEB, VICTIM, "web01", launch=EARLY)], "/inv/20-prod.ec2.yml")
+    sandbox = ([record(OTHER, ATTACKER, "web01", launch=LATE)], "/inv/10-sandbox.ec2.yml")
+    inventory = InventoryData()
+    warnings = []
+    for records, source in [sandbox, prod] if sandbox_first else [prod, sandbox]:
+        warnings += populate(inventory, records, source=source)
+    assert _names(inventory) == {WEB: "web01", OTHER: f"web01_{OTHER}"}
+    assert inventory.hosts["web01"].get_vars()["account_id"] == VICTIM
+    assert members(inventory, "name_web01") == sorted(["web01", f"web01_{OTHER}"])
+    assert any(OTHER in w and "web01" in w for w in warnings), warnings
+    if sandbox_first:  # the sandbox host was renamed, with its variables and groups
+        moved = inventory.hosts[f"web01_{OTHER}"]
+        assert moved.get_vars()["account_id"] == ATTACKER
+        assert sorted(g.name for g in moved.get_groups()) == sorted(
+            [f"account_{ATTACKER}", "region_us_east_1", "name_web01"]
+        )
+
+
+@pytest.mark.parametrize("sandbox_first", [True, False])
+def test_a_tag_in_one_file_never_takes_the_name_aws_gives_a_host_of_another_file(sandbox_first):
+    dns = "ip-10-0-0-1.ec2.internal"
+    victim = dict(record(WEB, VICTIM, "web", launch=LATE), private_dns_name=dns)
+    prod = ([victim], "/inv/20-prod.ec2.yml", ("private-dns-name",))
+    sandbox = ([record(OTHER, ATTACKER, dns, launch=EARLY)], "/inv/10-sandbox.ec2.yml", ("tag:Name", "instance-id"))
+    inventory = InventoryData()
+    for records, source, hostnames in [sandbox, prod] if sandbox_first else [prod, sandbox]:
+        populate(inventory, records, source=source, hostnames=hostnames)
+    assert inventory.hosts[dns].get_vars()["instance_id"] == WEB
+    assert _names(inventory)[OTHER] == OTHER  # a tag never gets a name AWS gives: refused, not suffixed
+
+
+def test_the_same_name_from_two_overlapping_files_stays_one_host_and_an_earlier_newcomer_yields():
+    inventory = InventoryData()
+    populate(inventory, [record(WEB, VICTIM, "web", launch=LATE)], source="/inv/a.ec2.yml")
+    populate(
+        inventory,
+        [record(WEB, VICTIM, "web", launch=LATE), record(DB, VICTIM, "web", launch=EARLY)],
+        source="/inv/b.ec2.yml",
+    )
+    assert _names(inventory) == {WEB: "web", DB: f"web_{DB}"}
+
+
+# -- groups the file fixes are reserved even when empty this run -------------------------------
+
+CONFIGURED = {
+    "groups": {"critical": "ec2_tags.Tier | default('') == 'critical'"},
+    "keyed_groups": [
+        {"key": "ec2_tags.Environment", "prefix": "env"},
+        {"key": "ec2_tags.Team", "prefix": "team", "separator": "-", "parent_group": "teams"},
+    ],
+}
+
+
+@pytest.mark.parametrize("name", ["critical", "env_prod", "env_x", "team-a", "teams"])
+def test_a_tag_never_names_a_host_like_a_group_the_file_fixes_that_is_empty_this_run(name):
+    """The prod account failed this run: no host is in `critical`, `env_prod`, `team-a`; the
+    sandbox instance tagged like them is named by its instance id (the group keeps meaning the
+    group for the next --limit)."""
+    inventory = InventoryData()
+    warnings = populate(inventory, [record(OTHER, ATTACKER, name)], **CONFIGURED)
+    assert name not in inventory.hosts and OTHER in inventory.hosts
+    assert any(name in w and OTHER in w for w in warnings), warnings
+
+
+@pytest.mark.parametrize("name", ["critical-1", "envoy", "env", "team_a", "Env_prod"])
+def test_names_merely_near_a_fixed_group_stay(name):
+    inventory = InventoryData()
+    populate(inventory, [record(OTHER, ATTACKER, name)], **CONFIGURED)
+    assert name in inventory.hosts
+
+
+def test_without_prefix_and_leading_separator_keyed_names_reserve_no_start():
+    inventory = InventoryData()
+    keyed = [{"key": "ec2_tags.Role", "prefix": "", "separator": ""}]
+    populate(inventory, [record(OTHER, ATTACKER, "app")], keyed_groups=keyed, leading_separator=False)
+    assert "app" in inventory.hosts
+
+
+@pytest.mark.parametrize("fixing_file_first", [True, False])
+def test_a_group_another_file_fixes_is_reserved_in_both_orders(fixing_file_first):
+    fixing = ([record(WEB, VICTIM, "db1", Environment="prod")], "/inv/20-prod.ec2.yml", CONFIGURED)
+    plain_file = (
+        [record(OTHER, ATTACKER, "critical"), record(DB, ATTACKER, "env_staging", launch=LATE)],
+        "/inv/10-sandbox.ec2.yml",
+        {},
+    )
+    inventory = InventoryData()
+    for records, source, options in [fixing, plain_file] if fixing_file_first else [plain_file, fixing]:
+        populate(inventory, records, source=source, **options)
+    assert _names(inventory) == {WEB: "db1", OTHER: OTHER, DB: DB}
+    assert "critical" not in inventory.hosts and "env_staging" not in inventory.hosts
+    assert members(inventory, "env_prod") == ["db1"]
