@@ -53,7 +53,7 @@ class ActionModule(ActionBase):
         all_vars = inventory.groups["all"].get_vars() if "all" in inventory.groups else {}
         if "crossaccount_scanned_at" not in all_vars:
             raise AnsibleActionFail(NOT_LOADED)
-        hosts = (host.vars for host in inventory.hosts.values())
+        hosts = [host.vars for host in inventory.hosts.values()]
         document = export.build_export(
             hosts,
             errors=all_vars.get("crossaccount_errors") or [],
@@ -77,7 +77,8 @@ class ActionModule(ActionBase):
                 "scanned_at": document["scanned_at"],
             }
         )
-        problem = export.unscanned_problem(document)
+        plugin_hosts = sum(1 for hv in hosts if export.is_plugin_host(hv))
+        problem = export.unread_problem(plugin_hosts, document) or export.unscanned_problem(document)
         if problem:
             # nothing written, the run fails: the previous export stays as the last good one
             result.update({"failed": True, "changed": False, "msg": problem})

@@ -280,13 +280,26 @@ def affix(prefix: str | None, suffix: str | None, name: str) -> str:
     return f"{prefix or ''}{name}{suffix or ''}"
 
 
+# Published (never prefixed) on every host of a source that sets hostvars_prefix / hostvars_suffix,
+# so readers of the instance variables (the CMDB export) find them under their renamed names.
+PREFIX_VARIABLE = "crossaccount_hostvars_prefix"
+SUFFIX_VARIABLE = "crossaccount_hostvars_suffix"
+
+
 def host_variables(record: Mapping[str, Any], prefix: str | None, suffix: str | None) -> dict[str, Any]:
     """The variables published for one host record: the instance attributes (and ec2_tags, aws_ec2's
     ``tags``) renamed with ``hostvars_prefix`` / ``hostvars_suffix`` as aws_ec2 does; this plugin's
-    own variables (account_id, region, ansible_host, ...) keep their names."""
+    own variables (account_id, region, ansible_host, ...) keep their names, and the prefix and suffix
+    themselves are published as ``crossaccount_hostvars_prefix`` / ``crossaccount_hostvars_suffix``
+    (each only when set)."""
     if not prefix and not suffix:
         return dict(record)
-    return {(k if k in OWN_VARIABLES else affix(prefix, suffix, k)): v for k, v in record.items()}
+    out = {(k if k in OWN_VARIABLES else affix(prefix, suffix, k)): v for k, v in record.items()}
+    if prefix:
+        out[PREFIX_VARIABLE] = prefix
+    if suffix:
+        out[SUFFIX_VARIABLE] = suffix
+    return out
 
 
 def check_affix(value: Any, key: str) -> str | None:

@@ -18,8 +18,13 @@ import json
 import os
 import re
 import tempfile
-from typing import Any, Iterable, Iterator, Mapping
+from typing import Any, Callable, Iterable, Iterator, Mapping
 
+from ansible_collections.crossaccount.aws.plugins.module_utils.aws_ec2_compat import (
+    PREFIX_VARIABLE,
+    SUFFIX_VARIABLE,
+    affix,
+)
 from ansible_collections.crossaccount.aws.plugins.module_utils.snapshot import stale_for
 from ansible_collections.crossaccount.aws.plugins.module_utils.values import plain
 
@@ -73,30 +78,50 @@ def _state(value: Any) -> str:
     return _text(value)
 
 
+def is_plugin_host(hostvars: Mapping[str, Any]) -> bool:
+    """True for the hosts the crossaccount.aws.ec2 inventory made (not localhost or other sources),
+    read from the plugin's own variables, which hostvars_prefix / hostvars_suffix never rename."""
+    return "account_id" in hostvars and "crossaccount_scanned_at" in hostvars
+
+
+def _instance_variable(hostvars: Mapping[str, Any]) -> Callable[[str], Any]:
+    """``get(name)`` of an instance variable under the name the host's source published it:
+    hostvars_prefix / hostvars_suffix (the source publishes them on the host) applied."""
+    prefix = hostvars.get(PREFIX_VARIABLE)
+    suffix = hostvars.get(SUFFIX_VARIABLE)
+    prefix = prefix if isinstance(prefix, str) else None
+    suffix = suffix if isinstance(suffix, str) else None
+    if not prefix and not suffix:
+        return hostvars.get
+    return lambda name: hostvars.get(affix(prefix, suffix, name))
+
+
 def is_export_host(hostvars: Mapping[str, Any]) -> bool:
-    """True for the hosts the crossaccount.aws.ec2 inventory made (not localhost or other sources)."""
-    return "instance_id" in hostvars and "account_id" in hostvars and "crossaccount_scanned_at" in hostvars
+    """True for the hosts of the crossaccount.aws.ec2 inventory that give a row: the plugin's
+    hosts with an instance id (whatever its hostvars_prefix / hostvars_suffix)."""
+    return is_plugin_host(hostvars) and _instance_variable(hostvars)("instance_id") is not None
 
 
 def instance_row(hostvars: Mapping[str, Any], tag_columns: Iterable[str] = ()) -> dict[str, Any]:
     """One export row (plain values) from one host's variables."""
-    tags = hostvars.get("ec2_tags") or {}
+    get = _instance_variable(hostvars)
+    tags = get("ec2_tags") or {}
     if not isinstance(tags, Mapping):
         tags = {}
-    placement = hostvars.get("placement")
+    placement = get("placement")
     row: dict[str, Any] = {
         "account_id": _text(hostvars.get("account_id")),
         "account_name": _text(hostvars.get("account_name")),
         "region": _text(hostvars.get("region")),
-        "instance_id": _text(hostvars.get("instance_id")),
+        "instance_id": _text(get("instance_id")),
         "name": _text(tags.get("Name")),
-        "state": _state(hostvars.get("state")),
-        "instance_type": _text(hostvars.get("instance_type")),
-        "private_ip_address": _text(hostvars.get("private_ip_address")),
-        "public_ip_address": _text(hostvars.get("public_ip_address")),
+        "state": _state(get("state")),
+        "instance_type": _text(get("instance_type")),
+        "private_ip_address": _text(get("private_ip_address")),
+        "public_ip_address": _text(get("public_ip_address")),
         "availability_zone": _text(placement.get("availability_zone")) if isinstance(placement, Mapping) else "",
-        "vpc_id": _text(hostvars.get("vpc_id")),
-        "launch_time": _text(hostvars.get("launch_time")),
+        "vpc_id": _text(get("vpc_id")),
+        "launch_time": _text(get("launch_time")),
         "stale": bool(hostvars.get("crossaccount_stale")),
         "scanned_at": _text(hostvars.get("crossaccount_scanned_at")),
     }
@@ -201,6 +226,22 @@ def shrink_problem(previous: int | None, new: int, max_drop_percent: float | Non
             "If the drop is real, run once with a higher cmdb_export_max_drop_percent"
         )
     return None
+
+
+def unread_problem(plugin_hosts: int, document: Mapping[str, Any]) -> str | None:
+    """Why ``document`` must not be written at all, or None: the inventory holds ``plugin_hosts``
+    hosts made by crossaccount.aws.ec2 but fewer rows came out of them (their instance variables
+    are not where the export reads them). Written, such an export would replace a good one with an
+    empty or partial one that reads as complete."""
+    rows = document["counts"]["instances"]
+    if rows >= plugin_hosts:
+        return None
+    return (
+        f"the inventory holds {plugin_hosts} host(s) made by crossaccount.aws.ec2 but only {rows} of them could "
+        "be read as instances (no instance_id under the names their source published, "
+        f"{PREFIX_VARIABLE} / {SUFFIX_VARIABLE} applied); refusing to write an export that would miss "
+        f"{plugin_hosts - rows} instance(s); the previous export is left as it was"
+    )
 
 
 def unscanned_problem(document: Mapping[str, Any]) -> str | None:

@@ -74,7 +74,8 @@ KNOWN_DIFFERENCES: dict[int, set[tuple[str, str]]] = {
     # groups on vpc_id, keyed_groups on tags, compose ansible_host, profile
     4: {("fix", "tags -> ec2_tags in keyed_groups")} | _common(compose_sets_ansible_host=True),
     # hostvars_prefix / hostvars_suffix
-    5: _common(prefix="aws_", suffix="_ec2"),
+    5: _common(prefix="aws_", suffix="_ec2")
+    | {("variable only here", "crossaccount_hostvars_prefix"), ("variable only here", "crossaccount_hostvars_suffix")},
     # hostnames with a Jinja filter: refused here (tag values are never templated)
     6: {("refused", "hostnames[0]")},
     # Route53 hostnames

@@ -141,7 +141,9 @@ def test_host_variables_affixes_instance_variables_only():
     record = {"instance_id": "i-1", "ec2_tags": {"a": "b"}, "account_id": "1", "region": "r", "ansible_host": "h"}
     out = compat.host_variables(record, "aws_", "_x")
     assert out == {"aws_instance_id_x": "i-1", "aws_ec2_tags_x": {"a": "b"}, "account_id": "1", "region": "r",
-                   "ansible_host": "h"}  # fmt: skip
+                   "ansible_host": "h", "crossaccount_hostvars_prefix": "aws_",
+                   "crossaccount_hostvars_suffix": "_x"}  # fmt: skip
+    assert "crossaccount_hostvars_suffix" not in compat.host_variables(record, "aws_", None)
     assert compat.host_variables(record, None, None) == record
 
 

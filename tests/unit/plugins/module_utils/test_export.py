@@ -101,6 +101,39 @@ def test_export_is_sorted_counts_and_skips_other_hosts():
     assert doc["columns"][:4] == ["account_id", "account_name", "region", "instance_id"]
 
 
+def affixed(hv, prefix=None, suffix=None):
+    """``hv`` as a source with hostvars_prefix / hostvars_suffix publishes it (aws_ec2_compat)."""
+    from ansible_collections.crossaccount.aws.plugins.module_utils.aws_ec2_compat import host_variables
+
+    return host_variables(hv, prefix, suffix)
+
+
+@pytest.mark.parametrize(("prefix", "suffix"), [("aws_", None), (None, "_x"), ("aws_", "_x")])
+def test_rows_are_the_same_whatever_hostvars_prefix_and_suffix(prefix, suffix):
+    plain_hosts = [host("111111111111", "us-east-1", "i-a", account_name="a"), host("2", "eu-west-1", "i-b")]
+    renamed = [affixed(hv, prefix, suffix) for hv in plain_hosts]
+    assert "instance_id" not in renamed[0]
+    assert all(export.is_plugin_host(hv) and export.is_export_host(hv) for hv in renamed)
+    want = export.build_export(plain_hosts, errors=[], scanned_at="t", tag_columns=["Environment"])
+    got = export.build_export(renamed, errors=[], scanned_at="t", tag_columns=["Environment"])
+    assert got == want and got["counts"]["instances"] == 2 and got["instances"][0]["state"] == "running"
+    assert export.unread_problem(2, got) is None
+
+
+def test_plugin_hosts_that_give_no_row_refuse_the_export():
+    """Hosts of this plugin whose instance variables are not where the export reads them (a prefix
+    not published, say): the export must not be written as complete with fewer rows."""
+    unreadable = {k: v for k, v in affixed(host(), "aws_").items() if k != "crossaccount_hostvars_prefix"}
+    hosts = [unreadable, host(iid="i-2")]
+    assert [export.is_plugin_host(hv) for hv in hosts] == [True, True]
+    doc = export.build_export(hosts, errors=[], scanned_at="t")
+    assert doc["counts"]["instances"] == 1
+    problem = export.unread_problem(2, doc)
+    assert "2 host(s) made by crossaccount.aws.ec2 but only 1" in problem
+    assert "the previous export is left as it was" in problem
+    assert export.unread_problem(0, export.build_export([], errors=[], scanned_at="t")) is None
+
+
 def test_errors_list_the_hosts_kept_stale_for_them():
     hosts = [
         host(
