@@ -28,6 +28,12 @@ NOT_LOADED = (
     "warnings above, and run with ANSIBLE_INVENTORY_ANY_UNPARSED_IS_FAILED=true so such a run fails early"
 )
 
+CANNOT_TELL = (
+    "cannot tell which inventory sources loaded (this ansible-core does not keep them where "
+    "crossaccount.aws.cmdb_export reads them): refusing to write an export that could miss whole sources; "
+    "the previous export is left as it was"
+)
+
 
 class ActionModule(ActionBase):
     TRANSFERS_FILES = False
@@ -53,6 +59,9 @@ class ActionModule(ActionBase):
         all_vars = inventory.groups["all"].get_vars() if "all" in inventory.groups else {}
         if "crossaccount_scanned_at" not in all_vars:
             raise AnsibleActionFail(NOT_LOADED)
+        problem = failed_sources_problem(task_vars or {}, inventory)
+        if problem:
+            raise AnsibleActionFail(problem)
         hosts = [host.vars for host in inventory.hosts.values()]
         document = export.build_export(
             hosts,
@@ -134,6 +143,97 @@ class ActionModule(ActionBase):
                 + (f", {len(errors)} failure(s) listed" if errors else "")
             )
         return result
+
+
+def inventory_sources(inventory) -> list[str] | None:
+    """The ``-i`` sources of this run (the configured default without ``-i``), or None when they
+    cannot be read: the command line's (ansible.context.CLIARGS), else InventoryManager's
+    ``_sources`` (guarded like processed_sources)."""
+    from ansible import context
+
+    sources = context.CLIARGS.get("inventory") if context.CLIARGS else None
+    if sources is None:
+        sources = getattr(inventory, "_sources", None)
+    if isinstance(sources, str):
+        sources = [sources]
+    if not isinstance(sources, (list, tuple)) or not all(isinstance(s, str) for s in sources):
+        return None
+    return list(sources)
+
+
+def processed_sources(inventory) -> list[str] | None:
+    """The inventory sources ansible-core parsed successfully, or None when that cannot be read.
+
+    ansible-core has no public interface for it: InventoryManager keeps its InventoryData in
+    ``_inventory``, whose ``processed_sources`` lists each source (each file of a directory source)
+    that a plugin parsed without raising. tests/unit/plugins/test_cmdb_export_sources.py fails
+    loudly when ansible-core changes that shape; here a change reads as None (the export refuses)."""
+    data = getattr(inventory, "_inventory", None)
+    found = getattr(data, "processed_sources", None)
+    if not isinstance(found, list) or not all(isinstance(s, str) for s in found):
+        return None
+    return found
+
+
+def _source_files(source: str) -> list[str]:
+    """The files ansible-core tries for one ``-i`` source (a directory: its entries, recursively,
+    as InventoryManager.parse_source walks it); none for a host list."""
+    from ansible.utils.path import unfrackpath
+
+    if not source or "," in source:
+        return []
+    path = unfrackpath(source, follow=False)
+    if not os.path.isdir(path):
+        return [path]
+    try:
+        from ansible.inventory.manager import IGNORED
+    except ImportError:  # pragma: no cover - an ansible-core without it: skip hidden entries only
+        IGNORED = None  # noqa: N806
+    out = []
+    for entry in sorted(os.listdir(path)):
+        ignored = IGNORED.search(entry.encode()) if IGNORED is not None else entry.startswith(".")
+        if not ignored:
+            out.extend(_source_files(os.path.join(path, entry)))
+    return out
+
+
+def _ours(path: str, plugin) -> bool:
+    """A source this plugin would parse (its verify_file), or a missing file named like one."""
+    if not os.path.exists(path):
+        return path.endswith(("ec2.yml", "ec2.yaml"))
+    try:
+        return bool(plugin.verify_file(path))
+    except Exception:  # noqa: BLE001 - ansible-core treats a raising verify_file as "not mine"
+        return False
+
+
+def failed_sources_problem(task_vars, inventory) -> str | None:
+    """Why the export must not be written, or None: an inventory source of crossaccount.aws.ec2
+    failed to load (ansible-core only warns and goes on with the other sources), so the export
+    would miss its accounts with no failure listed for them and read as complete."""
+    from ansible.plugins.loader import inventory_loader
+
+    sources = inventory_sources(inventory)
+    if sources is None:
+        return CANNOT_TELL
+    plugin = inventory_loader.get("crossaccount.aws.ec2")
+    ours = [f for s in sources if isinstance(s, str) for f in _source_files(s) if _ours(f, plugin)]
+    if not ours:
+        return None
+    parsed = processed_sources(inventory)
+    if parsed is None:
+        return CANNOT_TELL
+    done = {os.path.normpath(s) for s in parsed}
+    failed = [f for f in ours if os.path.normpath(f) not in done]
+    if not failed:
+        return None
+    shown = ", ".join(failed[:10]) + (f" and {len(failed) - 10} more" if len(failed) > 10 else "")
+    return (
+        f"{len(failed)} inventory source(s) of crossaccount.aws.ec2 failed to load ({shown}): the export would "
+        "miss their accounts with no failure listed for them; refusing to write, the previous export is left as "
+        "it was. Read the inventory warnings above, fix the source, and run with "
+        "ANSIBLE_INVENTORY_ANY_UNPARSED_IS_FAILED=true so such a run fails before any task"
+    )
 
 
 def _inventory(task_vars):

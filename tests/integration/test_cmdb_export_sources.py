@@ -17,6 +17,7 @@ import json
 import pytest
 
 from tests.integration.test_cmdb_export_safety import export, files_of
+from tests.support.faults import Fault
 
 SHARD = """plugin: crossaccount.aws.ec2
 role_name: CMDBDiscovery
@@ -67,4 +68,53 @@ def test_hosts_of_the_plugin_that_give_no_row_keep_the_previous_export(good, sta
     assert result.rc == 2, result.stdout + result.stderr
     assert f"the inventory holds {len(fleet)} host(s) made by crossaccount.aws.ec2 but only 0" in result.stdout
     assert "the previous export is left as it was" in result.stdout
+    assert files_of(good["out"]) == good["files"]
+
+
+def _shards(good, second_extra: str):
+    base = good["inv"].parent
+    one, two = base / "shard1.ec2.yml", base / "shard2.ec2.yml"
+    one.write_text(SHARD.format(accounts=FIRST, extra=""))
+    two.write_text(SHARD.format(accounts=SECOND, extra=second_extra))
+    return str(one), str(two)
+
+
+def test_two_good_shards_export_every_account(good, stand_in):
+    one, two = _shards(good, "")
+    result = export(one, stand_in.endpoint, good["out"], "-i", two)
+    assert result.rc == 0, result.stdout + result.stderr
+    assert rows_of(good["out"]) == good["rows"]
+
+
+def test_a_shard_that_failed_to_load_keeps_the_previous_export(good, stand_in):
+    """The second shard's accounts_file is gone: ansible-core warns and goes on with the first shard
+    (2 of 4 accounts). The export writes nothing and fails, naming the source."""
+    one, two = _shards(good, "accounts_file: gone.yml\n")
+    result = export(one, stand_in.endpoint, good["out"], "-i", two)
+    assert result.rc == 2, result.stdout + result.stderr
+    assert "1 inventory source(s) of crossaccount.aws.ec2 failed to load" in result.stdout
+    assert two in result.stdout
+    assert "the previous export is left as it was" in result.stdout
+    assert files_of(good["out"]) == good["files"]
+
+
+def test_a_shard_failed_by_strict_errors_keeps_the_previous_export(good, stand_in):
+    """strict_errors fails the second shard after it added its hosts (ansible-core keeps them):
+    the export still sees that the source failed."""
+    one, two = _shards(good, "strict_errors: true\n")
+    stand_in.faults.set_faults([Fault("AccessDenied", action="AssumeRole", account="444444444444", status=403)])
+    try:
+        result = export(one, stand_in.endpoint, good["out"], "-i", two)
+    finally:
+        stand_in.faults.reset()
+    assert result.rc == 2, result.stdout + result.stderr
+    assert "1 inventory source(s) of crossaccount.aws.ec2 failed to load" in result.stdout
+    assert files_of(good["out"]) == good["files"]
+
+
+def test_a_missing_shard_file_keeps_the_previous_export(good, stand_in):
+    one, two = _shards(good, "")
+    result = export(one, stand_in.endpoint, good["out"], "-i", two + ".gone.ec2.yml")
+    assert result.rc == 2, result.stdout + result.stderr
+    assert "failed to load" in result.stdout
     assert files_of(good["out"]) == good["files"]
