@@ -638,6 +638,7 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
             accounts=accounts,
             account_failures=account_failures,
             shard=settings.accounts.shard,
+            excluded_accounts=settings.accounts.organization.exclude_accounts if settings.accounts.organization else (),
             in_scope=region_scope(
                 {a.id: a.regions for a in accounts}, settings.scan.regions, settings.scan.exclude_regions
             ),

@@ -7,9 +7,10 @@ The snapshot is what goes into Ansible's inventory cache (``snapshot_cache.py`` 
 tolerantly) and what the inventory is built from. It holds instance data and failures only,
 never credentials. It alone owns stale-if-error: the hosts of an account or account-region that
 failed now are carried over from the previous snapshot, marked stale with the time of that data;
-after a failed AWS Organizations discovery, the accounts only the previous snapshot knew are
-failures too, and keep their hosts the same way. ``stale_for`` tells, for one failure, how many
-hosts were kept and since when: the inventory's warnings and the CMDB export both ask it.
+after a failed AWS Organizations discovery, the accounts only the previous snapshot knew (and
+the file does not now exclude) are failures too, and keep their hosts the same way. ``stale_for``
+tells, for one failure, how many hosts were kept and since when: the inventory's warnings and the
+CMDB export both ask it.
 """
 
 from __future__ import annotations
@@ -121,12 +122,14 @@ class Snapshot:
         account_failures: Iterable[ScanFailure] = (),
         shard: tuple[int, int] | None = None,
         in_scope: Callable[[str, str], bool] | None = None,
+        excluded_accounts: Iterable[str] = (),
     ) -> Snapshot:
         """The snapshot of ``scan_result`` (the scan of ``accounts``) with ``account_failures``
         (met while listing the accounts), carrying over from ``previous`` (same fingerprint only)
         the data of every failed account and account-region that ``in_scope(account_id, region)``
         says the configuration still scans (a region removed from the file is not kept alive by
-        a failure of its account; see ``region_scope``)."""
+        a failure of its account; see ``region_scope``). ``excluded_accounts`` (the ids of
+        ``organization.exclude_accounts``) are never kept alive by a failed discovery."""
         entries = {}
         for result in scan_result.regions:
             entry = Entry(
@@ -142,7 +145,7 @@ class Snapshot:
         if previous is not None and previous.fingerprint != fingerprint:
             previous = None
         if previous is not None:
-            failures += previous._undiscovered(accounts, failures, shard)
+            failures += previous._undiscovered(accounts, failures, shard, excluded_accounts)
             failed_accounts = {f.account_id for f in failures if f.region is None}
             failed_regions = {(f.account_id, f.region) for f in failures if f.region is not None}
             for key, entry in previous.entries.items():
@@ -161,14 +164,20 @@ class Snapshot:
         )
 
     def _undiscovered(
-        self, accounts: Iterable[Account], failures: Iterable[ScanFailure], shard: tuple[int, int] | None
+        self,
+        accounts: Iterable[Account],
+        failures: Iterable[ScanFailure],
+        shard: tuple[int, int] | None,
+        excluded_accounts: Iterable[str] = (),
     ) -> list[ScanFailure]:
         """After a failed Organizations discovery: one account-level failure for every account of
-        this (previous) snapshot that is not scanned now, so that its hosts are kept, marked stale,
-        instead of vanishing. Without a previous snapshot only the discovery failure is reported."""
+        this (previous) snapshot that is not scanned now and that the discovery could still list
+        (not in ``excluded_accounts``, in this shard), so that its hosts are kept, marked stale,
+        instead of vanishing. An account the file now excludes is dropped, as a region removed
+        from the file is. Without a previous snapshot only the discovery failure is reported."""
         if not any(f.account_id == ORGANIZATION_FAILURE_ID for f in failures):
             return []
-        scanned = {a.id for a in accounts}
+        scanned = {a.id for a in accounts} | set(excluded_accounts)
         names: dict[str, str | None] = {}
         for entry in self.entries.values():
             if entry.account_id in scanned:

@@ -208,8 +208,10 @@ PREVIOUS = _previous(
 SCANNED = (Account("111111111111", "arn:aws:iam::111111111111:role/R"),)
 
 
-def _undiscovered(previous, failures, shard=None) -> list[tuple]:
-    snap = build(result(), T2, previous, accounts=SCANNED, account_failures=failures, shard=shard)
+def _undiscovered(previous, failures, shard=None, excluded=()) -> list[tuple]:
+    snap = build(
+        result(), T2, previous, accounts=SCANNED, account_failures=failures, shard=shard, excluded_accounts=excluded
+    )
     return [
         (e["account_id"], e["account_name"], e["region"], e["code"])
         for e in snap.errors
@@ -246,3 +248,23 @@ def test_nothing_to_keep(previous, failures):
 def test_only_accounts_of_this_shard_are_kept():
     kept = _undiscovered(PREVIOUS, [_org_failure()], shard=(1, 2))
     assert {k[0] for k in kept} == {a for a in ("222222222222", "333333333333") if shard_of(a, 2) == 1}
+
+
+def test_an_account_the_file_now_excludes_is_not_kept_alive_by_a_failed_discovery():
+    previous = _previous(("222222222222", "from-org", "us-east-1"), ("333333333333", None, "us-east-1"))
+    previous.entries["222222222222/us-east-1"].records.append(record("i-b1", B, "us-east-1"))
+    previous.entries["333333333333/us-east-1"].records.append({"instance_id": "i-c1"})
+    snap = build(
+        result(), T2, previous, accounts=SCANNED, account_failures=[_org_failure()], excluded_accounts=["222222222222"]
+    )
+    assert ids(snap) == {"i-c1"}  # the excluded account's host is gone, the other one is kept stale
+    assert {e["account_id"] for e in snap.errors} == {"organization", "333333333333"}
+    assert _undiscovered(PREVIOUS, [_org_failure()], excluded=("222222222222", "333333333333")) == []
+
+
+def test_an_excluded_account_that_is_also_listed_explicitly_is_scanned_not_doubled():
+    # exclude_accounts applies to what Organizations lists; an explicit entry is scanned anyway
+    assert _undiscovered(PREVIOUS, [_org_failure()], excluded=("111111111111",)) == [
+        ("222222222222", "from-org", None, NOT_DISCOVERED_CODE),
+        ("333333333333", None, None, NOT_DISCOVERED_CODE),
+    ]
