@@ -435,6 +435,7 @@ keyed_groups:
 """
 
 import dataclasses  # noqa: E402
+import os  # noqa: E402
 from typing import TYPE_CHECKING  # noqa: E402
 
 from ansible.errors import AnsibleParserError  # noqa: E402
@@ -525,6 +526,7 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
             attributes=settings.scan.attributes,
             filters=settings.scan.query_fingerprint(),
             **_ssm_fingerprint(settings),
+            **_identity_fingerprint(settings),
         )
         scope = fingerprint(scope=settings.scope())
         cache_key = self.get_cache_key(path)
@@ -959,6 +961,15 @@ def _with_ssm(plugin, settings):
 def _ssm_fingerprint(settings) -> dict:
     """SSM discovery adds data to the records: a cached snapshot made without it is not served."""
     return {"ssm_discovery": True} if settings.ssm is not None and settings.ssm.discovery else {}
+
+
+def _identity_fingerprint(settings) -> dict:
+    """Organizations discovery lists the accounts its identity sees: a cached snapshot made by
+    another profile or organization.role_arn is neither served nor used for stale data
+    (Settings.discovery_identity; names only, never keys). Nothing without organization, so the
+    cache of such files stays valid."""
+    identity = settings.discovery_identity(os.environ)
+    return {"discovery_identity": list(identity)} if identity is not None else {}
 
 
 def _start_ssm_broker(settings) -> None:

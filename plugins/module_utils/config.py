@@ -177,6 +177,23 @@ class Settings:
         the accounts, regions or shard of the file changed must not be served."""
         return repr((self.accounts, self.scan.regions, self.scan.exclude_regions))
 
+    def discovery_identity(self, environ: Mapping[str, str]) -> tuple[str, str | None] | None:
+        """Who lists the accounts of AWS Organizations discovery, for the cache fingerprint: a
+        snapshot made by another identity is neither served nor used for stale data, since that
+        identity may see another organization. ``organization.role_arn`` when set (its account
+        decides the organization; the controller's profile only decides whether the AssumeRole
+        works), else the controller's profile: ``profile``, else the AWS_DEFAULT_PROFILE or
+        AWS_PROFILE of ``environ`` (botocore's order), else None (the default chain). Names only,
+        never keys. None without ``organization``: an explicit account's role ARN names its
+        account, so the profile decides whether its scan works, not which hosts it lists."""
+        org = self.accounts.organization
+        if org is None:
+            return None
+        if org.role_arn:
+            return ("role_arn", org.role_arn.strip(" "))
+        profile = self.client.profile or environ.get("AWS_DEFAULT_PROFILE") or environ.get("AWS_PROFILE") or None
+        return ("profile", profile)
+
 
 # ---------------------------------------------------------------------------------------------
 # ---------------------------------------------------------------------------------------------

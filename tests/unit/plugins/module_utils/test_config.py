@@ -661,3 +661,37 @@ def test_shard_of_never_crashes_on_an_id_that_slipped_through():
 def test_a_refused_value_is_echoed_bounded_and_on_one_line():
     err = refused("role_name: R\naccounts: [" + repr("1" * 5000 + "\n") + "]")
     assert len(str(err)) < 1000 and "\n" not in str(err)
+
+
+# ---------------------------------------------------------------------------------------------
+# the identity of Organizations discovery (the cache fingerprint)
+
+ORG = "plugin: crossaccount.aws.ec2\nrole_name: CMDBDiscovery\n"
+ENV_A, ENV_B = {"AWS_PROFILE": "org-a"}, {"AWS_PROFILE": "org-b"}
+
+
+@pytest.mark.parametrize(
+    "text, environ, identity",
+    [
+        (ORG + "organization: {}\nprofile: org-a\n", {}, ("profile", "org-a")),
+        (ORG + "organization: {}\nprofile: org-a\n", ENV_B, ("profile", "org-a")),  # the file's profile wins
+        (ORG + "organization: {}\n", ENV_A, ("profile", "org-a")),
+        (ORG + "organization: {}\n", {"AWS_DEFAULT_PROFILE": "d", "AWS_PROFILE": "p"}, ("profile", "d")),  # botocore
+        (ORG + "organization: {}\n", {}, ("profile", None)),  # the default chain
+        (
+            ORG + "organization: {role_arn: 'arn:aws:iam::999999999999:role/OrgReader'}\nprofile: org-a\n",
+            ENV_B,
+            ("role_arn", "arn:aws:iam::999999999999:role/OrgReader"),
+        ),
+        (BASE + "profile: org-a\n", ENV_B, None),  # explicit accounts: their role ARNs name them
+    ],
+)
+def test_discovery_identity(text, environ, identity):
+    assert settings(text).discovery_identity(environ) == identity
+
+
+def test_discovery_identity_never_holds_keys():
+    environ = {"AWS_ACCESS_KEY_ID": "AKIAEXAMPLE", "AWS_SECRET_ACCESS_KEY": "s3cr3t", "AWS_SESSION_TOKEN": "t0k3n"}
+    identity = settings(ORG + "organization: {}\n").discovery_identity(environ)
+    assert identity == ("profile", None)
+    assert not {"AKIAEXAMPLE", "s3cr3t", "t0k3n"} & set(map(str, identity))
