@@ -755,12 +755,7 @@ def check_config(
 
     ``definitions`` are the option definitions ansible-core holds for the plugin (its DOCUMENTATION
     with the doc fragments merged in); ``file_accounts`` the loaded content of ``accounts_file``."""
-    if not isinstance(raw, Mapping):
-        raise ConfigError(
-            "(file)",
-            f"expected a mapping of options, got {_type_name(raw)}",
-            "start the file with plugin: crossaccount.aws.ec2",
-        )
+    check_mapping(raw)
     refuse_secrets(raw, file_accounts, accounts_file_key)
     check_unknown_keys(raw, definitions)
     context = CheckContext(known_regions=known_regions, known_attributes=known_attributes)
@@ -930,10 +925,23 @@ def build_settings(
     )
 
 
+def check_mapping(raw: Any, name: str = "crossaccount.aws.ec2") -> None:
+    """The inventory file is a YAML mapping of options: checked before anything reads a key of it
+    (an empty file, a list or plain text would otherwise fail on the first ``raw.get``)."""
+    if isinstance(raw, Mapping):
+        return
+    fix = f"write the options as key: value lines, starting with plugin: {name}"
+    if raw is None or raw == "":
+        raise ConfigError("(file)", "the file is empty, not a mapping of options", fix)
+    raise ConfigError("(file)", f"expected a mapping of options, got {_type_name(raw)}", fix)
+
+
 def check_plugin(raw: Any, names: Iterable[str]) -> None:
-    """The ``plugin:`` value names this plugin: checked before any other key."""
+    """The file is a mapping (``check_mapping``) and its ``plugin:`` value names this plugin:
+    checked before any other key."""
     names = list(names)
-    if isinstance(raw, Mapping) and raw.get("plugin") not in names:
+    check_mapping(raw, names[0])
+    if raw.get("plugin") not in names:
         raise ConfigError(
             "plugin",
             f"{raw.get('plugin')!r} is not this plugin" if "plugin" in raw else "missing",

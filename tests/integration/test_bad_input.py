@@ -98,6 +98,22 @@ CASES = {
         also="not valid YAML at line 5, column 4",
         only_our_plugin=True,
     ),
+    # not a mapping: refused before any key is read (was: 'NoneType' object has no attribute 'get')
+    "empty-file": Case("", "(file)", "starting with plugin: crossaccount.aws.ec2", also="empty", only_our_plugin=True),
+    "top-level-list": Case(
+        "- plugin: crossaccount.aws.ec2\n",
+        "(file)",
+        "starting with plugin: crossaccount.aws.ec2",
+        also="got a list",
+        only_our_plugin=True,
+    ),
+    "plain-text": Case(
+        "accounts 111111111111 and 222222222222\n",
+        "(file)",
+        "starting with plugin: crossaccount.aws.ec2",
+        also="got a string",
+        only_our_plugin=True,
+    ),
 }
 
 

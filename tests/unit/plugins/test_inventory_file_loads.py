@@ -230,3 +230,22 @@ def test_whether_the_file_chose_default_groups_reaches_the_settings(tmp_path, li
     path = _write(tmp_path, CONFIG + line)
     output = inv.load_settings(_loaded_plugin(path), path).output
     assert (output.default_groups, output.default_groups_written) == (kinds, written)
+
+
+@pytest.mark.parametrize(
+    ("text", "problem"),
+    [
+        ("", "the file is empty"),
+        ("# only a comment\n", "the file is empty"),
+        ("- plugin: crossaccount.aws.ec2\n", "got a list"),
+        ("some plain text\n", "got a string"),
+    ],
+)
+def test_a_file_that_is_not_a_mapping_is_refused_before_any_key_is_read(tmp_path, text, problem):
+    path = _write(tmp_path, text)
+    plugin = _loaded_plugin(path)
+    assert plugin.verify_file(path), "a *.ec2.yml file that is not a mapping is this plugin's to refuse"
+    with pytest.raises(ConfigError) as info:
+        inv.load_settings(plugin, path)
+    assert info.value.key == "(file)" and problem in info.value.problem, str(info.value)
+    assert "plugin: crossaccount.aws.ec2" in info.value.fix
