@@ -120,7 +120,10 @@ options:
     choices: [aws, aws-cn, aws-us-gov, aws-iso, aws-iso-b, aws-iso-e, aws-iso-f, aws-eusc]
     version_added: "1.0.0"
   profile:
-    description: A named profile for the source credentials (default chain when unset).
+    description:
+      - A named profile for the source credentials (default chain when unset).
+      - An empty name, or a profile the AWS config and credentials files do not define (also one
+        named by C(AWS_PROFILE)), is refused in one line naming it, before any AWS call.
     type: str
     version_added: "1.0.0"
   sts_region:

@@ -72,6 +72,7 @@ class ClientFactory:
         data_path: str | None = None,
     ) -> None:
         require_botocore()
+        self.profile = profile  # the profile option (None: botocore's chain, AWS_PROFILE included)
         self.session = botocore.session.Session(profile=profile)
         if data_path and not self._configured_data_path():
             # trimmed copies of the models the scan uses (botocore_data.data_cache), searched

@@ -348,6 +348,18 @@ def _check_regions(regions: Iterable[str], key: str, known_regions: frozenset[st
             raise ConfigError(f"{key}[{i}]", f"unknown region {shown}", fix)
 
 
+def _check_profile(value: str, key: str = "profile") -> None:
+    """A profile name: not empty, one line (botocore would look up the profile '' and fail later)."""
+    if not value.strip() or not value.isprintable():
+        shown = "empty" if not value.strip() else ascii(value[:80])
+        raise ConfigError(
+            key,
+            f"{shown} is not a profile name",
+            "write a profile of the AWS config files (aws configure list-profiles), or remove profile "
+            "to use the default credential chain",
+        )
+
+
 def _check_external_id(value: str | None, key: str) -> None:
     if value is not None and not validation.is_external_id(value):
         raise ConfigError(
@@ -722,6 +734,7 @@ class CheckContext:
 OPTION_CHECKS: dict[str, Callable[[Any, CheckContext], Any]] = {
     "role_name": lambda v, c: _check_role_name(v, "role_name"),
     "external_id": lambda v, c: _check_external_id(v, "external_id"),
+    "profile": lambda v, c: _check_profile(v),
     "role_session_name": lambda v, c: _check_session_name(v, "role_session_name"),
     "regions": lambda v, c: _check_regions(v, "regions", c.known_regions),
     "exclude_regions": lambda v, c: _check_regions(v, "exclude_regions", c.known_regions),

@@ -10,6 +10,7 @@ Nothing here talks to AWS. ``describe_failure`` turns any exception raised while
 
 from __future__ import annotations
 
+import os
 import re
 from dataclasses import asdict, dataclass
 from typing import Any, Mapping
@@ -32,6 +33,27 @@ class ConfigError(CrossAccountError):
         if fix:
             text += f"; {fix}"
         super().__init__(text)
+
+
+def missing_profile(name: Any, option: str | None, environ: Mapping[str, str] | None = None) -> ConfigError:
+    """The one line for a profile the AWS config files do not define (botocore's ProfileNotFound),
+    naming where the name came from: the ``profile`` option, else AWS_PROFILE or AWS_DEFAULT_PROFILE."""
+    shown = ascii(str(name))[1:-1][:100]
+    problem = f"no profile '{shown}' in the AWS config and credentials files"
+    if option is not None:
+        return ConfigError(
+            "profile",
+            problem,
+            "write a profile they define (aws configure list-profiles), "
+            "or remove profile to use the default credential chain",
+        )
+    environ = os.environ if environ is None else environ
+    key = next((k for k in ("AWS_DEFAULT_PROFILE", "AWS_PROFILE") if environ.get(k) == name), "AWS_PROFILE")
+    return ConfigError(
+        key,
+        f"the environment names profile '{shown}', which the AWS config and credentials files do not define",
+        f"set {key} to a profile they define (aws configure list-profiles), or unset it",
+    )
 
 
 class MissingDependencyError(CrossAccountError):

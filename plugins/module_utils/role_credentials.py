@@ -19,11 +19,15 @@ import threading
 from typing import Any, Callable
 
 from ansible_collections.crossaccount.aws.plugins.module_utils.clients import ClientFactory
-from ansible_collections.crossaccount.aws.plugins.module_utils.errors import MissingDependencyError
+from ansible_collections.crossaccount.aws.plugins.module_utils.errors import (
+    MissingDependencyError,
+    missing_profile,
+)
 from ansible_collections.crossaccount.aws.plugins.module_utils.partitions import home_region, partition_of
 
 try:
     import botocore.credentials
+    import botocore.exceptions
 except ImportError:  # pragma: no cover - clients.require_botocore() reports it
     pass
 
@@ -80,7 +84,10 @@ class RoleCredentials:
         """The controller's own credentials (never printed, never cached to disk)."""
         with self._lock:
             if self._source is None:
-                creds = self.clients.session.get_credentials()
+                try:
+                    creds = self.clients.session.get_credentials()
+                except botocore.exceptions.ProfileNotFound as exc:  # before any AWS call: one line
+                    raise missing_profile(exc.kwargs.get("profile"), self.clients.profile) from None
                 if creds is None:
                     raise MissingDependencyError(
                         "no AWS credentials found for the controller: use an instance role, SSO, "

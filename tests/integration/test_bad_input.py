@@ -27,6 +27,7 @@ class Case:
     also: str = ""  # more text the line must hold
     accounts_file: str | None = None  # written next to the inventory file as accounts.yml
     only_our_plugin: bool = False  # ANSIBLE_INVENTORY_ENABLED=crossaccount.aws.ec2 (the documented quiet setting)
+    env: tuple[tuple[str, str], ...] = ()  # more environment of the run
 
 
 CASES = {
@@ -114,6 +115,10 @@ CASES = {
         also="got a string",
         only_our_plugin=True,
     ),
+    # a profile the AWS config files do not define: botocore's ProfileNotFound, as one line
+    "profile-not-defined": Case(OK + "profile: nosuch\n", "profile", "aws configure list-profiles", also="'nosuch'"),
+    "aws-profile-not-defined": Case(OK, "AWS_PROFILE", "unset it", also="'nosuch'", env=(("AWS_PROFILE", "nosuch"),)),
+    "profile-empty": Case(OK + 'profile: ""\n', "profile", "remove profile", also="empty"),
 }
 
 
@@ -224,6 +229,7 @@ def test_bad_input_gets_one_clear_line(name, stand_in, faults, tmp_path):
     env = {"ANSIBLE_INVENTORY_ANY_UNPARSED_IS_FAILED": "true"}
     if case.only_our_plugin:
         env["ANSIBLE_INVENTORY_ENABLED"] = "crossaccount.aws.ec2"
+    env.update(case.env)
 
     # the timeout bounds the alias bombs: refused at once, never expanded
     result = cli.inventory(str(path), stand_in.endpoint, "--list", extra_env=env, timeout=60)

@@ -329,6 +329,9 @@ REFUSED = [
     pytest.param(BASE + "external_id: 'a'", "external_id", "trust policy"),
     pytest.param(BASE + "profile: 12", "profile", 'profile: "12"'),
     pytest.param(BASE + "profile: {a: b}", "profile", "single quoted string"),
+    pytest.param(BASE + 'profile: ""', "profile", "remove profile", id="profile-empty"),
+    pytest.param(BASE + 'profile: "  "', "profile", "remove profile", id="profile-blank"),
+    pytest.param(BASE + 'profile: "dev\\n"', "profile", "aws configure list-profiles", id="profile-newline"),
     pytest.param("- a\n- b", "(file)", "plugin: crossaccount.aws.ec2", id="not-a-mapping"),
 ]
 

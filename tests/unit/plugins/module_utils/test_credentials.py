@@ -166,3 +166,27 @@ def test_warm_makes_nothing_without_shared_clients(env):
     ctx = aws_context(share_clients=False)
     assert ctx.warm("ec2", ["us-east-1"], threading.Event()) == 0
     assert ctx.clients._shared == {}
+
+
+@pytest.mark.parametrize(
+    ("option", "environ", "key"),
+    [
+        ("nosuch", {}, "profile"),
+        (None, {"AWS_PROFILE": "nosuch"}, "AWS_PROFILE"),
+        (None, {"AWS_DEFAULT_PROFILE": "nosuch"}, "AWS_DEFAULT_PROFILE"),
+    ],
+)
+def test_a_profile_the_config_files_do_not_define_is_one_config_error(env, monkeypatch, option, environ, key):
+    """botocore's ProfileNotFound (a multi-line traceback through ansible-core) becomes one line
+    naming where the name was given, before any AWS call."""
+    from ansible_collections.crossaccount.aws.plugins.module_utils.errors import ConfigError
+
+    monkeypatch.delenv("AWS_DEFAULT_PROFILE", raising=False)
+    for name, value in environ.items():
+        monkeypatch.setenv(name, value)
+    ctx = aws_context(profile=option)
+    with pytest.raises(ConfigError) as info:
+        ctx.source_credentials()
+    err = info.value
+    assert err.key == key and "'nosuch'" in err.problem and "aws configure list-profiles" in err.fix, str(err)
+    assert "\n" not in str(err)
