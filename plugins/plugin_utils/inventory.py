@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import atexit
 import contextlib
+import functools
 import gc
 import os
 import sys
@@ -20,7 +21,7 @@ import weakref
 from typing import Any, Iterator
 
 from ansible import constants as C
-from ansible.errors import AnsibleParserError
+from ansible.errors import AnsibleParserError, AnsibleRequiredOptionError
 from ansible.utils.display import Display
 
 from ansible_collections.crossaccount.aws.plugins.module_utils import botocore_data, safe_yaml
@@ -181,11 +182,50 @@ def load_settings(plugin: Any, path: str) -> Settings:
             botocore_data.known_attributes(botocore_data_root()) if raw.get("attributes") is not None else None
         ),
     )
+    check_cache_connection(plugin, raw)
     # ansible-core's own option handling (types, defaults, the constructed and cache options)
     # runs after the pre-pass, so that our messages, which name the key and the fix, come first.
     read_config_data(plugin, path, loaded)
     options = {name: plain(plugin.get_option(name)) for name in definitions}
     return build_settings(options, file_accounts=file_accounts, raw=raw)
+
+
+CACHE_KEYS = ("cache", "cache_plugin", "cache_connection")
+
+
+def check_cache_connection(plugin: Any, raw: dict[str, Any]) -> None:
+    """``cache: true`` with a cache plugin that needs a directory (its ``_uri`` is required, as
+    jsonfile's is) and no ``cache_connection`` from the file, the environment or ansible.cfg: one
+    line naming cache_connection, instead of ansible-core's multi-line "Required config '_uri'".
+    The values are resolved as ansible-core resolves them (file, then environment and ansible.cfg);
+    a cache plugin that cannot be loaded is left to ansible-core to report."""
+    from ansible.plugins.loader import cache_loader
+
+    direct = {key: raw[key] for key in CACHE_KEYS if raw.get(key) is not None}
+    try:
+        value = functools.partial(
+            C.config.get_config_value, plugin_type="inventory", plugin_name=plugin._load_name, direct=direct
+        )
+        if not value("cache") or value("cache_connection"):
+            return
+        name = value("cache_plugin")
+        cache_class = cache_loader.get(name, class_only=True) if name else None
+        own = C.config.get_configuration_definitions("cache", cache_class._load_name) if cache_class else None
+        if not (own and (own.get("_uri") or {}).get("required")):
+            return
+        # the cache plugin's own _uri (ANSIBLE_CACHE_PLUGIN_CONNECTION, fact_caching_connection)
+        C.config.get_config_value("_uri", plugin_type="cache", plugin_name=cache_class._load_name)
+        return
+    except AnsibleRequiredOptionError:
+        pass  # required and given nowhere: refused below
+    except Exception:  # noqa: BLE001 - ansible-core reports its own option errors when it reads the file
+        return
+    raise ConfigError(
+        "cache_connection",
+        f"cache: true with the {name} cache plugin needs a directory for the cache, and none is set",
+        "set cache_connection: a writable directory (or ANSIBLE_INVENTORY_CACHE_CONNECTION), "
+        "or use cache_plugin: memory",
+    )
 
 
 @contextlib.contextmanager

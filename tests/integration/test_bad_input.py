@@ -118,6 +118,10 @@ CASES = {
     # a profile the AWS config files do not define: botocore's ProfileNotFound, as one line
     "profile-not-defined": Case(OK + "profile: nosuch\n", "profile", "aws configure list-profiles", also="'nosuch'"),
     "aws-profile-not-defined": Case(OK, "AWS_PROFILE", "unset it", also="'nosuch'", env=(("AWS_PROFILE", "nosuch"),)),
+    # jsonfile needs a directory: one line instead of ansible-core's multi-line "Required config '_uri'"
+    "cache-jsonfile-no-connection": Case(
+        OK + "cache: true\ncache_plugin: ansible.builtin.jsonfile\n", "cache_connection", "writable directory"
+    ),
     "profile-empty": Case(OK + 'profile: ""\n', "profile", "remove profile", also="empty"),
 }
 

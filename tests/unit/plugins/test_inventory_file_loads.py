@@ -249,3 +249,36 @@ def test_a_file_that_is_not_a_mapping_is_refused_before_any_key_is_read(tmp_path
         inv.load_settings(plugin, path)
     assert info.value.key == "(file)" and problem in info.value.problem, str(info.value)
     assert "plugin: crossaccount.aws.ec2" in info.value.fix
+
+
+JSONFILE = CONFIG + "cache: true\ncache_plugin: ansible.builtin.jsonfile\n"
+CACHE_ENV = ("ANSIBLE_INVENTORY_CACHE_CONNECTION", "ANSIBLE_CACHE_PLUGIN_CONNECTION")
+
+
+@pytest.mark.parametrize("text", [JSONFILE, CONFIG + "cache: yes\ncache_plugin: jsonfile\n"])
+def test_a_file_cache_without_a_directory_is_refused_naming_cache_connection(tmp_path, monkeypatch, text):
+    for name in CACHE_ENV:
+        monkeypatch.delenv(name, raising=False)
+    path = _write(tmp_path, text)
+    with pytest.raises(ConfigError) as info:
+        inv.load_settings(_loaded_plugin(path), path)
+    assert info.value.key == "cache_connection" and "writable directory" in info.value.fix, str(info.value)
+
+
+@pytest.mark.parametrize(
+    ("text", "env"),
+    [
+        (JSONFILE + "cache_connection: {dir}\n", None),
+        (JSONFILE, "ANSIBLE_INVENTORY_CACHE_CONNECTION"),
+        (JSONFILE, "ANSIBLE_CACHE_PLUGIN_CONNECTION"),
+        (CONFIG + "cache: true\n", None),  # memory: no directory
+        (JSONFILE.replace("cache: true", "cache: false"), None),
+    ],
+)
+def test_a_cache_directory_from_the_file_or_the_environment_is_enough(tmp_path, monkeypatch, text, env):
+    for name in CACHE_ENV:
+        monkeypatch.delenv(name, raising=False)
+    if env:
+        monkeypatch.setenv(env, str(tmp_path))
+    path = _write(tmp_path, text.format(dir=tmp_path))
+    assert inv.load_settings(_loaded_plugin(path), path).accounts is not None
