@@ -52,6 +52,9 @@ RANGES = {
     "duration_seconds": (900, 43200),
     "connect_timeout": (1, 600),
     "read_timeout": (1, 3600),
+    # seconds; 0: never expires (ansible-core's cache plugins); up to ten years. A negative timeout
+    # expires every entry at once: stale-if-error would never have data to fall back on.
+    "cache_timeout": (0, 315_360_000),
 }
 
 

@@ -122,6 +122,7 @@ CASES = {
     "cache-jsonfile-no-connection": Case(
         OK + "cache: true\ncache_plugin: ansible.builtin.jsonfile\n", "cache_connection", "writable directory"
     ),
+    "cache-timeout-negative": Case(OK + "cache: true\ncache_timeout: -5\n", "cache_timeout", "from 0 to"),
     "profile-empty": Case(OK + 'profile: ""\n', "profile", "remove profile", also="empty"),
 }
 

@@ -622,7 +622,9 @@ def test_attributes():
 
 FRAGMENT_REFUSED = [
     pytest.param(BASE + "cache: maybe", "cache", "cache: true or cache: false", id="cache-bool"),
-    pytest.param(BASE + "cache_timeout: soon", "cache_timeout", "whole number", id="cache-timeout"),
+    pytest.param(BASE + "cache_timeout: soon", "cache_timeout", "write a number from 0 to", id="cache-timeout"),
+    pytest.param(BASE + "cache_timeout: -5", "cache_timeout", "from 0 to 315360000", id="cache-timeout-negative"),
+    pytest.param(BASE + "cache_timeout: 315360001", "cache_timeout", "from 0 to", id="cache-timeout-huge"),
     pytest.param(BASE + "cache_plugin: 5", "cache_plugin", 'cache_plugin: "5"', id="cache-plugin-number"),
     pytest.param(BASE + "compose: [a]", "compose", "key: value pairs", id="compose-list"),
     pytest.param(BASE + "keyed_groups: [instance_type]", "keyed_groups[0]", "key: value pairs", id="keyed-groups"),
