@@ -707,6 +707,14 @@ _TYPE_CHECKS: dict[str, Callable[[Any, str, Mapping[str, Any]], None]] = {
     "list": _check_list,
     "dict": _check_dict,
 }
+# ansible-core's spellings of the same types (its ensure_type): the constructed fragment declares
+# leading_separator as "boolean", which would otherwise go unchecked
+_TYPE_CHECKS.update(
+    boolean=_TYPE_CHECKS["bool"],
+    integer=_TYPE_CHECKS["int"],
+    string=_TYPE_CHECKS["str"],
+    dictionary=_TYPE_CHECKS["dict"],
+)
 
 
 def _check_choices(value: Any, key: str, choices: Iterable[Any]) -> None:

@@ -123,6 +123,8 @@ CASES = {
         OK + "cache: true\ncache_plugin: ansible.builtin.jsonfile\n", "cache_connection", "writable directory"
     ),
     "cache-timeout-negative": Case(OK + "cache: true\ncache_timeout: -5\n", "cache_timeout", "from 0 to"),
+    # the constructed fragment's "boolean" type (not "bool"): was accepted and read as false
+    "leading-separator-word": Case(OK + "leading_separator: maybe\n", "leading_separator", "leading_separator: true"),
     "profile-empty": Case(OK + 'profile: ""\n', "profile", "remove profile", also="empty"),
 }
 

@@ -630,6 +630,7 @@ FRAGMENT_REFUSED = [
     pytest.param(BASE + "keyed_groups: [instance_type]", "keyed_groups[0]", "key: value pairs", id="keyed-groups"),
     pytest.param(BASE + "keyed_groups: {key: x}", "keyed_groups", "YAML list", id="keyed-groups-mapping"),
     pytest.param(BASE + "strict: sometimes", "strict", "strict: true", id="strict"),
+    pytest.param(BASE + "leading_separator: maybe", "leading_separator", "leading_separator: true", id="boolean"),
     pytest.param(BASE + "plugin: amazon.aws.aws_ec2", "plugin", "plugin: crossaccount.aws.ec2", id="other-plugin"),
 ]
 
@@ -700,3 +701,15 @@ def test_discovery_identity_never_holds_keys():
     identity = settings(ORG + "organization: {}\n").discovery_identity(environ)
     assert identity == ("profile", None)
     assert not {"AKIAEXAMPLE", "s3cr3t", "t0k3n"} & set(map(str, identity))
+
+
+def test_every_option_type_is_checked():
+    """Every type an option declares (its DOCUMENTATION or a doc fragment, in any of ansible-core's
+    spellings: "boolean" for "bool") has a check: a value of the wrong type is never silently read."""
+    own = cfg.OWN_TYPE_CHECK
+    unchecked = {
+        name: d.get("type", "str")
+        for name, d in definitions().items()
+        if name not in own and d.get("type", "str") not in cfg._TYPE_CHECKS
+    }
+    assert unchecked == {}
