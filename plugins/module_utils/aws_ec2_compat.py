@@ -412,6 +412,26 @@ def _conditional_tree(source: str) -> Any:
     return parse_expression(text)
 
 
+# The keys of a keyed_groups entry that ansible-core's Constructable reads
+# (_add_host_to_keyed_groups, 2.19 to 2.21; the suboptions of its constructed doc fragment).
+KEYED_GROUP_KEYS = ("key", "prefix", "separator", "parent_group", "default_value", "trailing_separator")
+
+
+def _check_keyed_group_keys(entry: Mapping[str, Any], where: str) -> None:
+    """A key ansible-core does not read (``prefx``) would be ignored silently: refused, with a hint."""
+    import difflib
+
+    for key in entry:
+        if key not in KEYED_GROUP_KEYS:
+            close = difflib.get_close_matches(str(key), KEYED_GROUP_KEYS, n=1, cutoff=0.6)
+            fix = (
+                f"did you mean '{close[0]}'? write {where}.{close[0]} instead"
+                if close
+                else "remove it or use one of: " + ", ".join(sorted(KEYED_GROUP_KEYS))
+            )
+            raise ConfigError(f"{where}.{key}", "unknown key", fix)
+
+
 def check_constructed(
     compose: Any,
     groups: Any,
@@ -469,6 +489,7 @@ def check_constructed(
         where = f"keyed_groups[{i}]"
         if not isinstance(entry, Mapping):
             raise ConfigError(where, f"expected a mapping, got {_type_name(entry)}", "write {key: ..., prefix: ...}")
+        _check_keyed_group_keys(entry, where)
         if "key" not in entry:
             raise ConfigError(where, "has no key", "write key: followed by a Jinja expression, e.g. key: instance_type")
         check(f"{where}.key", entry["key"], "expression", defined)

@@ -125,6 +125,10 @@ CASES = {
     "cache-timeout-negative": Case(OK + "cache: true\ncache_timeout: -5\n", "cache_timeout", "from 0 to"),
     # the constructed fragment's "boolean" type (not "bool"): was accepted and read as false
     "leading-separator-word": Case(OK + "leading_separator: maybe\n", "leading_separator", "leading_separator: true"),
+    # a key of a keyed_groups entry that ansible-core does not read was ignored: groups without the prefix
+    "keyed-groups-typo": Case(
+        OK + "keyed_groups: [{key: instance_type, prefx: type}]\n", "keyed_groups[0].prefx", "did you mean 'prefix'?"
+    ),
     "profile-empty": Case(OK + 'profile: ""\n', "profile", "remove profile", also="empty"),
 }
 

@@ -203,3 +203,27 @@ def test_tags_is_refused_with_the_replacement_and_locals_are_not():
     compat.check_constructed({"ec2_tag_x": "1"}, {"g": "ec2_tag_x == 1"}, [{"key": "ec2_tag_x"}])
     compat.check_constructed(None, None, [{"key": "instance_type", "parent_group": "{% set tags = 1 %}{{ tags }}"}])
     compat.check_constructed({"a": "ec2_tags.Name | json_query('x') | regex_replace('a', 'b')"}, None, None)
+
+
+@pytest.mark.parametrize(
+    ("entry", "key", "fix"),
+    [
+        ({"key": "instance_type", "prefx": "env"}, "keyed_groups[0].prefx", "did you mean 'prefix'?"),
+        ({"key": "instance_type", "seperator": "-"}, "keyed_groups[0].seperator", "write keyed_groups[0].separator"),
+        ({"key": "instance_type", "colour": "red"}, "keyed_groups[0].colour", "use one of: default_value, key"),
+        ({"key": "instance_type", "default": "none"}, "keyed_groups[0].default", "did you mean 'default_value'?"),
+    ],
+)
+def test_a_keyed_groups_key_ansible_core_does_not_read_is_refused(entry, key, fix):
+    with pytest.raises(ConfigError) as info:
+        compat.check_constructed(None, None, [entry])
+    assert info.value.key == key and fix in info.value.fix and "\n" not in str(info.value), str(info.value)
+
+
+def test_keyed_group_keys_are_those_of_ansible_cores_constructed_fragment():
+    from tests.support.settings import definitions
+
+    assert set(definitions()["keyed_groups"]["suboptions"]) == set(compat.KEYED_GROUP_KEYS)
+    values = ["instance_type", "t", "-", "types", "x", True]
+    entry = dict(zip(compat.KEYED_GROUP_KEYS, values, strict=True))
+    compat.check_constructed(None, None, [entry])  # every key it reads is accepted
