@@ -846,6 +846,26 @@ def _check_accounts(
     )
 
 
+def accounts_file_entries(content: Any, key: str = "accounts_file") -> Any:
+    """The account entries of an accounts file's content: a list, or the list under ``accounts:``
+    of a mapping that holds nothing else. Another key of that mapping (``regions:``, a typo of
+    ``accounts``) would be ignored silently: refused, a secret-looking one as a secret (the
+    message names the key, never its value)."""
+    if not isinstance(content, Mapping):
+        return content
+    _refuse_secret_keys(content, f"{key}.")
+    for name in content:
+        if name != "accounts":
+            hint = _suggest(str(name), ("accounts",))
+            raise ConfigError(
+                f"{key}.{name}",
+                "unknown key (an accounts file is a list of accounts, or a mapping with only accounts:)",
+                (hint + " " if hint else "")
+                + "list the accounts under accounts: and set other options in the inventory file",
+            )
+    return content.get("accounts")
+
+
 def refuse_empty_accounts_file(
     raw: Mapping[str, Any], from_file: tuple[Account, ...], accounts_file_key: str = "accounts_file"
 ) -> None:

@@ -27,6 +27,7 @@ from ansible.utils.display import Display
 from ansible_collections.crossaccount.aws.plugins.module_utils import botocore_data, safe_yaml
 from ansible_collections.crossaccount.aws.plugins.module_utils.config import (
     Settings,
+    accounts_file_entries,
     build_settings,
     check_config,
     check_plugin,
@@ -146,10 +147,7 @@ def read_accounts_file(loader: Any, inventory_path: str, raw: Any) -> Any:
         raise ConfigError("accounts_file", f"{full} is a directory, not a file", fix)
     if not os.path.isfile(full):
         raise ConfigError("accounts_file", f"{full} does not exist", "write a path relative to the inventory file")
-    content = load_yaml(loader, full, "accounts_file")
-    if isinstance(content, dict) and "accounts" in content:
-        content = content["accounts"]
-    return content
+    return accounts_file_entries(load_yaml(loader, full, "accounts_file"))
 
 
 def botocore_data_root() -> str:

@@ -217,6 +217,13 @@ CASES.update(
         "accounts-file-empty-mapping": Case(
             ACCOUNTS_FILE, "accounts_file", "list the accounts in it", accounts_file="accounts: []\n"
         ),
+        # an accounts_file mapping holds only accounts: other keys were ignored silently
+        "accounts-file-extra-key": Case(
+            ACCOUNTS_FILE,
+            "accounts_file.regions",
+            "set other options in the inventory file",
+            accounts_file='accounts: ["222222222222"]\nregions: [eu-west-1]\n',
+        ),
         "exclude-every-region": Case(
             OK + "exclude_regions: [us-east-1]\n", "exclude_regions", "remove those regions", also="nothing"
         ),

@@ -713,3 +713,29 @@ def test_every_option_type_is_checked():
         if name not in own and d.get("type", "str") not in cfg._TYPE_CHECKS
     }
     assert unchecked == {}
+
+
+@pytest.mark.parametrize(
+    ("content", "key", "words"),
+    [
+        ({"accounts": ["111111111111"], "regions": ["eu-west-1"]}, "accounts_file.regions", "only accounts:"),
+        ({"acounts": ["111111111111"]}, "accounts_file.acounts", "did you mean 'accounts'?"),
+        (
+            {"accounts": ["111111111111"], "aws_secret_access_key": "wJalrXUtnFEMI"},
+            "accounts_file.aws_secret_access_key",
+            "not accepted",
+        ),
+    ],
+)
+def test_an_accounts_file_mapping_holds_only_accounts(content, key, words):
+    with pytest.raises(ConfigError) as info:
+        cfg.accounts_file_entries(content)
+    err = info.value
+    assert err.key == key and words in str(err) and "\n" not in str(err), str(err)
+    assert "wJalrXUtnFEMI" not in str(err), "a secret's value is never echoed"
+
+
+def test_an_accounts_file_list_or_accounts_mapping_gives_its_entries():
+    assert cfg.accounts_file_entries(["111111111111"]) == ["111111111111"]
+    assert cfg.accounts_file_entries({"accounts": ["111111111111"]}) == ["111111111111"]
+    assert cfg.accounts_file_entries(None) is None
