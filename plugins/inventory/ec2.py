@@ -131,6 +131,8 @@ options:
     description:
       - Region of the STS endpoint used for AssumeRole (a regional endpoint), and of the
         DescribeRegions call. Default is the configured region, else the partition's first region.
+      - A region of another partition than the accounts' (V(cn-north-1) with O(partition=aws)) is
+        refused before any AWS call.
     type: str
     version_added: "1.0.0"
   regions:
@@ -138,6 +140,10 @@ options:
       - The regions to scan in every account that lists no regions of its own. Empty or unset, every
         region enabled in each account is scanned (DescribeRegions with that account's credentials,
         regions of other partitions and not-opted-in regions skipped).
+      - Each region given (here or in an account's own C(regions)) must be of the partition of the
+        accounts that use it (O(partition), or that of an account's C(role_arn)); a region of
+        another partition is refused before any AWS call. A region is placed by its partition's
+        name pattern, so a new region of a partition is accepted.
     type: list
     elements: str
     default: []

@@ -25,7 +25,7 @@ import re
 from dataclasses import dataclass
 from typing import Any, Callable, Iterable, Mapping
 
-from ansible_collections.crossaccount.aws.plugins.module_utils import aws_ec2_compat, validation
+from ansible_collections.crossaccount.aws.plugins.module_utils import aws_ec2_compat, partitions, validation
 from ansible_collections.crossaccount.aws.plugins.module_utils import hostnames as hostnames_grammar
 from ansible_collections.crossaccount.aws.plugins.module_utils.constants import DEFAULT_GROUP_KINDS
 from ansible_collections.crossaccount.aws.plugins.module_utils.errors import ConfigError
@@ -836,6 +836,7 @@ def _check_accounts(
         raise ConfigError(
             "accounts", "no accounts to scan", "list account ids under accounts, or set accounts_file or organization"
         )
+    check_partitions(raw, partition, (("accounts", explicit), (accounts_file_key, from_file)))
     refuse_empty_scope(
         raw,
         explicit,
@@ -864,6 +865,73 @@ def accounts_file_entries(content: Any, key: str = "accounts_file") -> Any:
                 + "list the accounts under accounts: and set other options in the inventory file",
             )
     return content.get("accounts")
+
+
+def check_partitions(
+    raw: Mapping[str, Any], partition: str, sources: Iterable[tuple[str, tuple[Account, ...]]]
+) -> None:
+    """Each region given is of the partition of the accounts that use it: a role in aws-cn is not
+    assumed through a us- endpoint, nor an aws account scanned in cn-north-1. A region is placed by
+    its partition's region pattern (partitions.py, botocore's regionRegex), so a new region of a
+    partition is accepted; one that matches no pattern is left to AWS."""
+    regions = raw.get("regions") or []
+    sts_region = raw.get("sts_region")
+    # the partitions roles are assumed in: each account's, and the option's for organization accounts
+    used: list[tuple[str, str, Account | None]] = [
+        (f"{key}[{i}]", account.partition, account) for key, accounts in sources for i, account in enumerate(accounts)
+    ]
+    if raw.get("organization") is not None:
+        used.append(("organization", partition, None))
+    for where, account_partition, account in used:
+        own = account is not None and account.regions is not None
+        for j, region in enumerate(account.regions if own else regions):
+            region_partition = partitions.partition_of(region)
+            if region_partition is not None and region_partition != account_partition:
+                raise _partition_mismatch(
+                    raw, where if own or account_partition != partition else None, own, j, region, account_partition
+                )
+        sts_partition = partitions.partition_of(sts_region) if isinstance(sts_region, str) else None
+        if sts_partition is not None and sts_partition != account_partition:
+            raise ConfigError(
+                "sts_region",
+                f"{sts_region} is a region of partition {sts_partition}, but {where} is in partition "
+                f"{account_partition} (AssumeRole is called there)",
+                f"write a region of {account_partition} (such as {partitions.home_region(account_partition)}), "
+                "or remove sts_region",
+            )
+
+
+def _partition_mismatch(
+    raw: Mapping[str, Any], account: str | None, own: bool, j: int, region: str, partition: str
+) -> ConfigError:
+    """The one line for a region of another partition than ``partition``: that of ``account`` (an
+    entry with regions of its ``own``, or a role_arn of another partition than the option's), else
+    the option's."""
+    other = partitions.partition_of(region)
+    example = f"such as {partitions.home_region(partition)}"
+    if account is None and raw.get("partition") is not None:
+        return ConfigError(
+            "partition",
+            f"{partition}, but regions lists {region}, a region of partition {other}",
+            f"write partition: {other}, or list regions of {partition} ({example})",
+        )
+    if account is None:
+        return ConfigError(
+            f"regions[{j}]",
+            f"{region} is a region of partition {other}, but the accounts are in partition {partition}",
+            f"list regions of {partition} ({example}), or write partition: {other}",
+        )
+    if own:
+        return ConfigError(
+            f"{account}.regions[{j}]",
+            f"{region} is a region of partition {other}, but {account} is in partition {partition}",
+            f"list regions of {partition} ({example})",
+        )
+    return ConfigError(
+        account,
+        f"its role_arn is in partition {partition}, but regions lists {region}, a region of partition {other}",
+        f"give this account regions of {partition} ({example}), or a role_arn in {other}",
+    )
 
 
 def refuse_empty_accounts_file(

@@ -129,6 +129,14 @@ CASES = {
     "keyed-groups-typo": Case(
         OK + "keyed_groups: [{key: instance_type, prefx: type}]\n", "keyed_groups[0].prefx", "did you mean 'prefix'?"
     ),
+    # a region of another partition than the accounts': refused before AWS is called there
+    "sts-region-other-partition": Case(OK + "sts_region: cn-north-1\n", "sts_region", "write a region of aws"),
+    "partition-cn-with-us-regions": Case(OK + "partition: aws-cn\n", "partition", "write partition: aws,"),
+    "role-arn-cn-with-us-regions": Case(
+        OK.replace('"111111111111"', '{role_arn: "arn:aws-cn:iam::111111111111:role/X"}'),
+        "accounts[0]",
+        "regions of aws-cn",
+    ),
     "profile-empty": Case(OK + 'profile: ""\n', "profile", "remove profile", also="empty"),
 }
 

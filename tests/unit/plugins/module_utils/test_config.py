@@ -27,7 +27,9 @@ from tests.support.settings import definitions, settings_from
 
 # every option of the plugin: its DOCUMENTATION and the constructed and inventory_cache fragments
 KNOWN_KEYS = list(definitions())
-KNOWN_REGIONS = frozenset({"us-east-1", "us-east-2", "eu-west-1", "ap-southeast-2", "cn-north-1"})
+KNOWN_REGIONS = frozenset(
+    {"us-east-1", "us-east-2", "eu-west-1", "ap-southeast-2", "cn-north-1", "cn-northwest-1", "us-gov-west-1"}
+)
 KNOWN_ATTRIBUTES = frozenset({"instance_type", "private_ip_address", "state", "launch_time"})
 
 
@@ -406,6 +408,37 @@ REFUSED += [
 ]
 
 
+CN_ARN = '{role_arn: "arn:aws-cn:iam::222222222222:role/R"}'
+# a region of another partition than the accounts that use it
+REFUSED += [
+    pytest.param(BASE + "sts_region: cn-north-1", "sts_region", "write a region of aws", id="sts-region"),
+    pytest.param(BASE + "regions: [us-east-1, cn-north-1]", "regions[1]", "write partition: aws-cn", id="regions"),
+    pytest.param(BASE + "partition: aws-cn\nregions: [us-east-1]", "partition", "write partition: aws", id="partition"),
+    pytest.param(
+        BASE + "partition: aws-us-gov\nregions: [us-east-1]", "partition", "such as us-gov-west-1", id="gov-us-region"
+    ),
+    pytest.param(
+        BASE.replace('"111111111111"', CN_ARN) + "regions: [us-east-1]",
+        "accounts[0]",
+        "regions of aws-cn",
+        id="role-arn",
+    ),
+    pytest.param(
+        BASE.replace('"111111111111"', '{id: "111111111111", regions: [cn-north-1]}'),
+        "accounts[0].regions[0]",
+        "regions of aws",
+        id="account-regions",
+    ),
+    pytest.param("role_name: R\norganization: {}\nregions: [cn-north-1]", "regions[0]", "partition: aws-cn", id="org"),
+    pytest.param(
+        BASE.replace('"111111111111"', f'"111111111111", {CN_ARN}') + "sts_region: us-east-1",
+        "sts_region",
+        "a region of aws-cn",
+        id="sts-region-mixed-partitions",
+    ),
+]
+
+
 @pytest.mark.parametrize(("text", "key", "fix"), REFUSED)
 def test_refused(text, key, fix):
     err = refused(text)
@@ -739,3 +772,17 @@ def test_an_accounts_file_list_or_accounts_mapping_gives_its_entries():
     assert cfg.accounts_file_entries(["111111111111"]) == ["111111111111"]
     assert cfg.accounts_file_entries({"accounts": ["111111111111"]}) == ["111111111111"]
     assert cfg.accounts_file_entries(None) is None
+
+
+def test_regions_of_the_accounts_partitions_are_accepted():
+    settings(BASE + "partition: aws-cn\nregions: [cn-north-1]\nsts_region: cn-northwest-1")
+    settings(BASE + "partition: aws-us-gov\nregions: [us-gov-west-1]")
+    # each account in its own partition, with its own regions
+    settings(
+        BASE.replace('"111111111111"', f'{{id: "111111111111", regions: [us-east-1]}}, {CN_ARN}')
+        + "regions: [cn-north-1]"
+    )
+    # excluding a region of another partition changes nothing
+    settings(BASE + "regions: [us-east-1]\nexclude_regions: [cn-north-1]")
+    # a region no partition pattern knows (a new prefix) is left to AWS: not refused for its partition
+    cfg.check_partitions({"regions": ["zz-east-1"]}, "aws", [("accounts", settings(BASE).accounts.explicit)])
