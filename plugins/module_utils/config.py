@@ -871,7 +871,7 @@ def check_partitions(
     raw: Mapping[str, Any], partition: str, sources: Iterable[tuple[str, tuple[Account, ...]]]
 ) -> None:
     """Each region given is of the partition of the accounts that use it: a role in aws-cn is not
-    assumed through a us- endpoint, nor an aws account scanned in cn-north-1. A region is placed by
+    assumed through a us- endpoint, nor an aws account scanned in a cn- region. A region is placed by
     its partition's region pattern (partitions.py, botocore's regionRegex), so a new region of a
     partition is accepted; one that matches no pattern is left to AWS."""
     regions = raw.get("regions") or []
