@@ -226,7 +226,8 @@ options:
         named V(NAME_<instance id>), so launching an instance never renames another. The same
         contest decides between sources of this plugin in one run (an inventory directory with a
         file per business unit), whatever their order; the earlier source's host is renamed when
-        it loses. A name that is a group (of this or an earlier source, one O(keyed_groups)/O(groups)
+        it loses (an instance that two overlapping sources both list keeps the name the first
+        gave it). A name that is a group (of this or an earlier source, one O(keyed_groups)/O(groups)
         create, or one a file of this plugin fixes even when it is empty this run - a O(groups) key,
         a O(keyed_groups) C(parent_group), V(ssm_online)), a tag-given name that starts like a
         O(keyed_groups) entry's names (its prefix and separator, e.g. V(env_)), a name that starts
@@ -887,9 +888,14 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
         and groups (ansible-core has no rename: removed and added again)."""
         inventory = self.inventory
         host = inventory.hosts[name]
-        groups = [g.name for g in host.get_groups() if g.name not in hhelp.RESERVED_GROUPS]
+        # its own groups only: InventoryData.remove_host visits every group of the inventory (tens
+        # of thousands at organisation scale), and get_groups() also lists the ancestors of its groups
+        direct = [g for g in host.get_groups() if name in g.host_names]
+        groups = [g.name for g in direct if g.name not in hhelp.RESERVED_GROUPS]
         variables = dict(host.vars)
-        inventory.remove_host(host)
+        for group in direct:
+            group.remove_host(host)
+        del inventory.hosts[name]
         inventory.add_host(new)
         for var, value in variables.items():
             inventory.set_variable(new, var, value)

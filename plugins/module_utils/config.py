@@ -882,8 +882,14 @@ def check_partitions(
     ]
     if raw.get("organization") is not None:
         used.append(("organization", partition, None))
+    checked: set[tuple[str, tuple[str, ...] | None]] = set()
     for where, account_partition, account in used:
         own = account is not None and account.regions is not None
+        # the same partition and regions judge the same (thousands of accounts: each pair once)
+        key = (account_partition, tuple(account.regions) if own else None)
+        if key in checked:
+            continue
+        checked.add(key)
         for j, region in enumerate(account.regions if own else regions):
             region_partition = partitions.partition_of(region)
             if region_partition is not None and region_partition != account_partition:

@@ -394,7 +394,12 @@ _SOURCE_NAMES: weakref.WeakKeyDictionary[Any, SourceNames] = weakref.WeakKeyDict
 
 
 def source_names(inventory: Any) -> SourceNames:
-    """The SourceNames of ``inventory`` (ansible-core's InventoryData), made on first use."""
+    """The SourceNames of ``inventory`` (ansible-core's InventoryData), made on first use. Keyed
+    by the InventoryData itself: ansible-core hands each source's plugin a new proxy of it (a
+    wrapt ObjectProxy), which would be dropped, and its entry with it, after that source."""
+    inner = getattr(inventory, "__wrapped__", None)
+    while inner is not None and inner is not inventory:
+        inventory, inner = inner, getattr(inner, "__wrapped__", None)
     found = _SOURCE_NAMES.get(inventory)
     if found is None:
         found = _SOURCE_NAMES[inventory] = SourceNames()

@@ -422,3 +422,44 @@ def test_a_group_another_file_fixes_is_reserved_in_both_orders(fixing_file_first
     assert _names(inventory) == {WEB: "db1", OTHER: OTHER, DB: DB}
     assert "critical" not in inventory.hosts and "env_staging" not in inventory.hosts
     assert members(inventory, "env_prod") == ["db1"]
+
+
+def test_sources_share_what_the_plugin_remembers_through_ansible_cores_proxies():
+    """ansible-core hands each source's plugin a new proxy of the one InventoryData (a wrapt
+    ObjectProxy in 2.19+); what this plugin remembers of the names it gave is keyed by the
+    InventoryData, so it outlives the proxy of the source that wrote it."""
+    import gc
+
+    from ansible.inventory import manager
+
+    from ansible_collections.crossaccount.aws.plugins.plugin_utils.inventory import source_names
+
+    inventory = InventoryData()
+    proxy = getattr(manager, "_InventoryDataWrapper", None)
+    plugin = SimpleNamespace(trusted_by_default=False)
+    first = proxy(inventory, target_plugin=plugin, origin=None) if proxy else inventory
+    populate(first, [record(WEB, VICTIM, "web01", launch=EARLY)], source="/inv/20-prod.ec2.yml")
+    del first
+    gc.collect()
+    second = proxy(inventory, target_plugin=plugin, origin=None) if proxy else inventory
+    assert "web01" in source_names(second).claims
+    populate(second, [record(OTHER, ATTACKER, "web01", launch=LATE)], source="/inv/30-sandbox.ec2.yml")
+    assert _names(inventory) == {WEB: "web01", OTHER: f"web01_{OTHER}"}
+
+
+def test_a_renamed_host_keeps_only_its_own_group_memberships():
+    """A host of an earlier source that loses its name keeps its variables and the groups it was
+    put in, not a direct membership of their parent groups (keyed_groups parent_group)."""
+    keyed = [{"key": "ec2_tags.Team", "prefix": "team", "parent_group": "teams"}]
+    inventory = InventoryData()
+    populate(inventory, [record(OTHER, ATTACKER, "web01", launch=LATE, Team="a")], keyed_groups=keyed)
+
+    def direct(name):
+        return sorted(g.name for g in inventory.groups.values() if name in g.host_names)
+
+    before = direct("web01")
+    populate(inventory, [record(WEB, VICTIM, "web01", launch=EARLY)], source="/inv/b.ec2.yml")
+    moved = f"web01_{OTHER}"
+    assert direct(moved) == before and "team_a" in before
+    assert inventory.hosts[moved].get_vars()["ec2_tags"] == {"Name": "web01", "Team": "a"}
+    assert direct("web01") == sorted([f"account_{VICTIM}", "region_us_east_1", "name_web01"])
