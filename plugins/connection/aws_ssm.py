@@ -185,7 +185,7 @@ class Connection(AwsSsmConnection):
 
     def _where(self) -> str:
         role_arn = self.get_option("role_arn") or ""
-        match = ROLE_ARN_RE.match(role_arn)
+        match = ROLE_ARN_RE.fullmatch(role_arn)
         account = match.group(2) if match else "unknown"
         return (
             f"instance {self.get_option('instance_id') or self.host} in account {account} "

@@ -21,6 +21,7 @@ import re
 from dataclasses import dataclass
 from typing import Any, Mapping
 
+from ansible_collections.crossaccount.aws.plugins.module_utils import validation
 from ansible_collections.crossaccount.aws.plugins.module_utils.errors import ConfigError
 from ansible_collections.crossaccount.aws.plugins.module_utils.responses import token_pages
 
@@ -37,10 +38,13 @@ SSM_KEYS = (
     "role_session_name",
 )
 # S3 bucket names: 3-63 lowercase letters, digits, dots and hyphens, starting and ending alphanumeric.
-BUCKET_RE = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
-ROLE_NAME_RE = re.compile(r"^(?:[\w+=,.@-]+/)*[\w+=,.@-]{1,64}$")
-DOCUMENT_RE = re.compile(r"^[a-zA-Z0-9_.:/-]{3,128}$")
-SESSION_NAME_RE = re.compile(r"^[\w+=,.@-]{2,64}$")
+# All matched whole (fullmatch) and ASCII only: a trailing newline or a Unicode letter or digit
+# is refused here, not sent to AWS for every host at connect time.
+BUCKET_RE = re.compile(r"(?!.*\.\.)(?![0-9]+\.[0-9]+\.[0-9]+\.[0-9]+$)[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]")
+ROLE_NAME_RE = validation.ROLE_NAME
+DOCUMENT_RE = re.compile(r"[a-zA-Z0-9_.:/-]{3,128}")
+SESSION_NAME_RE = validation.SESSION_NAME
+ENDPOINT_RE = re.compile(r"https?://[^\s'\"]+")
 ADDRESSING_STYLES = ("auto", "path", "virtual")
 PING_ONLINE = "Online"
 
@@ -66,7 +70,7 @@ def _text(raw: Mapping[str, Any], key: str, pattern: re.Pattern, fix: str, requi
         if required:
             raise ConfigError(f"ssm.{key}", "is required when ssm is set", fix)
         return None
-    if not isinstance(value, str) or not pattern.match(value):
+    if not isinstance(value, str) or not pattern.fullmatch(value):
         shown = repr(value) if isinstance(value, (str, int, float, bool)) else "this value"
         raise ConfigError(f"ssm.{key}", f"{shown[:80]} is not valid", fix)
     return value
@@ -111,7 +115,7 @@ def parse_ssm(value: Any) -> SsmSettings | None:
         required=True,
     )
     endpoint = value.get("bucket_endpoint_url")
-    if endpoint is not None and (not isinstance(endpoint, str) or not re.match(r"^https?://[^\s'\"]+$", endpoint)):
+    if endpoint is not None and (not isinstance(endpoint, str) or not ENDPOINT_RE.fullmatch(endpoint)):
         raise ConfigError(
             "ssm.bucket_endpoint_url", "is not an http(s) URL", "write e.g. https://s3.eu-west-1.amazonaws.com"
         )

@@ -29,12 +29,11 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import secrets
 import threading
 from typing import Any
 
-from ansible_collections.crossaccount.aws.plugins.module_utils import partitions
+from ansible_collections.crossaccount.aws.plugins.module_utils import partitions, validation
 from ansible_collections.crossaccount.aws.plugins.module_utils.role_credentials import NoCache, refresh_windows
 
 try:
@@ -46,7 +45,7 @@ try:
 except ImportError:  # pragma: no cover - the connection plugin reports it
     HAS_BOTOCORE = False
 
-ROLE_ARN_RE = re.compile(r"^arn:([\w-]+):iam::(\d{12}):role/[\w+=,.@/-]{1,512}$")
+ROLE_ARN_RE = validation.ROLE_ARN  # whole (fullmatch), ASCII, the partitions of partitions.py
 DEFAULT_DURATION = 3600
 
 
@@ -114,7 +113,7 @@ class RoleCredentialCache:
 
     def credentials(self, role_arn: str, session_name: str) -> Any:
         """The refreshable credentials of ``role_arn`` (AssumeRole on first use and near expiry)."""
-        match = ROLE_ARN_RE.match(role_arn or "")
+        match = ROLE_ARN_RE.fullmatch(role_arn or "")
         if not match:
             raise SessionCredentialsError("InvalidRoleArn", f"{role_arn!r} is not an IAM role ARN"[:200])
         key = (role_arn, session_name)

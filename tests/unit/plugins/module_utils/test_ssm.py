@@ -43,6 +43,16 @@ def test_unset_is_none_and_minimal_is_enough():
         ({**GOOD, "bucket": "x"}, "ssm.bucket", "did you mean"),
         ({**GOOD, "aws_secret_access_key": "wJalrXUtnFEMI/K7MDENG"}, "ssm.aws_secret_access_key", "secret keys"),
         ({**GOOD, "session_token": "IQoJb3JpZ2luX2VjEJr"}, "ssm.session_token", "secret keys"),
+        # whole values, ASCII only: a trailing newline or a Unicode letter or digit never reaches AWS
+        ({**GOOD, "role_name": "AnsibleSessionManager\n"}, "ssm.role_name", "not valid"),
+        ({**GOOD, "role_name": "Ansible\u00c5SM"}, "ssm.role_name", "not valid"),
+        ({**GOOD, "role_name": "Ansible\u0661SM"}, "ssm.role_name", "not valid"),
+        ({**GOOD, "bucket_name": "example-ansible-ssm\n"}, "ssm.bucket_name", "not valid"),
+        ({**GOOD, "bucket_name": "b..b"}, "ssm.bucket_name", "not valid"),
+        ({**GOOD, "bucket_name": "192.168.1.1"}, "ssm.bucket_name", "not valid"),
+        ({**GOOD, "role_session_name": "sess\n"}, "ssm.role_session_name", "not valid"),
+        ({**GOOD, "document": "AWS-StartSSH\n"}, "ssm.document", "not valid"),
+        ({**GOOD, "bucket_endpoint_url": "https://x\n"}, "ssm.bucket_endpoint_url", "http"),
     ],
 )
 def test_bad_values_are_one_line_naming_the_key(value, key, words):

@@ -105,8 +105,17 @@ def test_without_a_broker_a_process_assumes_each_role_once(env):
     assert env.ssm.assume_calls[ROLE.format("222222222222")] == 1
 
 
-def test_not_a_role_arn_is_refused_without_a_call(env):
+@pytest.mark.parametrize(
+    "arn",
+    [
+        "arn:aws:iam::222222222222:user/alice",
+        "arn:aws:iam::222222222222:role/AnsibleSessionManager\n",  # whole values only
+        "arn:aws:iam::22222222222\u0662:role/AnsibleSessionManager",  # ASCII digits only
+        "arn:nope:iam::222222222222:role/AnsibleSessionManager",  # a partition of partitions.py
+    ],
+)
+def test_not_a_role_arn_is_refused_without_a_call(env, arn):
     with pytest.raises(ssm_credentials.SessionCredentialsError) as caught:
-        ssm_credentials.session_credentials("arn:aws:iam::222222222222:user/alice")
+        ssm_credentials.session_credentials(arn)
     assert caught.value.code == "InvalidRoleArn"
     assert not env.ssm.assume_calls
