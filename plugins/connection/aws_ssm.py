@@ -27,7 +27,9 @@ description:
     process (a static inventory, or AWX running a synced inventory) each task of each host assumes
     the role itself. See docs/design.md.
   - Source credentials are the controller's standard boto3 chain (environment, AWS_PROFILE, SSO,
-    instance role); the inventory's O(profile) is used when the inventory started the broker.
+    instance role). When the inventory started the broker, the roles of the accounts a source lists
+    are assumed with that source's C(profile), C(sts_region) and C(duration_seconds) (a role two
+    sources list uses the first source's).
   - A denied AssumeRole or StartSession makes the host unreachable with the account, the role and
     the AWS error in the message; other hosts are not affected.
 requirements:

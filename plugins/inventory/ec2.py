@@ -520,7 +520,6 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
             with gc_frozen():  # the collector does not walk ansible-core's start-up heap again
                 settings = _with_ssm(self, load_settings(self, path))
                 snapshot = self._cached_or_scanned(path, settings, cache)
-                _start_ssm_broker(settings)
                 self._populate(settings, snapshot)
                 self._raise_if_strict(settings, snapshot)
         except ConfigError as exc:
@@ -679,6 +678,7 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
                 line += f" (kept {kept.hosts} host(s) from the scan of {kept.since}, marked crossaccount_stale)"
             display.warning(f"crossaccount.aws.ec2: {line}")
         records = list(snapshot.records())
+        _start_ssm_broker(settings, records)
         # what compose/groups/keyed_groups and the host see: hostvars_prefix/suffix applied (aws_ec2_compat)
         output = settings.output
         published = [host_variables(r, output.hostvars_prefix, output.hostvars_suffix) for r in records]
@@ -988,15 +988,23 @@ def _identity_fingerprint(settings) -> dict:
     return {"discovery_identity": list(identity)} if identity is not None else {}
 
 
-def _start_ssm_broker(settings) -> None:
+def _start_ssm_broker(settings, records) -> None:
     """In ansible-playbook, the connection plugin's workers get session credentials from this
-    (main) process, so each session role is assumed about once per run (ssm_credentials.py)."""
+    (main) process, so each session role is assumed about once per run (ssm_credentials.py),
+    with the profile, sts_region and duration_seconds of the source that lists its account."""
     if settings.ssm is None:
         return
     from ansible_collections.crossaccount.aws.plugins.module_utils.ssm_credentials import start_broker
 
     client = settings.client
-    if not start_broker(profile=client.profile, sts_region=client.sts_region, duration_seconds=client.duration_seconds):
+    partition = settings.accounts.partition
+    roles = {settings.ssm.role_arn(partition, str(r["account_id"])) for r in records}
+    if not start_broker(
+        profile=client.profile,
+        sts_region=client.sts_region,
+        duration_seconds=client.duration_seconds,
+        role_arns=sorted(roles),
+    ):
         display.vv("crossaccount.aws.ec2: no SSM credential broker here; each connection assumes its role itself")
 
 

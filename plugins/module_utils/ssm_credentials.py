@@ -31,7 +31,7 @@ import json
 import os
 import secrets
 import threading
-from typing import Any
+from typing import Any, Iterable
 
 from ansible_collections.crossaccount.aws.plugins.module_utils import partitions, validation
 from ansible_collections.crossaccount.aws.plugins.module_utils.role_credentials import NoCache, refresh_windows
@@ -159,7 +159,10 @@ class RoleCredentialCache:
 
 # -- the broker: the main process serves its cache to the forked workers -------------------------
 
-_BROKER: dict[str, Any] = {}  # address, authkey, pid, cache: set in the main process, inherited by forks
+# address, authkey, pid; caches (one per profile, sts_region and duration of the sources that
+# started it) and routes (session role ARN -> its source's caches key): set in the main process,
+# inherited by forks
+_BROKER: dict[str, Any] = {}
 _BROKER_LOCK = threading.Lock()
 _LOCAL: dict[str, RoleCredentialCache] = {}  # the fallback cache of a process without a broker
 
@@ -169,44 +172,59 @@ def broker_running() -> bool:
 
 
 def start_broker(
-    *, profile: str | None = None, sts_region: str | None = None, duration_seconds: int = DEFAULT_DURATION
+    *,
+    profile: str | None = None,
+    sts_region: str | None = None,
+    duration_seconds: int = DEFAULT_DURATION,
+    role_arns: Iterable[str] = (),
 ) -> bool:
-    """Serve session credentials to this process's future forks. Idempotent. Returns False when
-    no broker can run here (no AF_UNIX sockets): the workers then fall back to their own AssumeRole."""
+    """Serve session credentials to this process's future forks. Each inventory source calls it:
+    the session roles of its accounts (``role_arns``) are assumed with its profile, sts_region and
+    duration_seconds (a role two sources list keeps the first source's). Returns False when no
+    broker can run here (no AF_UNIX sockets): the workers then fall back to their own AssumeRole."""
     from multiprocessing.connection import Listener
 
+    how = (profile, sts_region, duration_seconds)
     with _BROKER_LOCK:
-        if _BROKER and _BROKER.get("pid") == os.getpid():
-            return True
-        try:
-            authkey = secrets.token_bytes(32)
-            listener = Listener(family="AF_UNIX", authkey=authkey)
-        except (OSError, ValueError):
-            return False
-        cache = RoleCredentialCache(profile=profile, sts_region=sts_region, duration_seconds=duration_seconds)
-        _BROKER.clear()
-        _BROKER.update(address=listener.address, authkey=authkey, pid=os.getpid(), cache=cache)
-        thread = threading.Thread(
-            target=_serve, args=(listener, cache), name="crossaccount-ssm-credentials", daemon=True
-        )
-        thread.start()
+        if not (_BROKER and _BROKER.get("pid") == os.getpid()):
+            try:
+                authkey = secrets.token_bytes(32)
+                listener = Listener(family="AF_UNIX", authkey=authkey)
+            except (OSError, ValueError):
+                return False
+            _BROKER.clear()
+            _BROKER.update(address=listener.address, authkey=authkey, pid=os.getpid(), first=how, caches={}, routes={})
+            threading.Thread(target=_serve, args=(listener,), name="crossaccount-ssm-credentials", daemon=True).start()
+        caches = _BROKER["caches"]
+        if how not in caches:
+            caches[how] = RoleCredentialCache(profile=profile, sts_region=sts_region, duration_seconds=duration_seconds)
+        for role_arn in role_arns:
+            _BROKER["routes"].setdefault(role_arn, how)
         return True
 
 
-def _serve(listener: Any, cache: RoleCredentialCache) -> None:
+def _broker_cache(role_arn: str) -> RoleCredentialCache:
+    """The main process's cache for ``role_arn``: that of the source listing its account (else
+    that of the first source)."""
+    caches = _BROKER["caches"]
+    return caches.get(_BROKER["routes"].get(role_arn), caches[_BROKER["first"]])
+
+
+def _serve(listener: Any) -> None:
     while True:
         try:
             conn = listener.accept()
         except Exception:  # noqa: BLE001 - a failed handshake (wrong key) is ignored
             continue
-        threading.Thread(target=_answer, args=(conn, cache), daemon=True).start()
+        threading.Thread(target=_answer, args=(conn,), daemon=True).start()
 
 
-def _answer(conn: Any, cache: RoleCredentialCache) -> None:
+def _answer(conn: Any) -> None:
     try:
         request = json.loads(conn.recv_bytes(65536))
         try:
-            reply = {"credentials": cache.frozen(str(request["role_arn"]), str(request["session_name"]))}
+            role_arn = str(request["role_arn"])
+            reply = {"credentials": _broker_cache(role_arn).frozen(role_arn, str(request["session_name"]))}
         except SessionCredentialsError as exc:
             reply = {"error": {"code": exc.code, "message": exc.message}}
         except Exception as exc:  # noqa: BLE001
@@ -250,7 +268,7 @@ def session_credentials(role_arn: str, session_name: str = "crossaccount-ssm") -
     if answer is not None:
         return answer
     if _BROKER.get("pid") == os.getpid():
-        return _BROKER["cache"].frozen(role_arn, session_name)
+        return _broker_cache(role_arn).frozen(role_arn, session_name)
     with _BROKER_LOCK:
         cache = _LOCAL.get("cache")
         if cache is None:

@@ -119,3 +119,20 @@ def test_not_a_role_arn_is_refused_without_a_call(env, arn):
         ssm_credentials.session_credentials(arn)
     assert caught.value.code == "InvalidRoleArn"
     assert not env.ssm.assume_calls
+
+
+def test_each_sources_roles_are_assumed_the_way_that_source_says(env):
+    """Two inventory sources in one run (-i a.ec2.yml -i b.ec2.yml) with their own sts_region and
+    duration_seconds (and profile): each session role is assumed as the source listing its
+    account says, not as the first source does."""
+    a, b = ROLE.format("222222222222"), ROLE.format("333333333333")
+    assert ssm_credentials.start_broker(sts_region="us-east-1", duration_seconds=900, role_arns=[a])
+    assert ssm_credentials.start_broker(sts_region="eu-west-1", duration_seconds=1800, role_arns=[b, a])
+    first, second = ssm_credentials._broker_cache(a), ssm_credentials._broker_cache(b)
+    assert (first.sts_region, first.duration_seconds) == ("us-east-1", 900)  # a role two list: the first's
+    assert (second.sts_region, second.duration_seconds) == ("eu-west-1", 1800)
+    assert ssm_credentials._broker_cache(ROLE.format("444444444444")) is first  # unknown: the first source's
+    results = _fork_workers([a, b, b])
+    assert all(r[0] == "ok" for r in results), results
+    calls = {key: n for key, n in env.faults.calls.items() if key[0] == "AssumeRole"}
+    assert calls == {("AssumeRole", "222222222222", "us-east-1"): 1, ("AssumeRole", "333333333333", "eu-west-1"): 1}
