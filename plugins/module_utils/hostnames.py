@@ -385,17 +385,26 @@ _INVALID_VARIABLE_CHARS = re.compile(r"^[\d\W]|[^\w]")
 
 
 def preference_value(record: Mapping[str, Any], pref: Preference) -> str | None:
-    """The name aws_ec2 gives from one preference. A name from AWS attributes holding ':'
-    (IPv6 and MAC addresses, ARNs, times) is sanitised as aws_ec2 does; one read from tags is
+    """The name aws_ec2 gives from one preference (preference_named without the origin)."""
+    return preference_named(record, pref)[0]
+
+
+def preference_named(record: Mapping[str, Any], pref: Preference) -> tuple[str | None, bool]:
+    """The name aws_ec2 gives from one preference, and whether a tag went into it (the name's
+    source, or a prefix from a tag that this instance has: without it aws_ec2 gives the bare
+    name, e.g. the private IP address, which AWS gave). A name from AWS attributes holding ':'
+    (IPv6 and MAC addresses, ARNs, times) is sanitised as aws_ec2 does; one a tag went into is
     left as it is, so that the safety check refuses it rather than let a tag craft a pattern."""
     name = source_value(record, pref.name)
+    tagged = pref.name.from_tags
     if name and pref.prefix is not None:
         prefix = source_value(record, pref.prefix)
         if prefix:
             name = prefix + pref.separator + name
-    if name and ":" in name and not pref.from_tags:
+            tagged = tagged or pref.prefix.from_tags
+    if name and ":" in name and not tagged:
         name = _INVALID_VARIABLE_CHARS.sub("_", name)
-    return name
+    return name, tagged
 
 
 def wanted_name(record: Mapping[str, Any], preferences: Sequence[Preference]) -> tuple[str, int | None]:
@@ -607,19 +616,16 @@ def choose_hostnames(
     names: list[str | None] = [None] * n
     naming = Naming(names=[])
     matched = [False] * len(preferences)
-    wanted: list[tuple[str, bool]] = []  # (value, from tags)
+    wanted: list[tuple[str, bool]] = []  # (value, whether a tag went into it)
     for record in records:
-        first: tuple[str, int | None] | None = None
+        first: tuple[str, bool] | None = None
         for i, pref in enumerate(preferences):
-            value = preference_value(record, pref)
+            value, tagged = preference_named(record, pref)
             if value:
                 matched[i] = True
                 if first is None:
-                    first = (value, i)
-        if first is None:
-            first = (str(record["instance_id"]), None)
-        value, index = first
-        wanted.append((value, index is not None and preferences[index].from_tags))
+                    first = (value, tagged)
+        wanted.append(first if first is not None else (str(record["instance_id"]), False))
     if n:
         naming.unmatched = [(i, p.written) for i, p in enumerate(preferences) if not matched[i]]
 

@@ -481,3 +481,26 @@ def test_an_entry_that_can_only_give_default_group_like_names_is_refused_when_re
 )
 def test_entries_that_need_not_start_like_a_default_group_are_accepted(entry):
     assert hn.parse_hostnames([entry])
+
+
+def test_a_tag_prefix_the_instance_lacks_leaves_the_name_aws_gives_as_aws_ec2_does():
+    """{name: private-ip-address, prefix: tag:Role}: an instance without the tag is named by its
+    bare private address (aws_ec2's name; AWS gave it, no tag went into it), not refused as an
+    address read from a tag; with the tag the prefixed name is kept."""
+    prefs = hn.parse_hostnames([{"name": "private-ip-address", "prefix": "tag:Role", "separator": "-"}])
+    plain = _rec("i-0000000000000000a", private_ip_address="10.0.0.5")
+    tagged = _rec("i-0000000000000000b", private_ip_address="10.0.0.6")
+    tagged["ec2_tags"]["Role"] = "web"
+    naming = hn.choose_hostnames([plain, tagged], prefs)
+    assert naming.names == ["10.0.0.5", "web-10.0.0.6"] and naming.refusals == []
+    assert naming.tagged == [False, True]
+
+
+def test_an_aws_name_with_colons_is_sanitised_unless_a_tag_went_into_it():
+    prefs = hn.parse_hostnames([{"name": "network-interface.ipv6-addresses.ipv6-address", "prefix": "tag:Role"}])
+    ipv6 = [{"ipv6_addresses": [{"ipv6_address": "2600:1f18::10"}]}]
+    plain = _rec("i-0000000000000000a", network_interfaces=ipv6)
+    assert hn.preference_named(plain, prefs[0]) == ("_600_1f18__10", False)  # aws_ec2: a leading digit too
+    tagged = _rec("i-0000000000000000b", network_interfaces=ipv6)
+    tagged["ec2_tags"]["Role"] = "web"
+    assert hn.preference_named(tagged, prefs[0]) == ("web_2600:1f18::10", True)
