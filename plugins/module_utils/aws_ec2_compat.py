@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from typing import Any, Iterable, Mapping
 
-from ansible_collections.crossaccount.aws.plugins.module_utils.errors import ConfigError
+from ansible_collections.crossaccount.aws.plugins.module_utils.errors import ConfigError, unknown_key
 
 SAME = "same"
 RENAMED = "renamed"
@@ -419,17 +419,9 @@ KEYED_GROUP_KEYS = ("key", "prefix", "separator", "parent_group", "default_value
 
 def _check_keyed_group_keys(entry: Mapping[str, Any], where: str) -> None:
     """A key ansible-core does not read (``prefx``) would be ignored silently: refused, with a hint."""
-    import difflib
-
     for key in entry:
         if key not in KEYED_GROUP_KEYS:
-            close = difflib.get_close_matches(str(key), KEYED_GROUP_KEYS, n=1, cutoff=0.6)
-            fix = (
-                f"did you mean '{close[0]}'? write {where}.{close[0]} instead"
-                if close
-                else "remove it or use one of: " + ", ".join(sorted(KEYED_GROUP_KEYS))
-            )
-            raise ConfigError(f"{where}.{key}", "unknown key", fix)
+            raise unknown_key(key, KEYED_GROUP_KEYS, f"{where}.")
 
 
 def check_constructed(

@@ -28,7 +28,7 @@ from typing import Any, Callable, Iterable, Mapping
 from ansible_collections.crossaccount.aws.plugins.module_utils import aws_ec2_compat, partitions, validation
 from ansible_collections.crossaccount.aws.plugins.module_utils import hostnames as hostnames_grammar
 from ansible_collections.crossaccount.aws.plugins.module_utils.constants import DEFAULT_GROUP_KINDS
-from ansible_collections.crossaccount.aws.plugins.module_utils.errors import ConfigError
+from ansible_collections.crossaccount.aws.plugins.module_utils.errors import ConfigError, unknown_key
 
 # AWS's own character sets, ASCII only and matched whole (validation.py): no Unicode digits,
 # no look-alike letters, no trailing newline.
@@ -231,15 +231,7 @@ def check_unknown_keys(raw: Mapping[str, Any], known: Iterable[str], where: str 
             aws_ec2_error = aws_ec2_compat.aws_ec2_hint(key) if not where else None
             if aws_ec2_error is not None:  # an aws_ec2 option: say where it went (AWS_EC2_OPTIONS)
                 raise aws_ec2_error
-            name = f"{where}{key}" if where else str(key)
-            close = difflib.get_close_matches(str(key), known, n=1, cutoff=0.6)
-            if close:
-                fix = f"did you mean '{close[0]}'? write {where}{close[0]} instead"
-            elif len(known) <= 12:
-                fix = "remove it or use one of: " + ", ".join(sorted(known))
-            else:
-                fix = "remove it; " + DOC_POINTER
-            raise ConfigError(name, "unknown key", fix)
+            raise unknown_key(key, known, where, many=DOC_POINTER)
 
 
 def _string(raw: Mapping[str, Any], key: str, *, where: str = "") -> str | None:

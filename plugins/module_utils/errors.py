@@ -10,10 +10,11 @@ Nothing here talks to AWS. ``describe_failure`` turns any exception raised while
 
 from __future__ import annotations
 
+import difflib
 import os
 import re
 from dataclasses import asdict, dataclass
-from typing import Any, Mapping
+from typing import Any, Iterable, Mapping
 
 
 class CrossAccountError(Exception):
@@ -33,6 +34,21 @@ class ConfigError(CrossAccountError):
         if fix:
             text += f"; {fix}"
         super().__init__(text)
+
+
+def unknown_key(key: Any, known: Iterable[str], where: str = "", many: str | None = None) -> ConfigError:
+    """The one line for a key that is not one of ``known`` (``where``: the prefix of its name, e.g.
+    ``organization.``): a close match is suggested (``acounts`` -> ``accounts``), else the known
+    keys are listed, or ``many`` (a pointer to the docs) when there are more than 12 of them."""
+    known = list(known)
+    close = difflib.get_close_matches(str(key), known, n=1, cutoff=0.6)
+    if close:
+        fix = f"did you mean '{close[0]}'? write {where}{close[0]} instead"
+    elif len(known) <= 12 or many is None:
+        fix = "remove it or use one of: " + ", ".join(sorted(known))
+    else:
+        fix = "remove it; " + many
+    return ConfigError(f"{where}{key}" if where else str(key), "unknown key", fix)
 
 
 def missing_profile(name: Any, option: str | None, environ: Mapping[str, str] | None = None) -> ConfigError:
