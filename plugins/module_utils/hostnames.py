@@ -662,39 +662,39 @@ def choose_hostnames(
             candidates.setdefault(value, []).append(i)
 
     suffixed: list[int] = []
+
+    def order(i: int) -> tuple[bool, datetime, str]:
+        """Who keeps a name: names AWS gives first, then tag-derived ones; each in launch order
+        (as Rival.order, for a host of an earlier source)."""
+        return (wanted[i][1], launch_order(records[i].get("launch_time")), str(records[i]["instance_id"]))
+
+    def lose(i: int, name: str, keeper_tagged: bool) -> None:
+        """``i`` does not get ``name``: refused when its name is tag-given and the keeper's is
+        one AWS gives, else named NAME_<instance id>."""
+        if wanted[i][1] and not keeper_tagged:
+            refuse(i, name, "the name another instance gets from AWS")
+            return
+        names[i] = f"{name}_{records[i]['instance_id']}"
+        naming.collisions.setdefault(name, []).append(str(records[i]["instance_id"]))
+        suffixed.append(i)
+
     for name, holders in candidates.items():
-        # names AWS gives first, then tag-derived ones; each in launch order
-        holders.sort(
-            key=lambda i: (wanted[i][1], launch_order(records[i].get("launch_time")), records[i]["instance_id"])
-        )
+        holders.sort(key=order)
         rival = rivals.get(name) if name in hosts else None
         itself = [i for i in holders if name in hosts and same_instance and same_instance(name, records[i])]
         if itself:  # that host is this very instance (overlapping sources): it keeps its name
             holders.remove(itself[0])
             holders.insert(0, itself[0])
         elif rival is not None:
-            mine = (wanted[holders[0]][1], launch_order(records[holders[0]].get("launch_time")))
-            mine += (str(records[holders[0]]["instance_id"]),)
-            if mine < rival.order():
-                naming.won[name] = holders[0]
-            else:  # the earlier source's host keeps it: every holder here is a newcomer
+            if order(holders[0]) >= rival.order():  # the earlier source's host keeps it
                 for i in holders:
-                    if wanted[i][1] and not rival.tagged:
-                        refuse(i, name, "the name another instance gets from AWS")
-                        continue
-                    names[i] = f"{name}_{records[i]['instance_id']}"
-                    naming.collisions.setdefault(name, []).append(str(records[i]["instance_id"]))
-                    suffixed.append(i)
+                    lose(i, name, rival.tagged)
                 continue
+            naming.won[name] = holders[0]
         keeper = holders[0]
         names[keeper] = name
         for i in holders[1:]:
-            if wanted[i][1] and not wanted[keeper][1]:
-                refuse(i, name, "the name another instance gets from AWS")
-                continue
-            names[i] = f"{name}_{records[i]['instance_id']}"
-            naming.collisions.setdefault(name, []).append(str(records[i]["instance_id"]))
-            suffixed.append(i)
+            lose(i, name, wanted[keeper][1])
     for i in suffixed:  # NAME_<own id> is unique here; still never unsafe, a group or another source's host
         name = names[i]
         reason = None
