@@ -872,8 +872,8 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
             iid = rival.instance_id
             if iid == name:
                 continue
-            new = iid if iid not in inventory.hosts and iid not in inventory.groups else f"{iid}_{account}"
-            if new in inventory.hosts or new in inventory.groups:
+            new = self._free_name((iid, f"{iid}_{account}"), iid)
+            if new is None:
                 continue
             self._rename(name, new)
             display.warning(
@@ -882,6 +882,20 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
             )
             done.append(name)
         return done
+
+    def _free_name(self, names, iid: str, taken=frozenset()) -> str | None:
+        """The first of ``names`` that no host or group of the inventory (nor ``taken``) has and
+        that is a safe name for instance ``iid``; None when there is none."""
+        inventory = self.inventory
+        for new in names:
+            if (
+                new not in inventory.hosts
+                and new not in inventory.groups
+                and new not in taken
+                and hhelp.unsafe_reason(new, iid) is None
+            ):
+                return new
+        return None
 
     def _rename(self, name: str, new: str) -> None:
         """Host ``name`` of an earlier source of this plugin becomes ``new``, with its variables
@@ -918,16 +932,9 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
             rival, account = claims[name]
             iid = rival.instance_id
             from_aws = rival.tagged and not naming.tagged[index]  # a tag yields a name AWS gives: no NAME_<id>
-            for new in ((iid,) if from_aws else (f"{name}_{iid}", iid)) + (f"{iid}_{account}",):
-                if (
-                    new not in inventory.hosts
-                    and new not in inventory.groups
-                    and new not in taken
-                    and hhelp.unsafe_reason(new, iid) is None
-                ):
-                    break
-            else:
-                new = f"{iid}_{account}"  # ids are unique and safe; kept apart from groups by _GroupGuard
+            wanted = ((iid,) if from_aws else (f"{name}_{iid}", iid)) + (f"{iid}_{account}",)
+            # ids are unique and safe; kept apart from groups by _GroupGuard
+            new = self._free_name(wanted, iid, taken) or f"{iid}_{account}"
             self._rename(name, new)
             record = records[index]
             why = "the name AWS gives it" if from_aws else "launched earlier"
