@@ -886,7 +886,13 @@ def check_partitions(
             region_partition = partitions.partition_of(region)
             if region_partition is not None and region_partition != account_partition:
                 raise _partition_mismatch(
-                    raw, where if own or account_partition != partition else None, own, j, region, account_partition
+                    raw,
+                    where if own or account_partition != partition else None,
+                    own,
+                    j,
+                    region,
+                    account_partition,
+                    region_partition,
                 )
         sts_partition = partitions.partition_of(sts_region) if isinstance(sts_region, str) else None
         if sts_partition is not None and sts_partition != account_partition:
@@ -900,12 +906,11 @@ def check_partitions(
 
 
 def _partition_mismatch(
-    raw: Mapping[str, Any], account: str | None, own: bool, j: int, region: str, partition: str
+    raw: Mapping[str, Any], account: str | None, own: bool, j: int, region: str, partition: str, other: str
 ) -> ConfigError:
-    """The one line for a region of another partition than ``partition``: that of ``account`` (an
-    entry with regions of its ``own``, or a role_arn of another partition than the option's), else
-    the option's."""
-    other = partitions.partition_of(region)
+    """The one line for a region of partition ``other`` used with partition ``partition``: that of
+    ``account`` (an entry with regions of its ``own``, or a role_arn of another partition than the
+    option's), else the option's."""
     example = f"such as {partitions.home_region(partition)}"
     if account is None and raw.get("partition") is not None:
         return ConfigError(
