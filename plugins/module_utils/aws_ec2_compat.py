@@ -424,6 +424,43 @@ def _check_keyed_group_keys(entry: Mapping[str, Any], where: str) -> None:
             raise unknown_key(key, KEYED_GROUP_KEYS, f"{where}.")
 
 
+# Fields of a keyed_groups entry that ansible-core formats into group names with "%s": a number
+# formats as written; None, true/false, lists and mappings would make groups named "None_...",
+# "True_..." or "['a']_..." without a word, so they are refused before any AWS call.
+_KEYED_GROUP_TEXT = ("prefix", "separator", "default_value")
+
+
+def _check_keyed_group_fields(entry: Mapping[str, Any], where: str) -> None:
+    """The types of a keyed_groups entry's fields, and the one combination ansible-core refuses
+    only once it evaluates a host (after the whole scan): default_value with trailing_separator."""
+    for field in _KEYED_GROUP_TEXT:
+        if field not in entry:
+            continue
+        value = entry[field]
+        if value is None and field == "default_value":
+            continue  # the same as leaving it out
+        if isinstance(value, bool) or not isinstance(value, (str, int, float)):
+            empty = "; write '' for none" if field != "default_value" else ""
+            raise ConfigError(
+                f"{where}.{field}",
+                f"expected a string, got {_type_name(value)} ({value!r})",
+                f"quote it, e.g. {field}: 'value'{empty}",
+            )
+    trailing = entry.get("trailing_separator")
+    if trailing is not None and not isinstance(trailing, bool):
+        raise ConfigError(
+            f"{where}.trailing_separator",
+            f"expected true or false, got {trailing!r}",
+            "write trailing_separator: true or trailing_separator: false",
+        )
+    if trailing is not None and entry.get("default_value") is not None:
+        raise ConfigError(
+            f"{where}.default_value",
+            "default_value and trailing_separator cannot both be set (ansible-core refuses the pair)",
+            "keep one: default_value names the group of an empty value, trailing_separator: false drops the separator",
+        )
+
+
 def check_constructed(
     compose: Any,
     groups: Any,
@@ -482,6 +519,7 @@ def check_constructed(
         if not isinstance(entry, Mapping):
             raise ConfigError(where, f"expected a mapping, got {_type_name(entry)}", "write {key: ..., prefix: ...}")
         _check_keyed_group_keys(entry, where)
+        _check_keyed_group_fields(entry, where)
         if "key" not in entry:
             raise ConfigError(where, "has no key", "write key: followed by a Jinja expression, e.g. key: instance_type")
         check(f"{where}.key", entry["key"], "expression", defined)

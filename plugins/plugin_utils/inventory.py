@@ -11,6 +11,7 @@ defaults) and ``config.build_settings`` on the values it resolved.
 from __future__ import annotations
 
 import atexit
+import configparser
 import contextlib
 import functools
 import gc
@@ -22,10 +23,12 @@ from typing import Any, Iterator
 
 from ansible import constants as C
 from ansible.errors import AnsibleParserError, AnsibleRequiredOptionError
+from ansible.module_utils.parsing.convert_bool import BOOLEANS
 from ansible.utils.display import Display
 
 from ansible_collections.crossaccount.aws.plugins.module_utils import botocore_data, safe_yaml
 from ansible_collections.crossaccount.aws.plugins.module_utils.config import (
+    RANGES,
     Settings,
     accounts_file_entries,
     build_settings,
@@ -181,11 +184,73 @@ def load_settings(plugin: Any, path: str) -> Settings:
         ),
     )
     check_cache_connection(plugin, raw)
+    check_outside_values(plugin, raw, definitions)
     # ansible-core's own option handling (types, defaults, the constructed and cache options)
     # runs after the pre-pass, so that our messages, which name the key and the fix, come first.
     read_config_data(plugin, path, loaded)
     options = {name: plain(plugin.get_option(name)) for name in definitions}
     return build_settings(options, file_accounts=file_accounts, raw=raw)
+
+
+# The words ansible-core reads as true or false (convert_bool.BOOLEANS), and the empty text (a
+# variable set to nothing, read as false); any other text it reads as false without a word, which
+# turned ANSIBLE_INVENTORY_CACHE=maybe into "no cache".
+_BOOLEAN_TEXTS = frozenset({word for word in BOOLEANS if isinstance(word, str)} | {""})
+
+
+def check_outside_values(plugin: Any, raw: dict[str, Any], definitions: dict[str, dict[str, Any]]) -> None:
+    """Options the file leaves out and the environment or ansible.cfg sets (the cache options,
+    ``use_extra_vars``) get the checks the file's own values get (config.check_config): a boolean
+    must be a word ansible-core reads as one, a whole number must be in its range
+    (``ANSIBLE_INVENTORY_CACHE_TIMEOUT=-5`` would expire every entry at once, so stale-if-error
+    would never have data). One line naming the variable, or the ansible.cfg key and file. Types
+    ansible-core cannot convert at all are left to its own message, which names the source."""
+    for name, definition in definitions.items():
+        if raw.get(name) is not None or not (definition.get("env") or definition.get("ini")):
+            continue
+        try:
+            value, origin = C.config.get_config_value_and_origin(
+                name, plugin_type="inventory", plugin_name=plugin._load_name
+            )
+        except Exception:  # noqa: BLE001 - ansible-core reports it when it reads the file
+            continue
+        source, text = _outside_source(definition, origin)
+        if source is None:
+            continue
+        if definition.get("type") in ("bool", "boolean") and str(text).strip().lower() not in _BOOLEAN_TEXTS:
+            raise ConfigError(
+                source, f"expected true or false, got {text!r}", f"set it to true or false, or set {name} in the file"
+            )
+        bounds = RANGES.get(name)
+        if bounds and isinstance(value, int) and not isinstance(value, bool) and not bounds[0] <= value <= bounds[1]:
+            raise ConfigError(
+                source, f"{value} is out of range for {name}", f"write a number from {bounds[0]} to {bounds[1]}"
+            )
+
+
+def _outside_source(definition: dict[str, Any], origin: Any) -> tuple[str | None, Any]:
+    """(how to name where a value came from, the text written there) for an ``origin`` of
+    ansible-core's ``get_config_value_and_origin``: ``env: NAME``, or the path of the ansible.cfg
+    it read (looked up again as ansible-core reads it: the last of the option's ini entries that
+    is set wins). (None, None) for a default or an origin of another kind."""
+    if not isinstance(origin, str) or origin == "default":
+        return None, None
+    if origin.startswith("env: "):
+        variable = origin[len("env: ") :]
+        return variable, os.environ.get(variable)
+    if not os.path.isfile(origin):
+        return None, None
+    parser = configparser.ConfigParser(inline_comment_prefixes=(";",))  # as ansible-core reads it
+    found = None
+    try:
+        parser.read(origin)
+        for entry in definition.get("ini") or ():
+            section, key = entry.get("section"), entry.get("key")
+            if section and key and parser.has_option(section, key):
+                found = (f"[{section}] {key} in {origin}", parser.get(section, key))
+    except (configparser.Error, OSError, UnicodeDecodeError):
+        return None, None
+    return found or (None, None)
 
 
 CACHE_KEYS = ("cache", "cache_plugin", "cache_connection")

@@ -28,6 +28,7 @@ class Case:
     accounts_file: str | None = None  # written next to the inventory file as accounts.yml
     only_our_plugin: bool = False  # ANSIBLE_INVENTORY_ENABLED=crossaccount.aws.ec2 (the documented quiet setting)
     env: tuple[tuple[str, str], ...] = ()  # more environment of the run
+    ansible_cfg: str | None = None  # written next to the inventory file as ansible.cfg (ANSIBLE_CONFIG); {dir} in key
 
 
 CASES = {
@@ -123,11 +124,68 @@ CASES = {
         OK + "cache: true\ncache_plugin: ansible.builtin.jsonfile\n", "cache_connection", "writable directory"
     ),
     "cache-timeout-negative": Case(OK + "cache: true\ncache_timeout: -5\n", "cache_timeout", "from 0 to"),
+    # the same values from the environment or ansible.cfg, which the file leaves to them: a negative
+    # timeout disabled stale-if-error, and ansible-core read any unknown word as false (no cache)
+    "cache-timeout-from-env": Case(
+        OK + "cache: true\ncache_plugin: memory\n",
+        "ANSIBLE_INVENTORY_CACHE_TIMEOUT",
+        "from 0 to",
+        also="-5 is out of range for cache_timeout",
+        env=(("ANSIBLE_INVENTORY_CACHE_TIMEOUT", "-5"),),
+    ),
+    "cache-timeout-older-env-name": Case(
+        OK + "cache: true\ncache_plugin: memory\n",
+        "ANSIBLE_CACHE_PLUGIN_TIMEOUT",
+        "from 0 to",
+        env=(("ANSIBLE_CACHE_PLUGIN_TIMEOUT", "-1"),),
+    ),
+    "cache-word-from-env": Case(
+        OK,
+        "ANSIBLE_INVENTORY_CACHE",
+        "set it to true or false",
+        also="'maybe'",
+        env=(("ANSIBLE_INVENTORY_CACHE", "maybe"),),
+    ),
+    "use-extra-vars-word-from-env": Case(
+        OK, "ANSIBLE_INVENTORY_USE_EXTRA_VARS", "true or false", env=(("ANSIBLE_INVENTORY_USE_EXTRA_VARS", "perhaps"),)
+    ),
+    "cache-word-from-ansible-cfg": Case(
+        OK,
+        "[inventory] cache in {dir}/ansible.cfg",
+        "true or false",
+        also="'maybe'",
+        ansible_cfg="[inventory]\ncache = maybe\n",
+    ),
+    "cache-timeout-from-ansible-cfg": Case(
+        OK + "cache: true\ncache_plugin: memory\n",
+        "[defaults] fact_caching_timeout in {dir}/ansible.cfg",
+        "from 0 to",
+        ansible_cfg="[defaults]\nfact_caching_timeout = -3600\n",
+    ),
     # the constructed fragment's "boolean" type (not "bool"): was accepted and read as false
     "leading-separator-word": Case(OK + "leading_separator: maybe\n", "leading_separator", "leading_separator: true"),
     # a key of a keyed_groups entry that ansible-core does not read was ignored: groups without the prefix
     "keyed-groups-typo": Case(
         OK + "keyed_groups: [{key: instance_type, prefx: type}]\n", "keyed_groups[0].prefx", "did you mean 'prefix'?"
+    ),
+    # fields ansible-core formats with "%s": an empty separator made groups named "typeNonet3_micro"
+    "keyed-groups-separator-empty": Case(
+        OK + "keyed_groups: [{key: instance_type, prefix: type, separator: }]\n",
+        "keyed_groups[0].separator",
+        "write '' for none",
+        also="got empty",
+    ),
+    # a quoted "no" is true to ansible-core: the separator stayed
+    "keyed-groups-trailing-separator-text": Case(
+        OK + 'keyed_groups: [{key: ec2_tags, trailing_separator: "no"}]\n',
+        "keyed_groups[0].trailing_separator",
+        "trailing_separator: false",
+    ),
+    # ansible-core refuses the pair only once it evaluates a host, after the whole scan
+    "keyed-groups-default-and-trailing": Case(
+        OK + "keyed_groups: [{key: ec2_tags.Env, default_value: none, trailing_separator: false}]\n",
+        "keyed_groups[0].default_value",
+        "keep one",
     ),
     # a region of another partition than the accounts': refused before AWS is called there
     "sts-region-other-partition": Case(OK + "sts_region: cn-north-1\n", "sts_region", "write a region of aws"),
@@ -256,6 +314,10 @@ def test_bad_input_gets_one_clear_line(name, stand_in, faults, tmp_path):
     if case.only_our_plugin:
         env["ANSIBLE_INVENTORY_ENABLED"] = "crossaccount.aws.ec2"
     env.update(case.env)
+    if case.ansible_cfg is not None:
+        (tmp_path / "ansible.cfg").write_text(case.ansible_cfg)
+        env["ANSIBLE_CONFIG"] = str(tmp_path / "ansible.cfg")
+    key = case.key.format(dir=tmp_path)
 
     # the timeout bounds the alias bombs: refused at once, never expanded
     result = cli.inventory(str(path), stand_in.endpoint, "--list", extra_env=env, timeout=60)
@@ -277,7 +339,7 @@ def test_bad_input_gets_one_clear_line(name, stand_in, faults, tmp_path):
     else:
         assert "'auto' plugin" in ansible_part, line
     message = line.split(f"{OUR_PREFIX}{path}: ", 1)[1]
-    assert message.startswith(f"{case.key}: "), f"names the key first: {message}"
+    assert message.startswith(f"{key}: "), f"names the key first: {message}"
     assert case.fix in message, message
     assert case.also in message, message
     size = len(message.replace(str(tmp_path), "DIR"))  # paths aside

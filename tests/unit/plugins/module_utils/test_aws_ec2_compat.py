@@ -226,4 +226,32 @@ def test_keyed_group_keys_are_those_of_ansible_cores_constructed_fragment():
     assert set(definitions()["keyed_groups"]["suboptions"]) == set(compat.KEYED_GROUP_KEYS)
     values = ["instance_type", "t", "-", "types", "x", True]
     entry = dict(zip(compat.KEYED_GROUP_KEYS, values, strict=True))
-    compat.check_constructed(None, None, [entry])  # every key it reads is accepted
+    # every key it reads is accepted (default_value and trailing_separator exclude each other)
+    compat.check_constructed(None, None, [{k: v for k, v in entry.items() if k != "trailing_separator"}])
+    compat.check_constructed(None, None, [{k: v for k, v in entry.items() if k != "default_value"}])
+
+
+@pytest.mark.parametrize(
+    ("entry", "key", "fix"),
+    [
+        ({"key": "k", "separator": None}, "keyed_groups[0].separator", "write '' for none"),
+        ({"key": "k", "prefix": None}, "keyed_groups[0].prefix", "write '' for none"),
+        ({"key": "k", "prefix": True}, "keyed_groups[0].prefix", "quote it"),
+        ({"key": "k", "prefix": ["a"]}, "keyed_groups[0].prefix", "quote it"),
+        ({"key": "k", "default_value": {"a": 1}}, "keyed_groups[0].default_value", "quote it"),
+        ({"key": "k", "trailing_separator": "no"}, "keyed_groups[0].trailing_separator", "trailing_separator: false"),
+        ({"key": "k", "trailing_separator": 0}, "keyed_groups[0].trailing_separator", "trailing_separator: false"),
+        ({"key": "k", "default_value": "x", "trailing_separator": True}, "keyed_groups[0].default_value", "keep one"),
+    ],
+)
+def test_a_keyed_groups_field_ansible_core_would_misread_is_refused(entry, key, fix):
+    with pytest.raises(ConfigError) as info:
+        compat.check_constructed(None, None, [entry])
+    assert info.value.key == key and fix in info.value.fix and "\n" not in str(info.value), str(info.value)
+
+
+def test_keyed_groups_fields_ansible_core_formats_as_written_are_accepted():
+    # numbers format as written ("%s"); default_value: null is the same as leaving it out
+    compat.check_constructed(None, None, [{"key": "k", "prefix": 2024, "separator": "", "default_value": None}])
+    compat.check_constructed(None, None, [{"key": "k", "default_value": 0, "trailing_separator": None}])
+    compat.check_constructed(None, None, [{"key": "k", "trailing_separator": False}])
