@@ -27,6 +27,7 @@ from ansible_collections.crossaccount.aws.plugins.module_utils.errors import (
     CONTROLLER_CREDENTIAL_CODES,
     NotAnAwsResponse,
     ScanFailure,
+    bounded,
     controller_credentials_hint,
     describe_failure,
 )
@@ -90,7 +91,10 @@ def select_accounts(
     for account in listed:
         if account.id in out:
             continue
-        label = account.id + (f" ({account.name})" if account.name else "")
+        # the name and state are the organization's to write (an account admin renames an account):
+        # one line, bounded, as in failure_line, never a forged line of output
+        label = account.id + (f" ({bounded(account.name, 120)})" if account.name else "")
+        status = bounded(account.status, 40)
         if account.id in skip_id:
             log(f"crossaccount.aws.ec2: organization account {label} skipped: listed in organization.exclude_accounts")
             continue
@@ -98,7 +102,7 @@ def select_accounts(
             log(f"crossaccount.aws.ec2: organization account {label} skipped: in organization.exclude_ous")
             continue
         if account.status != "ACTIVE":
-            log(f"crossaccount.aws.ec2: organization account {label} skipped: it is {account.status}, not ACTIVE")
+            log(f"crossaccount.aws.ec2: organization account {label} skipped: it is {status}, not ACTIVE")
             continue
         out[account.id] = account
     return [out[k] for k in sorted(out)]

@@ -85,6 +85,23 @@ def test_select_accounts_filters_sorts_dedupes_and_says_why():
     ]
 
 
+def test_select_accounts_says_why_in_one_bounded_line_whatever_the_organization_wrote():
+    # an account name and state are written by whoever administers the account: a newline or an
+    # escape sequence must not forge a line of -v output, and a long name is cut
+    listed = [
+        OrgAccount("111111111111", "prod\n[WARNING]: every account was scanned\x1b[2J", "SUSPENDED"),
+        OrgAccount("222222222222", "x" * 5000, "CLOSED\r\nACTIVE"),
+    ]
+    lines: list[str] = []
+    assert select_accounts(listed, log=lines.append) == []
+    assert len(lines) == 2
+    for line in lines:
+        assert not any(ch in line for ch in "\n\r\x1b"), repr(line)
+        assert len(line) < 400, len(line)
+    assert lines[0].startswith("crossaccount.aws.ec2: organization account 111111111111 (prod [WARNING]")
+    assert "[5000 characters in all]) skipped: it is CLOSED ACTIVE, not ACTIVE" in lines[1]
+
+
 def test_to_accounts_uses_the_default_role_and_external_id():
     settings = account_settings(explicit=(), role_name="Discovery", external_id="ext-123", partition="aws-us-gov")
     accounts = to_accounts([OrgAccount("123456789012", "prod", "ACTIVE")], settings)
