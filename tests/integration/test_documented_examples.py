@@ -1,10 +1,11 @@
 """Every inventory file the documentation shows works as shown, through the real ansible-inventory.
 
 The examples are read from where users read them, not copied: the ```yaml blocks of README.md and
-docs/*.md whose ``plugin`` is this plugin, each paragraph of the plugin's EXAMPLES, and
-examples/*.ec2.yml. Each must be accepted against the stand-in (a scan that fails for want of an
-AWS Organizations organization is fine: it is reported, not refused). The refusals the documentation
-quotes in full are the plugin's exact lines.
+docs/*.md whose ``plugin`` is this plugin, each paragraph of the plugin's EXAMPLES, the inventory
+file the EXAMPLES of the aws_ssm connection show in comments, and examples/*.ec2.yml. Each must be
+accepted against the stand-in (a scan that fails for want of an AWS Organizations organization is
+fine: it is reported, not refused). The refusals the documentation quotes in full are the plugin's
+exact lines.
 """
 
 from __future__ import annotations
@@ -46,12 +47,21 @@ def _fenced(path: str, language: str) -> list[tuple[int, str]]:
     return found
 
 
-def _plugin_examples() -> str:
-    tree = ast.parse(_read(os.path.join("plugins", "inventory", "ec2.py")))
+def _examples_of(plugin: str) -> str:
+    """The EXAMPLES string of a plugin file (read, not imported)."""
+    tree = ast.parse(_read(os.path.join("plugins", plugin)))
     for node in tree.body:
         if isinstance(node, ast.Assign) and getattr(node.targets[0], "id", None) == "EXAMPLES":
             return node.value.value
-    raise AssertionError("plugins/inventory/ec2.py has no EXAMPLES")
+    raise AssertionError(f"plugins/{plugin} has no EXAMPLES")
+
+
+def _commented_inventory(examples: str) -> str:
+    """The inventory file an EXAMPLES string shows in comments (``# plugin: ...`` up to a bare ``#``)."""
+    lines = examples.splitlines()
+    start = lines.index(f"# plugin: {NAME}")
+    end = lines.index("#", start)
+    return "".join(line[2:] + "\n" for line in lines[start:end])
 
 
 def documented_inventories() -> list[tuple[str, str]]:
@@ -62,8 +72,10 @@ def documented_inventories() -> list[tuple[str, str]]:
             data = yaml.safe_load(text)
             if isinstance(data, dict) and data.get("plugin") == NAME:
                 found.append((f"{path}:{line}", text))
-    for number, chunk in enumerate(_plugin_examples().strip().split("\n\n")):
+    for number, chunk in enumerate(_examples_of(os.path.join("inventory", "ec2.py")).strip().split("\n\n")):
         found.append((f"EXAMPLES[{number}]", chunk + "\n"))
+    connection = _examples_of(os.path.join("connection", "aws_ssm.py"))
+    found.append(("aws_ssm EXAMPLES", _commented_inventory(connection)))
     for path in sorted(glob.glob(os.path.join(cli.ROOT, "examples", "*ec2.yml"))):
         found.append((os.path.relpath(path, cli.ROOT), _read(path)))
     return found
@@ -78,6 +90,7 @@ def test_the_documentation_shows_inventory_files_everywhere():
     assert sum(w.startswith("docs/") for w in where) >= 5
     assert sum(w.startswith("EXAMPLES[") for w in where) >= 5
     assert sum(w.startswith("examples/") for w in where) == 2
+    assert "aws_ssm EXAMPLES" in where
 
 
 @pytest.mark.parametrize("where,text", DOCUMENTED, ids=[w for w, _ in DOCUMENTED])
