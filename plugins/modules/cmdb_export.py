@@ -83,8 +83,10 @@ attributes:
     description: Runs on the controller (an action plugin); writes the files there.
 notes:
   - Run it through the C(crossaccount.aws.cmdb_export) playbook, see docs/cmdb-export.md.
-  - Only hosts made by C(crossaccount.aws.ec2) are exported (those with C(instance_id), C(account_id)
-    and C(crossaccount_scanned_at)); C(--limit) does not shrink the export.
+  - Only hosts made by C(crossaccount.aws.ec2) are exported (those with C(account_id) and
+    C(crossaccount_scanned_at), which C(hostvars_prefix) and C(hostvars_suffix) never rename; their
+    instance variables, C(instance_id) included, are read under the prefix and suffix their source
+    published); C(--limit) does not shrink the export.
   - Failures come from the C(crossaccount_errors) variable of group C(all). Use one
     C(crossaccount.aws.ec2) source per export run.
 seealso:
