@@ -17,7 +17,8 @@ forked copies of the process and one by the process itself, each on its own thre
   dies (a lifeline pipe whose other end only the parent holds), and the parent stops and reaps its
   children when it fails itself.
 * **Nothing lost.** The parent takes only account-regions of the accounts it gave the child, and
-  only as plain JSON values (account ids are looked up in the parent's own list). A child that
+  only as plain JSON values (account ids are looked up in the parent's own list); every account of
+  the part must be in the result (failed, or each planned region listed or failed). A child that
   fails, is killed, or sends something unreadable costs no other account: every account of its
   part becomes one failure (``ScanProcessFailed``, with the cause), so stale-if-error and
   ``strict_errors`` treat them like any failed account, and the run never looks complete.
@@ -209,8 +210,28 @@ def decode_result(payload: bytes, part: Sequence[Account]) -> ScanResult:
     if any(f.account_id not in by_id for f in failures):
         raise ValueError("a failure of an account that is not in this part")
     planned = {k: list(v) for k, v in data["planned"].items() if k in by_id and isinstance(v, list)}
+    _check_complete(part, regions, failures, planned)
     progress = Progress(**{k: int(v) for k, v in data["progress"].items() if k in _COUNTS})
     return ScanResult(regions=regions, failures=failures, progress=progress, planned=planned)
+
+
+def _check_complete(
+    part: Sequence[Account], regions: list[RegionResult], failures: list[ScanFailure], planned: dict[str, list]
+) -> None:
+    """Every account of the part is in the result as scanner.scan leaves it: failed as a whole, or
+    planned with each planned region listed or failed. A result that leaves an account or a region
+    out would make its hosts vanish with no failure: ValueError, and the part fails."""
+    failed_accounts = {f.account_id for f in failures if f.region is None}
+    done = {(r.account.id, r.region) for r in regions} | {(f.account_id, f.region) for f in failures}
+    for account in part:
+        if account.id in failed_accounts:
+            continue
+        if not planned.get(account.id):
+            raise ValueError(f"account {account.id} is missing from the result")
+        missing = [r for r in planned[account.id] if (account.id, r) not in done]
+        if missing:
+            region = bounded(missing[0], 40)
+            raise ValueError(f"account {account.id}: planned region {region} is missing from the result")
 
 
 def failed_part(part: Sequence[Account], cause: str) -> ScanResult:

@@ -209,6 +209,41 @@ def test_a_result_that_is_not_for_this_part_is_refused(tamper):
         processes.decode_result(json.dumps(data).encode(), part)
 
 
+@pytest.mark.parametrize(
+    "leave_out",
+    [
+        lambda r, a: (  # an account left out whole: no host, no failure, not planned
+            r.regions.__setitem__(slice(None), [x for x in r.regions if x.account is not a]),
+            r.planned.pop(a.id),
+        ),
+        lambda r, a: r.regions.__setitem__(  # one planned region of an account neither listed nor failed
+            slice(None), [x for x in r.regions if (x.account, x.region) != (a, "eu-west-1")]
+        ),
+        lambda r, a: (  # planned with no region at all
+            r.regions.__setitem__(slice(None), [x for x in r.regions if x.account is not a]),
+            r.planned.__setitem__(a.id, []),
+        ),
+    ],
+    ids=["account", "region", "empty plan"],
+)
+def test_a_child_result_that_leaves_something_out_fails_its_part(leave_out):
+    """A well-formed result that drops an account or a planned region would make its hosts vanish
+    with no failure, and the run would look complete: the whole part fails instead."""
+
+    def scan_part(part, index):
+        result = fake_scan(part, index)
+        if index == 2:
+            leave_out(result, part[-1])
+        return result
+
+    result = processes.scan_split(ACCOUNTS, 2, scan_part)
+    part2 = processes.split(ACCOUNTS, 2)[1]
+    failures = [f for f in result.failures if f.code == processes.FAILED_CODE]
+    assert {f.account_id for f in failures} == {a.id for a in part2}
+    assert all("missing from the result" in f.message for f in failures)
+    assert {r.account.id for r in result.regions} == {a.id for a in ACCOUNTS} - {a.id for a in part2}
+
+
 def test_an_unreadable_result_becomes_failures_of_the_part():
     child = processes._Child(pid=0, read_fd=-1, part=ACCOUNTS[:2])
     child.status = 0
