@@ -315,8 +315,11 @@ class _Child:
             return failed_part(self.part, f"its result was larger than {_MAX_PAYLOAD} bytes")
         try:
             return decode_result(b"".join(self.chunks), self.part)
-        except (ValueError, KeyError, TypeError, AttributeError) as exc:
-            return failed_part(self.part, f"its result could not be read ({bounded(str(exc), 200)})")
+        except Exception as exc:  # noqa: BLE001 - whatever the payload makes fail (OverflowError on an
+            # infinite count, RecursionError on deep nesting ...) costs its part only, never the run
+            return failed_part(
+                self.part, f"its result could not be read ({type(exc).__name__}: {bounded(str(exc), 200)})"
+            )
 
 
 def scan_split(

@@ -244,6 +244,30 @@ def test_a_child_result_that_leaves_something_out_fails_its_part(leave_out):
     assert {r.account.id for r in result.regions} == {a.id for a in ACCOUNTS} - {a.id for a in part2}
 
 
+def test_a_result_that_breaks_the_reader_costs_only_its_part():
+    """What a child sends can make the reading raise more than ValueError: an infinite count
+    (OverflowError in int()), nesting deeper than the interpreter's recursion limit (RecursionError
+    in json.loads). Either costs the child's part, never the whole run."""
+
+    def scan_part(part, index):
+        result = fake_scan(part, index)
+        if index == 2:
+            result.progress.instances = float("inf")  # json.dumps writes Infinity
+        return result
+
+    result = processes.scan_split(ACCOUNTS, 2, scan_part)
+    part2 = {a.id for a in processes.split(ACCOUNTS, 2)[1]}
+    failures = [f for f in result.failures if f.code == processes.FAILED_CODE]
+    assert {f.account_id for f in failures} == part2
+    assert "OverflowError" in failures[0].message
+    assert {r.account.id for r in result.regions} == {a.id for a in ACCOUNTS} - part2
+
+    child = processes._Child(pid=0, read_fd=-1, part=ACCOUNTS[:2])
+    child.status = 0
+    child.chunks = [b"[" * 200_000 + b"]" * 200_000]
+    assert [f.code for f in child.result().failures] == [processes.FAILED_CODE] * 2
+
+
 def test_an_unreadable_result_becomes_failures_of_the_part():
     child = processes._Child(pid=0, read_fd=-1, part=ACCOUNTS[:2])
     child.status = 0
