@@ -15,7 +15,8 @@ forked copies of the process and one by the process itself, each on its own thre
   stdout is pointed at stderr at once (stdout is the inventory), it never runs the parent's exit
   handlers (``os._exit``), and it sends its result as JSON over a pipe. It stops when the parent
   dies (a lifeline pipe whose other end only the parent holds), and the parent stops and reaps its
-  children when it fails itself.
+  children when it fails itself. A child the parent sees stopped by a signal for ``STOPPED_GRACE``
+  seconds is killed (it would never finish, and the run would hang).
 * **Nothing lost.** The parent takes only account-regions of the accounts it gave the child, and
   only as plain JSON values (account ids are looked up in the parent's own list); every account of
   the part must be in the result (failed, or each planned region listed or failed). A child that
@@ -48,6 +49,11 @@ AUTO_MIN_ACCOUNTS = 20  # below this the second process's start-up costs more th
 AUTO_MAX_PROCESSES = 4
 FAILED_CODE = "ScanProcessFailed"
 _MAX_PAYLOAD = 2 * 1024**3
+# A child seen stopped by a signal (SIGSTOP, SIGTSTP, SIGTTIN/SIGTTOU) for this long, while this
+# process runs, is killed and its part reported: a stopped process never finishes by itself, and
+# waiting for it would hang the inventory. Counted from when this process first sees it stopped,
+# so a whole job stopped and continued together (Ctrl-Z, fg) is never taken for one.
+STOPPED_GRACE = 10.0
 
 
 def _cgroup_cpu_limit() -> float | None:
@@ -291,6 +297,31 @@ class _Child:
         self.size = 0
         self.reader: threading.Thread | None = None
         self.status: int | None = None
+        self.stopped_by: int | None = None  # the signal that had stopped it when it was killed
+
+    def wait(self) -> None:
+        """Until the child has sent everything and exited; one left stopped for ``STOPPED_GRACE``
+        seconds is killed (SIGKILL ends a stopped process too)."""
+        stopped_since = None
+        while self.reader is not None and self.reader.is_alive():
+            self.reader.join(0.2)
+            pid, status = os.waitpid(self.pid, os.WNOHANG | os.WUNTRACED | os.WCONTINUED)
+            if pid and os.WIFSTOPPED(status):
+                stopped_since, self.stopped_by = time.monotonic(), os.WSTOPSIG(status)
+            elif pid and os.WIFCONTINUED(status):
+                stopped_since, self.stopped_by = None, None
+            elif pid:  # it exited: its pipe is closed, the reader ends
+                self.status = status
+                break
+            if stopped_since is not None and time.monotonic() - stopped_since >= STOPPED_GRACE:
+                _kill(self.pid, signal.SIGKILL)
+                stopped_since = None  # its end closes the pipe
+        if self.reader is None:
+            os.close(self.read_fd)
+        else:
+            self.reader.join()  # to the end of what it wrote
+        if self.status is None:
+            self.status = os.waitpid(self.pid, 0)[1]
 
     def read(self) -> None:
         """Everything the child writes, to the end (past the bound it is read and dropped, so that
@@ -305,11 +336,12 @@ class _Child:
 
     def result(self) -> ScanResult:
         if self.status is None or not os.WIFEXITED(self.status) or os.WEXITSTATUS(self.status) != 0:
-            how = (
-                f"killed by signal {os.WTERMSIG(self.status)}"
-                if self.status is not None and os.WIFSIGNALED(self.status)
-                else "it did not finish"
-            )
+            if self.stopped_by is not None:
+                how = f"it was stopped by signal {self.stopped_by} for {STOPPED_GRACE:g} s and was killed"
+            elif self.status is not None and os.WIFSIGNALED(self.status):
+                how = f"killed by signal {os.WTERMSIG(self.status)}"
+            else:
+                how = "it did not finish"
             return failed_part(self.part, how)
         if self.size > _MAX_PAYLOAD:
             return failed_part(self.part, f"its result was larger than {_MAX_PAYLOAD} bytes")
@@ -364,18 +396,15 @@ def scan_split(
         for child in children:
             if not results:  # this process failed: do not leave the children scanning
                 _kill(child.pid)
-            if child.reader is not None:
-                child.reader.join()
-            else:
-                os.close(child.read_fd)
-            child.status = os.waitpid(child.pid, 0)[1]
+            child.wait()
         os.close(life_w)
     results.extend(child.result() for child in children)
     return merge(results, started)
 
 
-def _kill(pid: int) -> None:
+def _kill(pid: int, sig: int = signal.SIGTERM) -> None:
     try:
-        os.kill(pid, signal.SIGTERM)
+        os.kill(pid, sig)
+        os.kill(pid, signal.SIGCONT)  # a stopped child acts on the signal only once continued
     except OSError:
         pass

@@ -157,9 +157,11 @@ def _scan_children(pid: int) -> list[int]:
     return [child for child in found if own is not None and _cmdline(child) == own]
 
 
-def test_a_killed_scan_process_costs_only_its_accounts(stand_in, fleet, write_inventory):
-    """The child scanning half of the accounts is killed (as the OOM killer would) while its calls
-    are slow: its accounts are each reported as failed, the other half is listed in full."""
+@pytest.mark.parametrize("sig", [signal.SIGKILL, signal.SIGSTOP], ids=["killed", "stopped"])
+def test_a_killed_scan_process_costs_only_its_accounts(stand_in, fleet, write_inventory, sig):
+    """The child scanning half of the accounts is killed (as the OOM killer would) or stopped (it
+    would never finish: the run would hang) while its calls are slow: its accounts are each
+    reported as failed, the other half is listed in full."""
     child_part, own_part = IDS[1::2], IDS[0::2]
     stand_in.faults.reset()
     stand_in.faults.set_faults(
@@ -187,7 +189,7 @@ def test_a_killed_scan_process_costs_only_its_accounts(stand_in, fleet, write_in
         if not forked:
             proc.kill()
             pytest.fail(f"no scan process was forked; stderr: {proc.communicate()[1]}")
-        os.kill(forked[0], signal.SIGKILL)
+        os.kill(forked[0], sig)
         out, err = proc.communicate(timeout=120)
     finally:
         stand_in.faults.reset()
@@ -198,7 +200,8 @@ def test_a_killed_scan_process_costs_only_its_accounts(stand_in, fleet, write_in
     result = cli.Result(proc.returncode, out, err)
     errors = result.data["all"]["vars"]["crossaccount_errors"]
     assert {(e["account_id"], e["code"]) for e in errors} == {(a, "ScanProcessFailed") for a in child_part}
-    assert all("killed by signal 9" in e["message"] for e in errors)
+    cause = "killed by signal 9" if sig == signal.SIGKILL else f"stopped by signal {int(signal.SIGSTOP)} for 10 s"
+    assert all(cause in e["message"] for e in errors), errors[0]["message"]
     for a in child_part:
         assert f"account {a}: ScanProcessFailed: " in err
     listed = {(hv["account_id"], hv["region"]) for hv in result.hostvars.values()}

@@ -124,6 +124,61 @@ def test_a_killed_child_costs_only_its_accounts():
     assert len({r.account.id for r in result.regions}) == len(ACCOUNTS) - len(part3)
 
 
+def test_a_stopped_child_is_killed_after_the_grace_and_costs_only_its_accounts(monkeypatch):
+    monkeypatch.setattr(processes, "STOPPED_GRACE", 1.0)
+
+    def scan_part(part, index):
+        if index == 2:
+            os.kill(os.getpid(), signal.SIGSTOP)  # never continued: it would never finish
+        return fake_scan(part, index)
+
+    t0 = time.monotonic()
+    result = processes.scan_split(ACCOUNTS, 2, scan_part)
+    assert time.monotonic() - t0 < 15
+    part2 = {a.id for a in processes.split(ACCOUNTS, 2)[1]}
+    failures = [f for f in result.failures if f.code == processes.FAILED_CODE]
+    assert {f.account_id for f in failures} == part2
+    assert all(f"stopped by signal {int(signal.SIGSTOP)} for 1 s and was killed" in f.message for f in failures)
+    assert {r.account.id for r in result.regions} == {a.id for a in ACCOUNTS} - part2
+
+
+def test_a_child_stopped_and_continued_within_the_grace_finishes(monkeypatch, tmp_path):
+    monkeypatch.setattr(processes, "STOPPED_GRACE", 5.0)
+    pidfile = tmp_path / "child.pid"
+
+    def scan_part(part, index):
+        if index == 2:
+            pidfile.write_text(str(os.getpid()))
+            os.kill(os.getpid(), signal.SIGSTOP)
+        else:  # this process's part: continue the child 1.5 s after it stopped (job control's fg)
+            deadline = time.monotonic() + 20
+            while not (pidfile.exists() and pidfile.read_text()) and time.monotonic() < deadline:
+                time.sleep(0.05)
+            timer = threading.Timer(1.5, os.kill, (int(pidfile.read_text()), signal.SIGCONT))
+            timer.start()
+        return fake_scan(part, index)
+
+    result = processes.scan_split(ACCOUNTS, 2, scan_part)
+    assert not [f for f in result.failures if f.code == processes.FAILED_CODE]
+    assert {r.account.id for r in result.regions} == {a.id for a in ACCOUNTS}
+
+
+def test_when_this_process_fails_a_stopped_child_is_still_stopped_and_reaped():
+    def scan_part(part, index):
+        if index == 2:
+            os.kill(os.getpid(), signal.SIGSTOP)
+            time.sleep(30)
+        else:
+            time.sleep(0.5)  # the child is stopped by now
+            raise KeyboardInterrupt
+        return fake_scan(part, index)
+
+    t0 = time.monotonic()
+    with pytest.raises(KeyboardInterrupt):
+        processes.scan_split(ACCOUNTS, 2, scan_part)
+    assert time.monotonic() - t0 < 10
+
+
 def test_a_child_never_writes_to_stdout(capfd):
     def scan_part(part, index):
         if index == 2:
