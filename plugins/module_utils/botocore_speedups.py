@@ -175,8 +175,16 @@ def memo_creator_class() -> type | None:
         (credentials, region, endpoint, config, event hooks, HTTP pool) is still made per client.
         For any other session it is botocore's class unchanged."""
 
+        def _memo(self) -> dict | None:
+            # botocore's private attribute (ClientCreator.__init__ keeps the loader as _loader):
+            # gone or renamed, there is no memo and botocore's own methods run unchanged
+            try:
+                return _MEMOS.get(self.__dict__.get("_loader"))
+            except TypeError:  # not weak-referenceable (None included)
+                return None
+
         def _load_service_model(self, service_name: str, api_version: str | None = None) -> Any:
-            memo = _MEMOS.get(self._loader)
+            memo = self._memo()
             if memo is None:
                 return super()._load_service_model(service_name, api_version)
             key = ("model", service_name, api_version)
@@ -185,14 +193,15 @@ def memo_creator_class() -> type | None:
             return memo[key]
 
         def _create_client_class(self, service_name: str, service_model: Any) -> type:
-            memo = _MEMOS.get(self._loader)
-            if memo is None:
+            memo = self._memo()
+            emitter = self.__dict__.get("_event_emitter")  # botocore's private attribute, as _loader
+            if memo is None or emitter is None:
                 return super()._create_client_class(service_name, service_model)
             key = ("class", service_name)
             cached = memo.get(key)
             # the class depends on the model and on the 'creating-client-class' handlers
-            if cached is None or cached[0] is not service_model or cached[1] is not self._event_emitter:
-                cached = (service_model, self._event_emitter, super()._create_client_class(service_name, service_model))
+            if cached is None or cached[0] is not service_model or cached[1] is not emitter:
+                cached = (service_model, emitter, super()._create_client_class(service_name, service_model))
                 memo[key] = cached
             return cached[2]
 

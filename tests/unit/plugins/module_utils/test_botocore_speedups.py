@@ -122,8 +122,24 @@ def test_memo_is_used_and_botocore_is_restored(env):
     factory = aws_context().clients
     a = factory.client("ec2", "us-east-1")
     b = factory.client("ec2", "eu-west-1")
-    assert type(a) is type(b) and a.meta.service_model is b.meta.service_model
+    assert type(a) is type(b) and a.meta.service_model is b.meta.service_model, (
+        "no memo: botocore.client.ClientCreator no longer keeps _loader/_event_emitter (clients are made "
+        "botocore's way, ~30 ms each); update botocore_speedups.memo_creator_class"
+    )
     assert botocore.client.ClientCreator is not speedups.MEMO_CREATOR
+
+
+def test_a_client_creator_without_loader_or_emitter_is_botocores_own(monkeypatch):
+    """botocore renames ClientCreator's private _loader/_event_emitter: the memo creator is then
+    botocore's class unchanged (its own methods, which use the new names), never an AttributeError
+    that would fail every client."""
+    base = botocore.client.ClientCreator
+    monkeypatch.setattr(base, "_load_service_model", lambda self, name, api_version=None: ("model", name))
+    monkeypatch.setattr(base, "_create_client_class", lambda self, name, model: ("class", name, model))
+    creator = speedups.MEMO_CREATOR.__new__(speedups.MEMO_CREATOR)
+    creator.__dict__.update(_data_loader=object(), _emitter=object())  # botocore's new names
+    assert creator._load_service_model("ec2") == ("model", "ec2")
+    assert creator._create_client_class("ec2", "m") == ("class", "ec2", "m")
 
 
 # -- refresh windows (role_credentials.py) ----------------------------------------------------------
