@@ -273,6 +273,8 @@ def _fast_parser_class() -> type | None:
             and base._handle_string is xml_base._handle_string
             and base._parse_shape is root._parse_shape
         )
+        # the namespace pattern _node_tag uses is an instance attribute set by botocore's __init__
+        namespace_re = callable(getattr(getattr(base(), "_namespace_re", None), "sub", None))
     except (AttributeError, TypeError, ValueError):
         return None
     if (
@@ -281,6 +283,7 @@ def _fast_parser_class() -> type | None:
         or node_tag != ["self", "node"]
         or not isinstance(locations, (tuple, list, set, frozenset))
         or not generic
+        or not namespace_re
     ):
         return None
 

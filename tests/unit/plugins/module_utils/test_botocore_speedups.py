@@ -224,9 +224,22 @@ def _instances_answer(items: str, reservation_extra: str = "") -> bytes:
 def test_guard_the_fast_parser_is_available():
     assert speedups.FAST_EC2_PARSER is not None, (
         "botocore's EC2QueryParser changed shape (_handle_structure, _member_key_name, _node_tag, "
-        "KNOWN_LOCATIONS or _handle_string): EC2 answers use botocore's slower parser; update "
+        "KNOWN_LOCATIONS, _namespace_re or _handle_string): EC2 answers use botocore's slower parser; update "
         "botocore_speedups._fast_parser_class"
     )
+
+
+def test_without_the_namespace_pattern_botocores_parser_is_used(monkeypatch):
+    """_node_tag reads botocore's private _namespace_re (set by the parser's __init__): a botocore
+    without it gets its own parser, never an AttributeError on every EC2 answer."""
+    real_init = botocore.parsers.BaseXMLResponseParser.__init__
+
+    def init(self, *args, **kwargs):
+        real_init(self, *args, **kwargs)
+        del self._namespace_re
+
+    monkeypatch.setattr(botocore.parsers.BaseXMLResponseParser, "__init__", init)
+    assert speedups._fast_parser_class() is None
 
 
 def test_fast_parser_gives_botocores_output_on_full_instance_documents():
