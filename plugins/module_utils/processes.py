@@ -302,9 +302,14 @@ class _Child:
     def wait(self) -> None:
         """Until the child has sent everything and exited; one left stopped for ``STOPPED_GRACE``
         seconds is killed (SIGKILL ends a stopped process too)."""
+        if self.reader is None:
+            os.close(self.read_fd)  # nobody reads: its writes fail and it ends
         stopped_since = None
-        while self.reader is not None and self.reader.is_alive():
-            self.reader.join(0.2)
+        while self.status is None:
+            if self.reader is not None and self.reader.is_alive():
+                self.reader.join(0.2)
+            else:
+                time.sleep(0.01)  # it ends right after closing its pipe
             pid, status = os.waitpid(self.pid, os.WNOHANG | os.WUNTRACED | os.WCONTINUED)
             if pid and os.WIFSTOPPED(status):
                 stopped_since, self.stopped_by = time.monotonic(), os.WSTOPSIG(status)
@@ -312,16 +317,11 @@ class _Child:
                 stopped_since, self.stopped_by = None, None
             elif pid:  # it exited: its pipe is closed, the reader ends
                 self.status = status
-                break
             if stopped_since is not None and time.monotonic() - stopped_since >= STOPPED_GRACE:
                 _kill(self.pid, signal.SIGKILL)
-                stopped_since = None  # its end closes the pipe
-        if self.reader is None:
-            os.close(self.read_fd)
-        else:
+                stopped_since = None
+        if self.reader is not None:
             self.reader.join()  # to the end of what it wrote
-        if self.status is None:
-            self.status = os.waitpid(self.pid, 0)[1]
 
     def read(self) -> None:
         """Everything the child writes, to the end (past the bound it is read and dropped, so that

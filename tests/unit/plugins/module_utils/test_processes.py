@@ -142,6 +142,22 @@ def test_a_stopped_child_is_killed_after_the_grace_and_costs_only_its_accounts(m
     assert {r.account.id for r in result.regions} == {a.id for a in ACCOUNTS} - part2
 
 
+def test_a_child_stopped_after_sending_its_result_is_still_waited_for_in_bounds(monkeypatch):
+    monkeypatch.setattr(processes, "STOPPED_GRACE", 1.0)
+
+    def scan_part(part, index):
+        if index == 2:  # in the child only: it stops between closing its pipe and exiting
+            real_exit = os._exit
+            os._exit = lambda code: (os.kill(os.getpid(), signal.SIGSTOP), real_exit(code))
+        return fake_scan(part, index)
+
+    t0 = time.monotonic()
+    result = processes.scan_split(ACCOUNTS, 2, scan_part)
+    assert time.monotonic() - t0 < 15
+    failures = [f for f in result.failures if f.code == processes.FAILED_CODE]
+    assert {f.account_id for f in failures} == {a.id for a in processes.split(ACCOUNTS, 2)[1]}
+
+
 def test_a_child_stopped_and_continued_within_the_grace_finishes(monkeypatch, tmp_path):
     monkeypatch.setattr(processes, "STOPPED_GRACE", 5.0)
     pidfile = tmp_path / "child.pid"
