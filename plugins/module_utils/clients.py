@@ -146,7 +146,10 @@ class ClientFactory:
     @contextlib.contextmanager
     def acting_as(self, credentials: Any, service: str, region: str) -> Iterator[botocore.client.BaseClient]:
         """The client for calls on behalf of ``credentials`` in ``region``; use it (pages
-        included) only inside the block."""
+        included) only inside the block. ``credentials`` None is refused on both paths: a client of
+        its own would otherwise sign with the controller's credentials."""
+        if credentials is None:
+            raise speedups.UnboundCredentialsError("acting_as() needs an account's credentials")
         shared = self._shared_client(service, region) if self._share else None
         if shared is None:
             yield self.client(service, region, credentials)

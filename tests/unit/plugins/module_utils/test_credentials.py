@@ -162,6 +162,18 @@ def test_warm_gives_up_quietly_and_leaves_the_error_to_the_call(env, monkeypatch
         assert client.meta.region_name == "us-east-1"
 
 
+@pytest.mark.parametrize("share", [True, False], ids=["shared clients", "client per call"])
+def test_acting_as_without_credentials_is_refused_on_both_paths(env, share):
+    """No account's credentials: refused, never a client signing as the controller (what
+    ``client(service, region)`` without credentials is, and what the slow path made)."""
+    from ansible_collections.crossaccount.aws.plugins.module_utils.botocore_speedups import UnboundCredentialsError
+
+    ctx = aws_context(share_clients=share)
+    with pytest.raises(UnboundCredentialsError):
+        with ctx.acting_as(None, "ec2", "us-east-1"):
+            pass
+
+
 def test_warm_makes_nothing_without_shared_clients(env):
     ctx = aws_context(share_clients=False)
     assert ctx.warm("ec2", ["us-east-1"], threading.Event()) == 0
