@@ -54,6 +54,8 @@ try:
     import botocore.credentials
     import botocore.hooks
     import botocore.parsers
+    import botocore.retries.quota
+    import botocore.retries.standard
 except ImportError:  # pragma: no cover - credentials.require_botocore() reports it
     botocore = None
 
@@ -132,6 +134,72 @@ class RoutedCredentials(_routed_base()):  # type: ignore[misc]
 
     def __repr__(self) -> str:  # never shows keys
         return "RoutedCredentials()"
+
+
+def _per_account_quota_class() -> type | None:
+    """A stand-in for ``botocore.retries.quota.RetryQuota`` that keeps one botocore quota per
+    account bound with ``acting_as``, or None when botocore's quota changed shape.
+
+    botocore's standard retry mode (also under adaptive) gives each client a retry quota (500
+    units; a retry costs 5, 10 for a timeout; a success gives 1 back): once spent, the client
+    stops retrying. On a shared client one quota would serve every account of the region, so a
+    few accounts throttled or timing out on every attempt would leave the others no retry at all:
+    their first throttle would fail them. Per account, each account-region has its own quota, as
+    with a client per account-region."""
+    base = getattr(getattr(getattr(botocore, "retries", None), "quota", None), "RetryQuota", None)
+    try:
+        init = list(inspect.signature(base.__init__).parameters)
+        acquire = list(inspect.signature(base.acquire).parameters)
+        release = list(inspect.signature(base.release).parameters)
+        made_at_call_time = "quota.RetryQuota(" in inspect.getsource(botocore.retries.standard.register_retry_handler)
+    except (AttributeError, TypeError, ValueError, OSError):
+        return None
+    if init[:2] != ["self", "initial_capacity"] or acquire != release or acquire != ["self", "capacity_amount"]:
+        return None
+    if not made_at_call_time:
+        return None
+
+    class _PerAccountRetryQuota:
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            self._make = lambda: base(*args, **kwargs)
+            self._unbound = self._make()  # no account bound: botocore's one quota
+            self._full = self._unbound.available_capacity  # what a new quota holds
+            self._quotas: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+            self._lock = threading.Lock()
+
+        def _quota(self, make: bool = True) -> Any:
+            bound = _BOUND.get()
+            if bound is None:
+                return self._unbound
+            try:
+                quota = self._quotas.get(bound)
+                if quota is None and make:
+                    with self._lock:
+                        quota = self._quotas.get(bound)
+                        if quota is None:
+                            quota = self._quotas[bound] = self._make()
+            except TypeError:  # credentials that cannot be a weak key: botocore's one quota
+                return self._unbound
+            return quota
+
+        def acquire(self, capacity_amount: int) -> bool:
+            return self._quota().acquire(capacity_amount)
+
+        def release(self, capacity_amount: int) -> None:
+            # (after every call) an account that never retried has a full quota: none is made for it
+            quota = self._quota(make=False)
+            if quota is not None:
+                quota.release(capacity_amount)
+
+        @property
+        def available_capacity(self) -> int:
+            quota = self._quota(make=False)
+            return self._full if quota is None else quota.available_capacity
+
+    return _PerAccountRetryQuota
+
+
+PER_ACCOUNT_QUOTA = _per_account_quota_class() if botocore is not None else None
 
 
 def routing_works(client: Any, routed: RoutedCredentials) -> bool:
@@ -222,21 +290,32 @@ def memoise(session: Any) -> bool:
     return True
 
 
-def create_client(session: Any, memoised: bool, service: str, **kwargs: Any) -> Any:
-    """``session.create_client(service, **kwargs)``, through ``_MemoClientCreator`` when possible.
+def create_client(session: Any, memoised: bool, service: str, *, shared: bool = False, **kwargs: Any) -> Any:
+    """``session.create_client(service, **kwargs)``, through ``_MemoClientCreator`` when possible,
+    and for a ``shared`` client (one signing through ``RoutedCredentials``) with a retry quota per
+    account (``_per_account_quota_class``).
 
-    botocore's Session.create_client looks ``botocore.client.ClientCreator`` up at call time; it is
-    swapped for the subclass only for the duration of the call, under a module lock. The subclass
-    behaves exactly like botocore's for any session that is not memoised."""
-    if not memoised or MEMO_CREATOR is None:
+    botocore's Session.create_client looks ``botocore.client.ClientCreator`` up at call time, and
+    its standard retry handler ``botocore.retries.quota.RetryQuota``; they are swapped for ours
+    only for the duration of the call, under a module lock. The subclass behaves exactly like
+    botocore's for any session that is not memoised, the quota like botocore's for calls made
+    outside ``acting_as``."""
+    swaps = []
+    if memoised and MEMO_CREATOR is not None:
+        swaps.append((botocore.client, "ClientCreator", MEMO_CREATOR))
+    if shared and PER_ACCOUNT_QUOTA is not None:
+        swaps.append((botocore.retries.quota, "RetryQuota", PER_ACCOUNT_QUOTA))
+    if not swaps:
         return session.create_client(service, **kwargs)
     with _SWAP_LOCK:
-        original = botocore.client.ClientCreator
-        botocore.client.ClientCreator = MEMO_CREATOR
+        originals = [(module, name, getattr(module, name)) for module, name, _new in swaps]
+        for module, name, new in swaps:
+            setattr(module, name, new)
         try:
             return session.create_client(service, **kwargs)
         finally:
-            botocore.client.ClientCreator = original
+            for module, name, original in originals:
+                setattr(module, name, original)
 
 
 # -- 3. a faster EC2 answer parser ------------------------------------------------------------------

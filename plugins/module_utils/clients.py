@@ -138,7 +138,13 @@ class ClientFactory:
             session = copy.copy(self.session)
             session.get_credentials = lambda: credentials
         return speedups.create_client(
-            session, self._memoised, service, region_name=region, config=self.config, **kwargs
+            session,
+            self._memoised,
+            service,
+            shared=credentials is not None and credentials is self._routed,
+            region_name=region,
+            config=self.config,
+            **kwargs,
         )
 
     # -- per-account calls ----------------------------------------------------------------------

@@ -135,3 +135,31 @@ def test_bindings_are_per_thread_and_nest(fast_environment):
             assert inner is client
             assert {r["OwnerId"] for r in inner.describe_instances()["Reservations"]} == {"740000000002"}
         assert {r["OwnerId"] for r in client.describe_instances()["Reservations"]} == {"740000000001"}
+
+
+def test_accounts_that_use_up_their_retries_leave_the_others_theirs(monkeypatch):
+    """botocore's standard retry mode gives a client a retry quota (500 units, 5 per retry); on a
+    client shared by every account of a region it must be kept per account: twelve accounts
+    throttled on every attempt (9 retries each, 540 units) must not leave the next account's one
+    throttled call without a retry, as with a client per account-region."""
+    import botocore.retries.standard
+
+    monkeypatch.setattr(botocore.retries.standard.ExponentialBackoff, "delay_amount", lambda self, context: 0)
+    throttled = _accounts(12, first=750000000001)
+    good = "750000000099"
+    server = FastAws(regions=REGIONS[:1], instances_per_account=2, throttle_accounts={a: 10_000 for a in throttled})
+    server.start()
+    try:
+        point_environment_at(monkeypatch, server.endpoint)
+        ctx = aws_context(max_attempts=10)
+        settings = scan_settings(max_workers=4, regions=(REGIONS[0],))
+        first = scan(ctx, settings, [Account(id=a, role_arn=f"arn:aws:iam::{a}:role/Reader") for a in throttled])
+        assert {(f.account_id, f.code) for f in first.failures} == {(a, "RequestLimitExceeded") for a in throttled}
+        assert sum(n for (action, _), n in server.calls.items() if action == "DescribeInstances") == 12 * 10
+        server.throttle_accounts[good] = 1  # one throttle: botocore retries it
+        second = scan(ctx, settings, [Account(id=good, role_arn=f"arn:aws:iam::{good}:role/Reader")])
+        assert not second.failures, second.failures
+        assert len(second.regions[0].records) == 2
+        assert ctx.clients.shares_clients and len(ctx.clients._shared) == 1  # the same shared client
+    finally:
+        server.stop()

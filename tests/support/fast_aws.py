@@ -133,7 +133,8 @@ class FastAws:
     page_size: DescribeInstances pages (a nextToken per page) when an account-region has more;
     expiration_seconds: lifetime of the credentials AssumeRole hands out (short: forces refreshes);
     throttle_every: every n-th DescribeInstances is throttled (RequestLimitExceeded, HTTP 503), so
-    that botocore retries it (and signs it again)."""
+    that botocore retries it (and signs it again);
+    throttle_accounts: account -> how many of its next DescribeInstances are throttled."""
 
     def __init__(
         self,
@@ -144,6 +145,7 @@ class FastAws:
         page_size: int = 1000,
         expiration_seconds: int = 3600,
         throttle_every: int = 0,
+        throttle_accounts: dict[str, int] | None = None,
         deny: frozenset[str] = frozenset(),
         port: int = 0,
     ) -> None:
@@ -153,6 +155,7 @@ class FastAws:
         self.page_size = page_size
         self.expiration_seconds = expiration_seconds
         self.throttle_every = throttle_every
+        self.throttle_accounts = dict(throttle_accounts or {})
         self.deny = frozenset(deny)
         self.calls: Counter = Counter()  # (action, account) -> count
         self.mismatches = 0
@@ -282,7 +285,11 @@ class FastAws:
         if action == "DescribeRegions":
             return 200, self._regions_body
         if action == "DescribeInstances":
-            if self.throttle_every and count % self.throttle_every == 0:
+            with self._lock:
+                left = self.throttle_accounts.get(account, 0)
+                if left:
+                    self.throttle_accounts[account] = left - 1
+            if left or (self.throttle_every and count % self.throttle_every == 0):
                 with self._lock:
                     self.throttled += 1
                 return 503, _ec2_error("RequestLimitExceeded", "Request limit exceeded.")

@@ -105,6 +105,39 @@ def test_routed_credentials_never_show_keys_and_refuse_when_unbound():
             pass
 
 
+def test_guard_the_retry_quota_keeps_its_shape(env, monkeypatch):
+    assert speedups.PER_ACCOUNT_QUOTA is not None, (
+        "botocore.retries.quota.RetryQuota changed shape (__init__(initial_capacity, ...), acquire/release"
+        "(capacity_amount)) or standard.register_retry_handler no longer makes it at call time: a shared "
+        "client's retry quota serves every account of its region again; update botocore_speedups"
+    )
+    import botocore.retries.quota
+
+    made = []
+
+    class Spy(speedups.PER_ACCOUNT_QUOTA):
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            made.append(self)
+
+    monkeypatch.setattr(speedups, "PER_ACCOUNT_QUOTA", Spy)
+    original = botocore.retries.quota.RetryQuota
+    factory = aws_context().clients
+    factory.client("ec2", "us-east-1")  # a client of its own: botocore's quota
+    assert made == []
+    with factory.acting_as(botocore.credentials.Credentials("A", "a"), "ec2", "us-east-1"):
+        pass
+    assert len(made) == 1, "the shared client's retry handler did not take the per-account quota"
+    assert botocore.retries.quota.RetryQuota is original  # swapped only while the client was made
+    a, b = botocore.credentials.Credentials("A", "a"), botocore.credentials.Credentials("B", "b")
+    quota = made[0]
+    with speedups.acting_as(a):
+        assert quota.acquire(500) and not quota.acquire(5)
+    with speedups.acting_as(b):
+        assert quota.available_capacity == 500 and quota.acquire(5)
+    assert quota.available_capacity == 500  # unbound: botocore's one quota, untouched
+
+
 # -- 2. memoised client classes ---------------------------------------------------------------------
 
 
