@@ -301,25 +301,32 @@ class _Child:
 
     def wait(self) -> None:
         """Until the child has sent everything and exited; one left stopped for ``STOPPED_GRACE``
-        seconds is killed (SIGKILL ends a stopped process too)."""
+        seconds is killed (SIGKILL ends a stopped process too). The seconds are counted only while
+        this process runs: stopped itself with its children (a job stopped as a whole), it does not
+        take them, once continued, for stopped ones."""
         if self.reader is None:
             os.close(self.read_fd)  # nobody reads: its writes fail and it ends
-        stopped_since = None
+        stopped_for = None  # seconds this process has seen the child stopped
+        last = time.monotonic()
         while self.status is None:
             if self.reader is not None and self.reader.is_alive():
                 self.reader.join(0.2)
             else:
                 time.sleep(0.01)  # it ends right after closing its pipe
+            now = time.monotonic()
+            step, last = min(now - last, 0.5), now
             pid, status = os.waitpid(self.pid, os.WNOHANG | os.WUNTRACED | os.WCONTINUED)
             if pid and os.WIFSTOPPED(status):
-                stopped_since, self.stopped_by = time.monotonic(), os.WSTOPSIG(status)
+                stopped_for, self.stopped_by = 0.0, os.WSTOPSIG(status)
             elif pid and os.WIFCONTINUED(status):
-                stopped_since, self.stopped_by = None, None
+                stopped_for, self.stopped_by = None, None
             elif pid:  # it exited: its pipe is closed, the reader ends
                 self.status = status
-            if stopped_since is not None and time.monotonic() - stopped_since >= STOPPED_GRACE:
-                _kill(self.pid, signal.SIGKILL)
-                stopped_since = None
+            elif stopped_for is not None:
+                stopped_for += step
+                if stopped_for >= STOPPED_GRACE:
+                    _kill(self.pid, signal.SIGKILL)
+                    stopped_for = None
         if self.reader is not None:
             self.reader.join()  # to the end of what it wrote
 

@@ -179,6 +179,31 @@ def test_a_child_stopped_and_continued_within_the_grace_finishes(monkeypatch, tm
     assert {r.account.id for r in result.regions} == {a.id for a in ACCOUNTS}
 
 
+def test_time_this_process_spends_stopped_itself_does_not_count(monkeypatch, tmp_path):
+    """The whole job stopped (this process too) and continued: the clock jumps between two looks
+    at the child, which is not taken for one stopped all that time."""
+    monkeypatch.setattr(processes, "STOPPED_GRACE", 5.0)
+    real = time.monotonic
+    jumps = iter(range(10**6))
+    monkeypatch.setattr(processes.time, "monotonic", lambda: real() + 60 * next(jumps))
+    pidfile = tmp_path / "child.pid"
+
+    def scan_part(part, index):
+        if index == 2:
+            pidfile.write_text(str(os.getpid()))
+            os.kill(os.getpid(), signal.SIGSTOP)
+        else:
+            deadline = real() + 20
+            while not (pidfile.exists() and pidfile.read_text()) and real() < deadline:
+                time.sleep(0.05)
+            threading.Timer(1.0, os.kill, (int(pidfile.read_text()), signal.SIGCONT)).start()
+        return fake_scan(part, index)
+
+    result = processes.scan_split(ACCOUNTS, 2, scan_part)
+    assert not [f for f in result.failures if f.code == processes.FAILED_CODE]
+    assert {r.account.id for r in result.regions} == {a.id for a in ACCOUNTS}
+
+
 def test_when_this_process_fails_a_stopped_child_is_still_stopped_and_reaped():
     def scan_part(part, index):
         if index == 2:
