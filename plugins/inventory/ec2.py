@@ -766,7 +766,9 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
                     for var in compose:
                         if var in composed:
                             inventory.set_variable(name, var, composed[var])
-                for group in host.get_groups():
+                for group in host.get_groups():  # its own groups; parent_group ancestors come as groups below
+                    if there not in group.host_names:
+                        continue
                     if group.name not in hhelp.RESERVED_GROUPS and guard.allows(group.name):
                         inventory.add_group(group.name)
                         inventory.add_host(name, group=group.name)

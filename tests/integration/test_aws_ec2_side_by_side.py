@@ -285,3 +285,51 @@ def test_aws_ec2_example_side_by_side(side, index):
 def test_every_example_is_classified():
     """A newer amazon.aws with another example must be run and its differences written down."""
     assert len(EXAMPLES) == len(KNOWN_DIFFERENCES)
+
+
+def _structure(data: dict, instance_id: str) -> dict[str, tuple[frozenset, frozenset]]:
+    """group -> (instance ids of its direct hosts, its child groups), from ``--list --export``."""
+    hostvars = data["_meta"]["hostvars"]
+    return {
+        group: (
+            frozenset(hostvars[h][instance_id] for h in entry.get("hosts", [])),
+            frozenset(entry.get("children", [])),
+        )
+        for group, entry in data.items()
+        if group not in ("_meta", "all", "ungrouped")
+    }
+
+
+def test_parent_group_structure_as_aws_ec2(side):
+    """keyed_groups' parent_group holds the keyed groups as children, as with aws_ec2, and no host
+    directly: ansible-inventory --graph, --list and --export show the same tree. (A host was also
+    added directly to every ancestor of its groups, which the members-only comparison above does
+    not see.)"""
+    server, _fleet, home, env = side
+    doc = {
+        "plugin": "amazon.aws.aws_ec2",
+        "regions": ["us-east-1"],
+        "keyed_groups": [{"key": "instance_type", "prefix": "type", "parent_group": "types"}],
+        "groups": {"web": "instance_type == 't3.micro'"},
+    }
+    paths_theirs = []
+    for account in SIDE_BY_SIDE_ACCOUNTS:
+        path = home / f"parents_{account}.aws_ec2.yml"
+        path.write_text(yaml.safe_dump(dict(doc, iam_role_arn=f"arn:aws:iam::{account}:role/{ROLE}")))
+        paths_theirs.append(path)
+    path_ours = home / "parents.ec2.yml"
+    path_ours.write_text(yaml.safe_dump(dict(translate(doc), default_groups=[])))
+    export = ("--list", "--export")
+    theirs = cli.run(
+        [os.path.join(cli.BIN, "ansible-inventory"), *[x for p in paths_theirs for x in ("-i", str(p))], *export],
+        server.endpoint,
+        extra_env=env,
+    )
+    ours = cli.run(
+        [os.path.join(cli.BIN, "ansible-inventory"), "-i", str(path_ours), *export], server.endpoint, extra_env=env
+    )
+    assert theirs.rc == 0 and ours.rc == 0, ours.stderr[-2000:]
+    t, o = _structure(theirs.data, "instance_id"), _structure(ours.data, "instance_id")
+    t.pop("aws_ec2")
+    assert t["types"] == (frozenset(), frozenset({"type_t3_micro", "type_m5_large"}))
+    assert o == t
