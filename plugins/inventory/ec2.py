@@ -159,6 +159,8 @@ options:
       - DescribeInstances filters as a mapping of filter name to a value or a list of values.
       - Values are strings. A value YAML reads as a number or a boolean is refused (YAML turns
         V(0755) into 493, V(1.10) into 1.1 and V(yes) into true); quote it.
+      - A value is never templated. A Jinja template (amazon.aws.aws_ec2 renders one in O(filters),
+        O(regions) and O(profile)) is refused in one line, here and in O(regions) and O(profile).
       - Unless C(instance-state-name) is given, instances in every state but terminated and
         shutting-down are listed.
     type: dict

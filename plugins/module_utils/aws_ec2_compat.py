@@ -165,6 +165,47 @@ def aws_ec2_hint(key: Any) -> ConfigError | None:
     return ConfigError(str(key), what, fix)
 
 
+# Options amazon.aws.aws_ec2 renders as Jinja templates when it reads them (its TemplatedOptions:
+# profile, regions, filters values; the others are refused or renamed here). This plugin reads
+# every value as written, so ``regions: ["{{ lookup('env', 'REGION') }}"]`` would name no region
+# and a templated filter value would silently match no instance: refused, with the fix.
+_TEMPLATED_OPTIONS: dict[str, str] = {
+    "profile": "write the profile name, or remove profile and set AWS_PROFILE in the environment",
+    "regions": "write the region codes, e.g. regions: [us-east-1, eu-west-1]",
+    "filters": "write the value itself (generate the file if it must vary)",
+}
+
+
+def _is_template(value: Any) -> bool:
+    return isinstance(value, str) and ("{{" in value or "{%" in value)
+
+
+def _values_at(key: str, value: Any) -> Iterable[tuple[str, Any]]:
+    """(where, value) of each string aws_ec2 would template in option ``key``."""
+    if isinstance(value, Mapping):
+        for name, item in value.items():
+            yield from _values_at(f"{key}.{name}", item)
+    elif isinstance(value, list):
+        for i, item in enumerate(value):
+            yield (f"{key}[{i}]" if len(value) > 1 or key == "regions" else key), item
+    else:
+        yield key, value
+
+
+def refuse_templates(raw: Mapping[str, Any]) -> None:
+    """A Jinja template where aws_ec2 renders one (profile, regions, filters values): one line
+    naming the key, before any other check of that option reads the text as a value."""
+    for option, fix in _TEMPLATED_OPTIONS.items():
+        for where, value in _values_at(option, raw.get(option)):
+            if _is_template(value):
+                raise ConfigError(
+                    where,
+                    "a Jinja template, which amazon.aws.aws_ec2 renders here and this plugin reads as written "
+                    "(it would match nothing)",
+                    fix,
+                )
+
+
 # ---------------------------------------------------------------------------------------------
 # include_filters / exclude_filters
 

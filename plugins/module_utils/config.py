@@ -774,6 +774,7 @@ def check_config(
     check_mapping(raw)
     refuse_secrets(raw, file_accounts, accounts_file_key)
     check_unknown_keys(raw, definitions)
+    aws_ec2_compat.refuse_templates(raw)  # before the checks that would read a template as a value
     context = CheckContext(known_regions=known_regions, known_attributes=known_attributes)
     for key, definition in definitions.items():
         value = raw.get(key)

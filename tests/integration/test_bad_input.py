@@ -195,6 +195,25 @@ CASES = {
         "accounts[0]",
         "regions of aws-cn",
     ),
+    # amazon.aws.aws_ec2 renders templates in profile, regions and filters values; read as written here,
+    # a templated filter value matched no instance without a word
+    "filters-template": Case(
+        OK + "filters:\n  tag:Environment: \"{{ lookup('env', 'ENV') }}\"\n",
+        "filters.tag:Environment",
+        "write the value itself",
+        also="a Jinja template, which amazon.aws.aws_ec2 renders here",
+    ),
+    "filters-template-in-list": Case(
+        OK + 'filters:\n  tag:Name: [web, "{% if true %}db{% endif %}"]\n', "filters.tag:Name[1]", "write the value"
+    ),
+    "regions-template": Case(
+        OK.replace("[us-east-1]", "[\"{{ lookup('env', 'REGION') }}\"]"), "regions[0]", "write the region codes"
+    ),
+    "profile-template": Case(
+        OK + "profile: \"{{ lookup('env', 'AWS_PROFILE') | default('prod', true) }}\"\n",
+        "profile",
+        "set AWS_PROFILE in the environment",
+    ),
     "profile-empty": Case(OK + 'profile: ""\n', "profile", "remove profile", also="empty"),
 }
 
