@@ -249,8 +249,9 @@ def _parse_source(text: Any, key: str, *, literal_ok: bool) -> Source:
 
 
 def parse_hostnames(value: Any) -> tuple[Preference, ...]:
-    """The ``hostnames`` option, checked. Unset: the instance id."""
-    if value is None:
+    """The ``hostnames`` option, checked. Unset or empty (aws_ec2 reads ``[]`` as its default
+    list too): the instance id."""
+    if value is None or (isinstance(value, list) and not value):
         return DEFAULT
     if isinstance(value, (str, dict)):
         value = [value]

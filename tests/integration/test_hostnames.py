@@ -348,3 +348,16 @@ def test_unknown_forms_are_refused_before_any_aws_call(stand_in, faults, write_i
     lines = [line for line in result.stderr.splitlines() if f"{key}:" in line]
     assert len(lines) == 1, result.stderr
     assert sum(faults.calls.values()) == 0
+
+
+def test_an_empty_hostnames_list_is_the_default(stand_in, fleet, write_inventory):
+    """aws_ec2 reads ``hostnames: []`` as its default list; here too (the instance id). It was
+    refused as 'expected a list, got a list'."""
+    path = write_inventory(
+        'plugin: crossaccount.aws.ec2\nrole_name: CMDBDiscovery\naccounts: ["444444444444"]\n'
+        "regions: [ap-southeast-2]\nhostnames: []\n"
+    )
+    result = cli.inventory(path, stand_in.endpoint, extra_env={"ANSIBLE_INVENTORY_ANY_UNPARSED_IS_FAILED": "true"})
+    assert result.rc == 0, result.stderr
+    assert result.hostvars
+    assert all(name == hv["instance_id"] for name, hv in result.hostvars.items())

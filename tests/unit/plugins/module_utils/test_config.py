@@ -312,7 +312,6 @@ REFUSED = [
     pytest.param(BASE + "filters: {tag:Env: null}", "filters.tag:Env", "value1", id="filter-null"),
     pytest.param(BASE + "hostnames: [tag-name]", "hostnames[0]", "tag:KEY", id="hostname"),
     pytest.param(BASE + "hostnames: [instance_id]", "hostnames[0]", "did you mean 'instance-id'"),
-    pytest.param(BASE + "hostnames: []", "hostnames", "hostnames: [tag:Name, instance-id]"),
     pytest.param(BASE + "attributes: [instance_typ]", "attributes[0]", "did you mean 'instance_type'"),
     pytest.param(BASE + "attributes: instance_type", "attributes", "attributes: [instance_type"),
     pytest.param(BASE + "retry_mode: fast", "retry_mode", "standard, adaptive, legacy"),
@@ -631,11 +630,11 @@ def test_hostnames():
     def written(value):
         return [p.written for p in parse_hostnames(value)]
 
-    assert written(None) == ["instance-id"]
+    assert written(None) == written([]) == ["instance-id"]  # [] is aws_ec2's default list too
     assert written("dns-name") == ["dns-name"]
     names = ["tag:Name", "private-ip-address", "instance-id"]
     assert written(names) == names
-    for bad in (["tag:"], [5], {"a": 1}, ["tag:Name | lower"], ["tag-key"], []):
+    for bad in (["tag:"], [5], {"a": 1}, ["tag:Name | lower"], ["tag-key"]):
         with pytest.raises(ConfigError):
             parse_hostnames(bad)
 

@@ -166,7 +166,6 @@ def test_same_name_as_aws_ec2(instance, preference):
         ([{"name": "dns-name", "separator": 1}], "hostnames[0].separator", "quote it"),
         ([{"name": ["dns-name"]}], "hostnames[0].name", "hostnames: [tag:Name"),
         ([5], "hostnames[0]", "hostnames: [tag:Name"),
-        ([], "hostnames", "hostnames: [tag:Name"),
         (7, "hostnames", "hostnames: [tag:Name"),
     ],
 )
@@ -176,6 +175,11 @@ def test_refused_at_config_time_in_one_line(value, key, fix):
     assert info.value.key == key, str(info.value)
     assert fix in info.value.fix, str(info.value)
     assert "\n" not in str(info.value) and len(str(info.value)) < 300
+
+
+def test_an_empty_list_is_the_default():
+    """aws_ec2 reads hostnames: [] as its default list; here it is the instance id."""
+    assert hn.parse_hostnames([]) == hn.DEFAULT == hn.parse_hostnames(None)
 
 
 def test_parsed_forms():
