@@ -28,7 +28,9 @@ description:
     amazon.aws.aws_ec2 uses, C(placement.region) included), C(ec2_tags) (aws_ec2's C(tags), a name
     ansible-core reserves), C(account_id), C(account_name), C(region),
     C(ansible_host) (private IP, else public IP), C(crossaccount_stale) and C(crossaccount_scanned_at).
-    All of them are untrusted data and are never templated.
+    All of them are untrusted data and are never templated. O(compose), O(groups) and O(keyed_groups)
+    do not see the default C(ansible_host), as amazon.aws.aws_ec2 sets none; a O(compose) entry for it
+    replaces the default.
   - O(compose), O(groups) and O(keyed_groups) are parsed before any AWS call. A Jinja syntax error, or
     an expression reading a variable amazon.aws.aws_ec2 sets under another name (C(tags), which is
     C(ec2_tags) here), is refused with one line naming the option and the fix. An aws_ec2 option this
@@ -833,8 +835,11 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
     def _construct(self, names, records):
         """compose, groups and keyed_groups evaluated with ansible-core's own Constructable code
         on a scratch InventoryData: the groups they create are known before any host is named,
-        and each expression is still evaluated once per host."""
+        and each expression is still evaluated once per host. They see the variables aws_ec2's
+        see (aws_ec2_compat.constructed_variables: not this plugin's default ansible_host)."""
         from ansible.inventory.data import InventoryData
+
+        from ansible_collections.crossaccount.aws.plugins.module_utils.aws_ec2_compat import constructed_variables
 
         strict = self.get_option("strict")
         compose = self.get_option("compose")
@@ -848,6 +853,7 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
             for name, record in zip(names, records, strict=True):
                 scratch.add_host(name)
                 host = scratch.hosts[name]
+                record = constructed_variables(record)
                 for var, value in record.items():
                     host.set_variable(var, value)
                 if compose:

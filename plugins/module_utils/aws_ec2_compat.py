@@ -343,6 +343,19 @@ def host_variables(record: Mapping[str, Any], prefix: str | None, suffix: str | 
     return out
 
 
+# This plugin's default ansible_host (private IP, else public IP) is set on the host, not shown to
+# compose, groups and keyed_groups: aws_ec2 leaves ansible_host unset, so an expression such as
+# ``ansible_host | default(public_ip_address)`` gives the public address with both plugins, and a
+# compose entry for ansible_host still replaces the default.
+_NOT_CONSTRUCTED = frozenset(("ansible_host",))
+
+
+def constructed_variables(published: Mapping[str, Any]) -> dict[str, Any]:
+    """The variables compose, groups and keyed_groups evaluate with for one host (host_variables
+    without this plugin's default ansible_host, which aws_ec2 does not set)."""
+    return {k: v for k, v in published.items() if k not in _NOT_CONSTRUCTED}
+
+
 def check_affix(value: Any, key: str) -> str | None:
     if value is None or value == "":
         return None

@@ -287,6 +287,22 @@ def test_every_example_is_classified():
     assert len(EXAMPLES) == len(KNOWN_DIFFERENCES)
 
 
+def _both(side, name: str, doc: dict, *args: str, **ours_extra):
+    """``ansible-inventory -i ... *args`` with aws_ec2 (one file per account) and with this plugin
+    (translate(doc), plus ``ours_extra``), on the side-by-side fleet."""
+    server, _fleet, home, env = side
+    paths = []
+    for account in SIDE_BY_SIDE_ACCOUNTS:
+        path = home / f"{name}_{account}.aws_ec2.yml"
+        path.write_text(yaml.safe_dump(dict(doc, iam_role_arn=f"arn:aws:iam::{account}:role/{ROLE}")))
+        paths.append(path)
+    ours = home / f"{name}.ec2.yml"
+    ours.write_text(yaml.safe_dump(dict(translate(doc), **ours_extra)))
+    command = [os.path.join(cli.BIN, "ansible-inventory")]
+    theirs = cli.run([*command, *[x for p in paths for x in ("-i", str(p))], *args], server.endpoint, extra_env=env)
+    return theirs, cli.run([*command, "-i", str(ours), *args], server.endpoint, extra_env=env)
+
+
 def _structure(data: dict, instance_id: str) -> dict[str, tuple[frozenset, frozenset]]:
     """group -> (instance ids of its direct hosts, its child groups), from ``--list --export``."""
     hostvars = data["_meta"]["hostvars"]
@@ -305,31 +321,42 @@ def test_parent_group_structure_as_aws_ec2(side):
     directly: ansible-inventory --graph, --list and --export show the same tree. (A host was also
     added directly to every ancestor of its groups, which the members-only comparison above does
     not see.)"""
-    server, _fleet, home, env = side
     doc = {
         "plugin": "amazon.aws.aws_ec2",
         "regions": ["us-east-1"],
         "keyed_groups": [{"key": "instance_type", "prefix": "type", "parent_group": "types"}],
         "groups": {"web": "instance_type == 't3.micro'"},
     }
-    paths_theirs = []
-    for account in SIDE_BY_SIDE_ACCOUNTS:
-        path = home / f"parents_{account}.aws_ec2.yml"
-        path.write_text(yaml.safe_dump(dict(doc, iam_role_arn=f"arn:aws:iam::{account}:role/{ROLE}")))
-        paths_theirs.append(path)
-    path_ours = home / "parents.ec2.yml"
-    path_ours.write_text(yaml.safe_dump(dict(translate(doc), default_groups=[])))
-    export = ("--list", "--export")
-    theirs = cli.run(
-        [os.path.join(cli.BIN, "ansible-inventory"), *[x for p in paths_theirs for x in ("-i", str(p))], *export],
-        server.endpoint,
-        extra_env=env,
-    )
-    ours = cli.run(
-        [os.path.join(cli.BIN, "ansible-inventory"), "-i", str(path_ours), *export], server.endpoint, extra_env=env
-    )
+    theirs, ours = _both(side, "parents", doc, "--list", "--export", default_groups=[])
     assert theirs.rc == 0 and ours.rc == 0, ours.stderr[-2000:]
     t, o = _structure(theirs.data, "instance_id"), _structure(ours.data, "instance_id")
     t.pop("aws_ec2")
     assert t["types"] == (frozenset(), frozenset({"type_t3_micro", "type_m5_large"}))
+    assert o == t
+
+
+def test_expressions_see_ansible_host_as_aws_ec2_does(side):
+    """aws_ec2 sets no ansible_host: compose, groups and keyed_groups read it as undefined, so
+    ``ansible_host | default(public_dns_name)`` is the public DNS name. Here too (this plugin's
+    default, the private IP, is set on the host but not shown to the expressions); it was the
+    private IP, silently."""
+    doc = {
+        "plugin": "amazon.aws.aws_ec2",
+        "regions": ["us-east-1"],
+        "compose": {
+            "ansible_host": "ansible_host | default(public_dns_name)",
+            "address_was_set": "ansible_host is defined",
+        },
+        "groups": {"preset_address": "ansible_host is defined"},
+    }
+    theirs, ours = _both(side, "address", doc, "--list")
+    assert theirs.rc == 0 and ours.rc == 0, ours.stderr[-2000:]
+
+    def view(result):
+        hostvars = result.data["_meta"]["hostvars"]
+        members = {hostvars[h]["instance_id"] for h in _members(result.data, "preset_address")}
+        return {hv["instance_id"]: (hv["ansible_host"], hv["address_was_set"]) for hv in hostvars.values()}, members
+
+    t, o = view(theirs), view(ours)
+    assert t[0] and all(address.startswith("ec2-") and not was_set for address, was_set in t[0].values())
     assert o == t
