@@ -377,7 +377,27 @@ def source_value(record: Mapping[str, Any], source: Source) -> str | None:
     value: Any = record
     for part in source.path:
         value = _compile_values(value, part)
-    return _text(value)
+    text = _text(value)
+    if text and source.text in _TIME_SOURCES:
+        return _boto3_time_text(text)
+    return text
+
+
+# Sources whose value is a timestamp. The record holds AWS's text (2026-01-02T03:04:05.000Z);
+# aws_ec2 names the host by the text of boto3's datetime (2026-01-02 03:04:05+00:00), which then
+# loses its ':' like any such name.
+_TIME_SOURCES = frozenset(
+    ("launch-time", "block-device-mapping.attach-time", "network-interface.attachment.attach-time")
+)
+
+
+def _boto3_time_text(text: str) -> str:
+    """``str()`` of the datetime boto3 would have parsed from AWS's timestamp ``text``."""
+    try:
+        parsed = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
+    except ValueError:
+        return text
+    return str(parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc))
 
 
 # ansible-core's C.INVALID_VARIABLE_NAMES: aws_ec2 passes a name holding ':' through

@@ -360,3 +360,16 @@ def test_expressions_see_ansible_host_as_aws_ec2_does(side):
     t, o = view(theirs), view(ours)
     assert t[0] and all(address.startswith("ec2-") and not was_set for address, was_set in t[0].values())
     assert o == t
+
+
+def test_a_timestamp_hostname_is_aws_ec2s(side):
+    """hostnames: [launch-time] names a host by boto3's datetime text with aws_ec2
+    (2026-12-05 02:50:13+00:00, sanitised); here too, though the variable keeps AWS's text."""
+    doc = {"plugin": "amazon.aws.aws_ec2", "regions": ["us-east-1", "us-east-2"], "hostnames": ["launch-time"]}
+    theirs, ours = _both(side, "launched", doc, "--list")
+    assert theirs.rc == 0 and ours.rc == 0, ours.stderr[-2000:]
+    t = {hv["instance_id"]: name for name, hv in theirs.data["_meta"]["hostvars"].items()}
+    o = {hv["instance_id"]: name for name, hv in ours.data["_meta"]["hostvars"].items()}
+    assert t
+    for iid, name in t.items():  # aws_ec2 merges instances launched in the same second; here NAME_<id>
+        assert o[iid] in (name, f"{name}_{iid}"), (o[iid], name)

@@ -508,3 +508,27 @@ def test_an_aws_name_with_colons_is_sanitised_unless_a_tag_went_into_it():
     tagged = _rec("i-0000000000000000b", network_interfaces=ipv6)
     tagged["ec2_tags"]["Role"] = "web"
     assert hn.preference_named(tagged, prefs[0]) == ("web_2600:1f18::10", True)
+
+
+STAMP = "2026-12-05T02:50:13Z"
+
+
+@pytest.mark.parametrize(
+    "source, record",
+    [
+        ("launch-time", {"launch_time": "2026-12-05T02:50:13.000Z"}),
+        (
+            "block-device-mapping.attach-time",
+            {"block_device_mappings": [{"ebs": {"attach_time": "2026-12-05T02:50:13Z"}}]},
+        ),
+        (
+            "network-interface.attachment.attach-time",
+            {"network_interfaces": [{"attachment": {"attach_time": "2026-12-05T02:50:13.000Z"}}]},
+        ),
+    ],
+)
+def test_a_timestamp_source_gives_the_name_aws_ec2_gives(source, record):
+    """aws_ec2 names the host by boto3's datetime ('2026-12-05 02:50:13+00:00', then ':' and the
+    rest sanitised); the record holds AWS's text ('...T02:50:13.000Z'), which gave another name."""
+    name, index = hn.wanted_name(dict(record, instance_id="i-0123456789abcdef0"), hn.parse_hostnames([source]))
+    assert (name, index) == ("_026_12_05_02_50_13_00_00", 0)
