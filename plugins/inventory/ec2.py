@@ -216,7 +216,8 @@ options:
       - Any DescribeInstances filter name aws_ec2 maps to an attribute, such as V(instance-id),
         V(dns-name), V(ip-address), V(private-dns-name), V(private-ip-address),
         V(network-interface.addresses.association.public-ip), V(availability-zone) or V(owner-id);
-        a name from attributes that holds V(:) is sanitised as aws_ec2 does.
+        a name from attributes that holds V(:) is sanitised as aws_ec2 does (in the mapping form,
+        each such part on its own, so a MAC address after a prefix gives aws_ec2's name).
       - A mapping with C(name) (a source, or a literal), and optionally C(prefix) (a source or a
         literal) and C(separator) (default V(_)) gives V(PREFIX<separator>NAME) when both have a value.
       - Refused when the file is read, in one line naming the entry and the fix, never silently

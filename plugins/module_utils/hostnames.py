@@ -415,17 +415,27 @@ def preference_named(record: Mapping[str, Any], pref: Preference) -> tuple[str |
     source, or a prefix from a tag that this instance has: without it aws_ec2 gives the bare
     name, e.g. the private IP address, which AWS gave). A name from AWS attributes holding ':'
     (IPv6 and MAC addresses, ARNs, times) is sanitised as aws_ec2 does; one a tag went into is
-    left as it is, so that the safety check refuses it rather than let a tag craft a pattern."""
-    name = source_value(record, pref.name)
+    left as it is, so that the safety check refuses it rather than let a tag craft a pattern.
+    In the dict form aws_ec2 sanitises the name and the prefix each on its own first (a MAC
+    address after a prefix: ``aws-_2_00_...``), then the whole."""
+    name = _part(record, pref.name)
     tagged = pref.name.from_tags
     if name and pref.prefix is not None:
-        prefix = source_value(record, pref.prefix)
+        prefix = _part(record, pref.prefix)
         if prefix:
             name = prefix + pref.separator + name
             tagged = tagged or pref.prefix.from_tags
     if name and ":" in name and not tagged:
         name = _INVALID_VARIABLE_CHARS.sub("_", name)
     return name, tagged
+
+
+def _part(record: Mapping[str, Any], source: Source) -> str | None:
+    """One source's value, sanitised as aws_ec2 sanitises a name holding ':' unless a tag gave it."""
+    value = source_value(record, source)
+    if value and ":" in value and not source.from_tags:
+        value = _INVALID_VARIABLE_CHARS.sub("_", value)
+    return value
 
 
 def wanted_name(record: Mapping[str, Any], preferences: Sequence[Preference]) -> tuple[str, int | None]:

@@ -373,3 +373,17 @@ def test_a_timestamp_hostname_is_aws_ec2s(side):
     assert t
     for iid, name in t.items():  # aws_ec2 merges instances launched in the same second; here NAME_<id>
         assert o[iid] in (name, f"{name}_{iid}"), (o[iid], name)
+
+
+@pytest.mark.parametrize("prefix, separator", [("aws", "-"), ("tag:Role", "_")])
+def test_the_dict_form_with_a_mac_address_gives_aws_ec2s_names(side, prefix, separator):
+    """aws_ec2 sanitises each part of the dict form holding ':' on its own (aws-_2_00_...); the
+    whole was sanitised at once here (aws_02_00_...), and after a tag prefix the MAC's ':' stayed
+    and the name was refused."""
+    entry = {"name": "network-interface.mac-address", "prefix": prefix, "separator": separator}
+    doc = {"plugin": "amazon.aws.aws_ec2", "regions": ["us-east-1"], "hostnames": [entry]}
+    theirs, ours = _both(side, f"mac_{separator}", doc, "--list")
+    assert theirs.rc == 0 and ours.rc == 0, ours.stderr[-2000:]
+    t = {hv["instance_id"]: name for name, hv in theirs.data["_meta"]["hostvars"].items()}
+    o = {hv["instance_id"]: name for name, hv in ours.data["_meta"]["hostvars"].items()}
+    assert t and o == t, ours.stderr[-2000:]

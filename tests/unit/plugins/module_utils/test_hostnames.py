@@ -507,7 +507,10 @@ def test_an_aws_name_with_colons_is_sanitised_unless_a_tag_went_into_it():
     assert hn.preference_named(plain, prefs[0]) == ("_600_1f18__10", False)  # aws_ec2: a leading digit too
     tagged = _rec("i-0000000000000000b", network_interfaces=ipv6)
     tagged["ec2_tags"]["Role"] = "web"
-    assert hn.preference_named(tagged, prefs[0]) == ("web_2600:1f18::10", True)
+    # the address is sanitised on its own, as aws_ec2 does in the dict form; the tag's part never is
+    assert hn.preference_named(tagged, prefs[0]) == ("web__600_1f18__10", True)
+    tagged["ec2_tags"]["Role"] = "a:b"
+    assert hn.preference_named(tagged, prefs[0]) == ("a:b__600_1f18__10", True)  # refused by the safety check
 
 
 STAMP = "2026-12-05T02:50:13Z"
@@ -532,3 +535,25 @@ def test_a_timestamp_source_gives_the_name_aws_ec2_gives(source, record):
     rest sanitised); the record holds AWS's text ('...T02:50:13.000Z'), which gave another name."""
     name, index = hn.wanted_name(dict(record, instance_id="i-0123456789abcdef0"), hn.parse_hostnames([source]))
     assert (name, index) == ("_026_12_05_02_50_13_00_00", 0)
+
+
+@pytest.mark.parametrize(
+    "entry, name",
+    [
+        ({"name": "network-interface.mac-address", "prefix": "aws", "separator": "-"}, "aws-_2_00_00_61_f6_0e"),
+        ({"name": "network-interface.mac-address", "prefix": "tag:Role"}, "db__2_00_00_61_f6_0e"),
+        ({"name": "instance-type", "prefix": "network-interface.mac-address"}, "_2_00_00_61_f6_0e_t3.micro"),
+        ({"name": "network-interface.mac-address"}, "_2_00_00_61_f6_0e"),
+    ],
+)
+def test_the_dict_form_sanitises_each_part_as_aws_ec2(entry, name):
+    """aws_ec2 sanitises a part holding ':' on its own, then joins: 'aws-_2_00_...'; the whole
+    sanitised at once gave 'aws_02_00_...', and a tag prefix left the MAC's ':' in (refused)."""
+    record = {
+        "instance_id": "i-0123456789abcdef0",
+        "instance_type": "t3.micro",
+        "ec2_tags": {"Role": "db"},
+        "network_interfaces": [{"mac_address": "02:00:00:61:f6:0e"}],
+    }
+    naming = hn.choose_hostnames([record], hn.parse_hostnames([entry]))
+    assert naming.names == [name] and naming.refusals == []
