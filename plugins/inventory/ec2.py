@@ -43,7 +43,9 @@ description:
     plugin; a file whose O(plugin) names another plugin (such as C(amazon.aws.aws_ec2)) is left to that plugin.
   - Source credentials come from the standard boto3 chain (environment, O(profile)/AWS_PROFILE, SSO,
     instance profile). The inventory file never holds secret keys; a file that does is refused.
-    AWS_ENDPOINT_URL, AWS_CONFIG_FILE and AWS_CA_BUNDLE are honoured.
+    AWS_ENDPOINT_URL, AWS_CONFIG_FILE and AWS_CA_BUNDLE are honoured. amazon.aws.aws_ec2's AWS_URL,
+    AWS_ACCESS_KEY and AWS_SECRET_KEY, which botocore does not read, are refused in one line unless
+    AWS_ENDPOINT_URL, AWS_ACCESS_KEY_ID or AWS_SECRET_ACCESS_KEY holds the same value.
 requirements:
   - python >= 3.11 (ansible-core 2.19 and later need it on the controller)
   - boto3 >= 1.34.0

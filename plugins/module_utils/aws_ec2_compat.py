@@ -206,6 +206,29 @@ def refuse_templates(raw: Mapping[str, Any]) -> None:
                 )
 
 
+# Environment variables amazon.aws.aws_ec2 reads (its options' env entries) that botocore does not:
+# this plugin would silently go to AWS's own endpoints, or use other credentials (an instance role, a
+# profile). Each -> the variable botocore reads instead. Values are compared, never printed.
+AWS_EC2_ENVIRONMENT: dict[str, tuple[str, str]] = {
+    "AWS_URL": ("AWS_ENDPOINT_URL", "the endpoint URL (aws_ec2's endpoint_url)"),
+    "AWS_ACCESS_KEY": ("AWS_ACCESS_KEY_ID", "an access key id (aws_ec2's access_key)"),
+    "AWS_SECRET_KEY": ("AWS_SECRET_ACCESS_KEY", "a secret access key (aws_ec2's secret_key)"),
+}
+
+
+def refuse_aws_ec2_environment(environ: Mapping[str, str]) -> None:
+    """An aws_ec2-only variable of ``environ`` that botocore's own does not match: one line naming
+    it and botocore's name (the value is never shown)."""
+    for name, (ours, what) in AWS_EC2_ENVIRONMENT.items():
+        value = environ.get(name)
+        if value and environ.get(ours) != value:
+            raise ConfigError(
+                name,
+                f"holds {what} for amazon.aws, which botocore and this plugin do not read",
+                f"set {ours} to the same value (botocore's name), or unset {name}",
+            )
+
+
 # ---------------------------------------------------------------------------------------------
 # include_filters / exclude_filters
 

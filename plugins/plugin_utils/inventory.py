@@ -26,7 +26,7 @@ from ansible.errors import AnsibleParserError, AnsibleRequiredOptionError
 from ansible.module_utils.parsing.convert_bool import BOOLEANS
 from ansible.utils.display import Display
 
-from ansible_collections.crossaccount.aws.plugins.module_utils import botocore_data, safe_yaml
+from ansible_collections.crossaccount.aws.plugins.module_utils import aws_ec2_compat, botocore_data, safe_yaml
 from ansible_collections.crossaccount.aws.plugins.module_utils.config import (
     RANGES,
     Settings,
@@ -185,6 +185,7 @@ def load_settings(plugin: Any, path: str) -> Settings:
     )
     check_cache_connection(plugin, raw)
     check_outside_values(plugin, raw, definitions)
+    aws_ec2_compat.refuse_aws_ec2_environment(os.environ)
     # ansible-core's own option handling (types, defaults, the constructed and cache options)
     # runs after the pre-pass, so that our messages, which name the key and the fix, come first.
     read_config_data(plugin, path, loaded)

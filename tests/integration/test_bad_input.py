@@ -214,6 +214,24 @@ CASES = {
         "profile",
         "set AWS_PROFILE in the environment",
     ),
+    # amazon.aws.aws_ec2 reads these variables, botocore does not: the scan went to AWS's own endpoints,
+    # or used other credentials, without a word
+    "aws-url": Case(
+        OK, "AWS_URL", "set AWS_ENDPOINT_URL to the same value", env=(("AWS_URL", "http://127.0.0.1:4566"),)
+    ),
+    "aws-access-key": Case(
+        OK,
+        "AWS_ACCESS_KEY",
+        "set AWS_ACCESS_KEY_ID to the same value",
+        also="holds an access key id (aws_ec2's access_key)",
+        env=(("AWS_ACCESS_KEY", "AKIAI44QH8DHBEXAMPLE"),),
+    ),
+    "aws-secret-key": Case(
+        OK,
+        "AWS_SECRET_KEY",
+        "or unset AWS_SECRET_KEY",
+        env=(("AWS_SECRET_KEY", "je7MtGbClwBF/2Zp9Utk/h3yCo8nvbEXAMPLEKEY"),),
+    ),
     "profile-empty": Case(OK + 'profile: ""\n', "profile", "remove profile", also="empty"),
 }
 

@@ -255,3 +255,18 @@ def test_keyed_groups_fields_ansible_core_formats_as_written_are_accepted():
     compat.check_constructed(None, None, [{"key": "k", "prefix": 2024, "separator": "", "default_value": None}])
     compat.check_constructed(None, None, [{"key": "k", "default_value": 0, "trailing_separator": None}])
     compat.check_constructed(None, None, [{"key": "k", "trailing_separator": False}])
+
+
+def test_aws_ec2_only_environment_variables_are_refused_without_their_value():
+    from ansible_collections.crossaccount.aws.plugins.module_utils.aws_ec2_compat import refuse_aws_ec2_environment
+
+    secret = "je7MtGbClwBF/2Zp9Utk/h3yCo8nvbEXAMPLEKEY"
+    with pytest.raises(ConfigError) as info:
+        refuse_aws_ec2_environment({"AWS_SECRET_KEY": secret, "AWS_SECRET_ACCESS_KEY": "other"})
+    assert info.value.key == "AWS_SECRET_KEY" and secret not in str(info.value)
+    assert "AWS_SECRET_ACCESS_KEY" in info.value.fix
+    with pytest.raises(ConfigError) as info:
+        refuse_aws_ec2_environment({"AWS_URL": "http://localhost:4566"})
+    assert info.value.key == "AWS_URL" and "AWS_ENDPOINT_URL" in info.value.fix
+    # botocore's own variable holds the same value, or the aws_ec2 one is empty: nothing to say
+    refuse_aws_ec2_environment({"AWS_URL": "http://x", "AWS_ENDPOINT_URL": "http://x", "AWS_ACCESS_KEY": ""})
