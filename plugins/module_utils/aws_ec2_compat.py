@@ -177,7 +177,9 @@ _TEMPLATED_OPTIONS: dict[str, str] = {
 
 
 def _is_template(value: Any) -> bool:
-    return isinstance(value, str) and ("{{" in value or "{%" in value)
+    # ansible-core's Templar.is_template: an expression, a statement or a comment ("prod{# x #}"
+    # renders as "prod")
+    return isinstance(value, str) and ("{{" in value or "{%" in value or "{#" in value)
 
 
 def _values_at(key: str, value: Any) -> Iterable[tuple[str, Any]]:

@@ -248,7 +248,8 @@ def _outside_source(definition: dict[str, Any], origin: Any) -> tuple[str | None
         for entry in definition.get("ini") or ():
             section, key = entry.get("section"), entry.get("key")
             if section and key and parser.has_option(section, key):
-                found = (f"[{section}] {key} in {origin}", parser.get(section, key))
+                # raw, as ansible-core reads it: interpolation would fail on a '%' and skip the check
+                found = (f"[{section}] {key} in {origin}", parser.get(section, key, raw=True))
     except (configparser.Error, OSError, UnicodeDecodeError):
         return None, None
     return found or (None, None)

@@ -156,6 +156,15 @@ CASES = {
         also="'maybe'",
         ansible_cfg="[inventory]\ncache = maybe\n",
     ),
+    # ansible-core reads ansible.cfg values raw: a '%' (in a '#' note, which is not a comment after a
+    # value) skipped the check, and the value was read as false without a word
+    "cache-word-with-percent-from-ansible-cfg": Case(
+        OK,
+        "[inventory] cache in {dir}/ansible.cfg",
+        "true or false",
+        also="'yes # 100%'",
+        ansible_cfg="[inventory]\ncache = yes # 100%\n",
+    ),
     "cache-timeout-from-ansible-cfg": Case(
         OK + "cache: true\ncache_plugin: memory\n",
         "[defaults] fact_caching_timeout in {dir}/ansible.cfg",
@@ -202,6 +211,10 @@ CASES = {
         "filters.tag:Environment",
         "write the value itself",
         also="a Jinja template, which amazon.aws.aws_ec2 renders here",
+    ),
+    # a Jinja comment is a template to ansible-core too (aws_ec2 renders it away)
+    "filters-template-comment": Case(
+        OK + 'filters:\n  tag:Environment: "prod{# the env #}"\n', "filters.tag:Environment", "write the value itself"
     ),
     "filters-template-in-list": Case(
         OK + 'filters:\n  tag:Name: [web, "{% if true %}db{% endif %}"]\n', "filters.tag:Name[1]", "write the value"
