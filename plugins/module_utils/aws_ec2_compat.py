@@ -503,9 +503,10 @@ def _check_keyed_group_keys(entry: Mapping[str, Any], where: str) -> None:
             raise unknown_key(key, KEYED_GROUP_KEYS, f"{where}.")
 
 
-# Fields of a keyed_groups entry that ansible-core formats into group names with "%s": a number
-# formats as written; None, true/false, lists and mappings would make groups named "None_...",
-# "True_..." or "['a']_..." without a word, so they are refused before any AWS call.
+# Fields of a keyed_groups entry that ansible-core formats into group names with "%s": None,
+# true/false, lists and mappings would make groups named "None_...", "True_..." or "['a']_..."
+# without a word, and a number is what YAML made of the text (0755 is 493, 1.10 is 1.1), so all
+# of them are refused before any AWS call, as filters values are: only a string is as written.
 _KEYED_GROUP_TEXT = ("prefix", "separator", "default_value")
 
 
@@ -518,7 +519,13 @@ def _check_keyed_group_fields(entry: Mapping[str, Any], where: str) -> None:
         value = entry[field]
         if value is None and field == "default_value":
             continue  # the same as leaving it out
-        if isinstance(value, bool) or not isinstance(value, (str, int, float)):
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            raise ConfigError(
+                f"{where}.{field}",
+                f"YAML read the value as a number ({value!r}), which may differ from what you wrote",
+                f"write it in quotes exactly as the group name should read, e.g. {field}: '{value!r}'",
+            )
+        if not isinstance(value, str):
             empty = "; write '' for none" if field != "default_value" else ""
             raise ConfigError(
                 f"{where}.{field}",

@@ -184,6 +184,13 @@ CASES = {
         "write '' for none",
         also="got empty",
     ),
+    # YAML reads 0755 as 493: the groups would have been named 493_...
+    "keyed-groups-prefix-octal": Case(
+        OK + "keyed_groups: [{key: instance_type, prefix: 0755}]\n",
+        "keyed_groups[0].prefix",
+        "write it in quotes",
+        also="(493)",
+    ),
     # a quoted "no" is true to ansible-core: the separator stayed
     "keyed-groups-trailing-separator-text": Case(
         OK + 'keyed_groups: [{key: ec2_tags, trailing_separator: "no"}]\n',

@@ -250,11 +250,20 @@ def test_a_keyed_groups_field_ansible_core_would_misread_is_refused(entry, key, 
     assert info.value.key == key and fix in info.value.fix and "\n" not in str(info.value), str(info.value)
 
 
-def test_keyed_groups_fields_ansible_core_formats_as_written_are_accepted():
-    # numbers format as written ("%s"); default_value: null is the same as leaving it out
-    compat.check_constructed(None, None, [{"key": "k", "prefix": 2024, "separator": "", "default_value": None}])
-    compat.check_constructed(None, None, [{"key": "k", "default_value": 0, "trailing_separator": None}])
+def test_keyed_groups_fields_as_strings_are_accepted():
+    # default_value: null is the same as leaving it out
+    compat.check_constructed(None, None, [{"key": "k", "prefix": "2024", "separator": "", "default_value": None}])
+    compat.check_constructed(None, None, [{"key": "k", "default_value": "0", "trailing_separator": None}])
     compat.check_constructed(None, None, [{"key": "k", "trailing_separator": False}])
+
+
+@pytest.mark.parametrize(("field", "value"), [("prefix", 493), ("separator", 1.1), ("default_value", 0)])
+def test_a_keyed_groups_field_yaml_read_as_a_number_is_refused(field, value):
+    # prefix: 0755 is 493 to YAML, 1.10 is 1.1: the groups would not start as written
+    with pytest.raises(ConfigError) as info:
+        compat.check_constructed(None, None, [{"key": "k", field: value}])
+    assert info.value.key == f"keyed_groups[0].{field}" and "number" in info.value.problem
+    assert "write it in quotes" in info.value.fix and "\n" not in str(info.value)
 
 
 def test_aws_ec2_only_environment_variables_are_refused_without_their_value():
