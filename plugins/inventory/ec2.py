@@ -617,7 +617,11 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
     def _scan(self, settings, fp: str, scope: str, previous: Snapshot | None) -> Snapshot:
         from ansible_collections.crossaccount.aws.plugins.module_utils import processes
         from ansible_collections.crossaccount.aws.plugins.module_utils.credentials import AwsContext
-        from ansible_collections.crossaccount.aws.plugins.module_utils.scanner import scan, utc_now
+        from ansible_collections.crossaccount.aws.plugins.module_utils.scanner import (
+            refuse_repeated_instances,
+            scan,
+            utc_now,
+        )
 
         started = utc_now()
         data_path = botocore_data_path()
@@ -647,6 +651,7 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
                 return scan(own, part_settings, part, on_progress=progress)
 
             result = processes.scan_split(accounts, n, scan_part)
+        refuse_repeated_instances(result)  # an instance id two account-regions list: both answers are doubtful
         reporter.done(result.progress)
         return Snapshot.build(
             result,

@@ -26,6 +26,7 @@ from ansible_collections.crossaccount.aws.plugins.module_utils.config import ACC
 from ansible_collections.crossaccount.aws.plugins.module_utils.errors import (
     NotAnAwsResponse,
     ScanFailure,
+    bounded,
     controller_refusal_for,
     describe_failure,
     error_code_and_message,
@@ -193,6 +194,7 @@ def scan_region(ctx: AwsContext, settings: ScanSettings, plan: _AccountPlan, reg
                         _check_owner(reservation, account.id)
                         for instance in reservation.get("Instances", []):
                             iid = responses.instance_id(instance.get("InstanceId"))
+                            _check_zone(instance, iid, region)
                             if iid in seen:
                                 continue
                             seen.add(iid)
@@ -225,6 +227,61 @@ def _check_owner(reservation: Any, account_id: str) -> None:
         raise NotAnAwsResponse(
             "DescribeInstances", f"the answer lists a reservation of {shown}, not of account {account_id}"
         )
+
+
+def _check_zone(instance: Any, instance_id: str, region: str) -> None:
+    """An instance a region lists is in an availability zone of that region (``us-east-1a``, or a
+    Local or Wavelength Zone such as ``us-west-2-lax-1a``). One in another region's zone is an
+    answer meant for another region (a proxy or cache keyed on the wrong thing): that
+    account-region fails, never files another region's instances under this one."""
+    placement = instance.get("Placement") if isinstance(instance, dict) else None
+    zone = placement.get("AvailabilityZone") if isinstance(placement, dict) else None
+    if zone is None:
+        return
+    rest = zone[len(region) :] if isinstance(zone, str) and zone.startswith(region) else ""
+    if not (rest[:1].isascii() and (rest[:1].isalpha() or rest[:1] == "-")):
+        raise NotAnAwsResponse(
+            "DescribeInstances",
+            f"the answer lists instance {instance_id} in availability zone {bounded(repr(zone), 60)}, "
+            f"not a zone of region {region}",
+        )
+
+
+def refuse_repeated_instances(result: ScanResult) -> None:
+    """Instance ids are unique in AWS: one that two account-regions list means that one of the two
+    answers was meant for another account or region (a proxy or cache keyed on the wrong thing),
+    and nothing tells which. Both account-regions fail (their hosts are kept stale from the cache
+    if there is one), rather than one instance's data taking the other's name."""
+    where: dict[str, list[RegionResult]] = {}
+    for region_result in result.regions:
+        for record in region_result.records:
+            where.setdefault(str(record["instance_id"]), []).append(region_result)
+    failed: dict[int, tuple[RegionResult, str, RegionResult]] = {}
+    for iid, results in where.items():
+        for one in results:
+            other = next((r for r in results if r is not one), None)
+            if other is not None and id(one) not in failed:
+                failed[id(one)] = (one, iid, other)
+    if not failed:
+        return
+    for one, iid, other in failed.values():
+        problem = (
+            f"the answer lists instance {iid}, which account {other.account.id} region {other.region} lists too: "
+            "instance ids are unique in AWS, so one of the two answers was meant for another account or region"
+        )
+        result.failures.append(
+            describe_failure(
+                NotAnAwsResponse("DescribeInstances", problem),
+                account_id=one.account.id,
+                account_name=one.account.name,
+                region=one.region,
+                operation="DescribeInstances",
+            )
+        )
+        result.progress.tasks_failed += 1
+        result.progress.instances -= len(one.records)
+    result.regions = [r for r in result.regions if id(r) not in failed]
+    result.sort()
 
 
 def _ssm_discovery(ctx: AwsContext, plan: _AccountPlan, region: str, result: RegionResult) -> None:

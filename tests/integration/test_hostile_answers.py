@@ -355,3 +355,83 @@ def test_an_ec2_shaped_answer_that_pages_forever_or_repeats_a_value_fails_that_r
     assert "i-0123456789abcdef0" not in json.dumps(result.hostvars)
     if kind == "endless":  # the second call with the same token is refused: two calls, not a loop
         assert faults.calls[("DescribeInstances", "444444444444", "ap-southeast-2")] == 2
+
+
+def _forged(owner: str, instance_id: str, zone: str) -> bytes:
+    """A genuine-looking DescribeInstances answer of ``owner`` listing ``instance_id`` in ``zone``,
+    launched long ago (it would keep a contested name) and with a loopback address."""
+    return (
+        f'<DescribeInstancesResponse xmlns="{_EC2_NS}"><requestId>0f3e-4</requestId><reservationSet><item>'
+        f"<reservationId>r-4</reservationId><ownerId>{owner}</ownerId><instancesSet><item>"
+        f"<instanceId>{instance_id}</instanceId><instanceType>t3.micro</instanceType>"
+        "<launchTime>2001-01-01T00:00:00.000Z</launchTime>"
+        f"<placement><availabilityZone>{zone}</availabilityZone></placement>"
+        "<privateIpAddress>10.9.9.9</privateIpAddress></item></instancesSet></item></reservationSet>"
+        "</DescribeInstancesResponse>"
+    ).encode()
+
+
+@pytest.mark.parametrize(
+    ("forged_for", "copied_from", "zone", "failed", "words", "extra"),
+    [
+        (
+            ("444444444444", "ap-southeast-2"),
+            ("444444444444", "us-east-1"),
+            "us-east-1a",
+            {("444444444444", "ap-southeast-2")},
+            "in availability zone 'us-east-1a', not a zone of region ap-southeast-2",
+            "",
+        ),
+        (
+            ("444444444444", "ap-southeast-2"),
+            ("444444444444", "us-east-1"),
+            "ap-southeast-2a",
+            {("444444444444", "ap-southeast-2"), ("444444444444", "us-east-1")},
+            "lists too: instance ids are unique in AWS",
+            "",
+        ),
+        (
+            ("333333333333", "eu-west-1"),
+            ("444444444444", "eu-west-1"),
+            "eu-west-1b",
+            {("333333333333", "eu-west-1"), ("444444444444", "eu-west-1")},
+            "lists too: instance ids are unique in AWS",
+            "scan_processes: 2\n",
+        ),
+    ],
+    ids=["another-regions-zone", "same-id-in-two-regions", "same-id-in-two-accounts-two-processes"],
+)
+def test_an_answer_meant_for_another_region_or_account_fails_instead_of_taking_an_instances_name(
+    forged_for, copied_from, zone, failed, words, extra, stand_in, fleet, faults, write_inventory
+):
+    """A proxy or cache keyed on the wrong thing answers one account-region with an instance of
+    another (same owner id, well-formed). Before, the copy, launched earlier, took the genuine
+    instance's name (its instance id) with the proxy's address, the genuine one became
+    ``<id>_<id>``, and the run listed no failure."""
+    victim = next(f for f in fleet if (f["account"], f["region"]) == copied_from)
+    iid = victim["instance_id"]
+    account, region = forged_for
+    faults.set_faults(
+        [
+            Fault(
+                code="copied",
+                action="DescribeInstances",
+                account=account,
+                region=region,
+                body=_forged(account, iid, zone),
+                content_type="text/xml;charset=UTF-8",
+            )
+        ]
+    )
+    result = run(write_inventory, stand_in, config(extra))
+    assert result.rc == 0, result.stderr
+    errors = result.all_vars["crossaccount_errors"]
+    assert {(e["account_id"], e["region"]) for e in errors} == failed, errors
+    assert {e["code"] for e in errors} == {"NotAnAwsResponse"}
+    assert all(words in e["message"] for e in errors), errors
+    assert not any(h.startswith(f"{iid}_") for h in result.hostvars), sorted(result.hostvars)
+    assert "10.9.9.9" not in json.dumps(result.hostvars)
+    if copied_from not in failed:
+        assert result.hostvars[iid]["region"] == copied_from[1]
+        assert result.hostvars[iid]["account_id"] == copied_from[0]
+    assert not failed & hosts_by_account_region(result)
