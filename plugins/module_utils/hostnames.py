@@ -453,7 +453,9 @@ def wanted_name(record: Mapping[str, Any], preferences: Sequence[Preference]) ->
 
 #: names ansible-core treats as the controller (C.LOCALHOST) and the usual aliases of it
 IMPLICIT_LOCALHOST = ("localhost", "127.0.0.1", "::1")
-_LOCAL_NAMES = re.compile(r"localhost[0-9]*(\..*)?|ip6-(localhost|loopback)", re.I)
+# and, as RFC 6761 reserves them, every name under localhost (resolvers such as systemd's
+# nss-myhostname and resolved answer loopback for web.localhost); each with or without the root's '.'
+_LOCAL_NAMES = re.compile(r"localhost[0-9]*(\..*)?|ip6-(localhost|loopback)\.?|.+\.localhost\.?", re.I)
 INSTANCE_ID_RE = re.compile(r"(?<![0-9A-Za-z])i-[0-9a-f]{8,17}(?![0-9A-Za-z])", re.I)
 _SAFE_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9._-]{0,254}")
 RESERVED_GROUPS = ("all", "ungrouped")

@@ -85,6 +85,8 @@ def _attacks(victim_web_id: str) -> dict[str, dict]:
         "all": {"Role": "localhost"},  # and a keyed group that would be named localhost
         "ungrouped": {"Role": "bastion01"},  # and one named like the static host
         "localhost": {},
+        "web.localhost": {},  # RFC 6761: resolvers (systemd's nss-myhostname, resolved) answer loopback
+        "ip6-localhost.": {},  # the fully-qualified form of an /etc/hosts alias of ::1
         "127.1": {},  # inet_aton's short forms of loopback and of an address
         "0x7f000001": {},
         "42": {},
