@@ -9,11 +9,12 @@ No AWS call and no Ansible import here, so everything is unit tested directly.
 from __future__ import annotations
 
 import datetime
+import ipaddress
 import re
 from typing import Any, Iterable, Mapping
 
 from ansible_collections.crossaccount.aws.plugins.module_utils.constants import DEFAULT_GROUP_KINDS
-from ansible_collections.crossaccount.aws.plugins.module_utils.errors import NotAnAwsResponse
+from ansible_collections.crossaccount.aws.plugins.module_utils.errors import NotAnAwsResponse, bounded
 from ansible_collections.crossaccount.aws.plugins.module_utils.values import snake, snake_value
 
 # Always kept, whatever ``attributes`` says.
@@ -61,11 +62,30 @@ def instance_record(
     if account_name:
         record["account_name"] = account_name
     record["region"] = region
+    for key in ("PrivateIpAddress", "PublicIpAddress"):
+        _check_address(instance.get(key), key)
     host = instance.get("PrivateIpAddress") or instance.get("PublicIpAddress")
     if host:
         record["ansible_host"] = host
     _refuse_odd_values(record)
     return record
+
+
+def _check_address(value: Any, key: str) -> None:
+    """EC2 gives an instance's addresses as dotted IPv4 text, never a loopback or unspecified one:
+    anything else (``127.0.0.1``, ``localhost``, ``web,db``) is a proxy's answer, and as the
+    default ``ansible_host`` it would send the host's connections to the controller or elsewhere.
+    That account-region fails instead."""
+    if value is None or value == "":
+        return
+    try:
+        address = ipaddress.IPv4Address(value) if isinstance(value, str) else None
+    except ValueError:
+        address = None
+    if address is None or address.is_loopback or address.is_unspecified:
+        raise NotAnAwsResponse(
+            "DescribeInstances", f"the answer gives {snake(key)} {bounded(repr(value), 60)}, not an instance's address"
+        )
 
 
 # what botocore's parsers give for EC2's scalar shapes (dates only with a timestamp parser that makes them)

@@ -328,6 +328,12 @@ OTHER_OWNER = (
     "</DescribeInstancesResponse>"
 ).encode()
 
+# addresses no EC2 instance has: as the default ansible_host they would reach the controller
+LOOPBACK_ADDRESS = OTHER_OWNER.replace(b"111111111111", b"444444444444").replace(b"10.9.9.9", b"127.0.0.1")
+NAME_FOR_ADDRESS = OTHER_OWNER.replace(b"111111111111", b"444444444444").replace(
+    b"<privateIpAddress>10.9.9.9</privateIpAddress>", b"<ipAddress>localhost</ipAddress>"
+)
+
 
 @pytest.mark.parametrize(
     ("kind", "body", "words"),
@@ -335,8 +341,16 @@ OTHER_OWNER = (
         ("endless", ENDLESS, "NextToken"),
         ("repeated", REPEATED_SCALAR, "instance_type"),
         ("other-owner", OTHER_OWNER, "reservation of 111111111111, not of account 444444444444"),
+        ("loopback", LOOPBACK_ADDRESS, "private_ip_address '127.0.0.1', not an instance's address"),
+        ("not-an-address", NAME_FOR_ADDRESS, "public_ip_address 'localhost', not an instance's address"),
     ],
-    ids=["endless-next-token", "repeated-scalar", "another-accounts-reservation"],
+    ids=[
+        "endless-next-token",
+        "repeated-scalar",
+        "another-accounts-reservation",
+        "loopback-address",
+        "name-for-an-address",
+    ],
 )
 def test_an_ec2_shaped_answer_that_pages_forever_or_repeats_a_value_fails_that_region_only(
     kind, body, words, stand_in, fleet, faults, write_inventory
