@@ -1083,7 +1083,7 @@ class _GroupGuard:
 
     def lines(self) -> list[str]:
         return [
-            f"group {group!r} not created: it is {self._verdicts[group]}, and a host pattern naming it must "
+            f"group {hhelp.shown(group)} not created: it is {self._verdicts[group]}, and a host pattern naming it must "
             f"keep meaning that host, never the members of a group ({count} membership(s) dropped)"
             for group, count in sorted(self._refused.items())
         ]

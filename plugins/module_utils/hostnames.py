@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any, Callable, Collection, Iterable, Mapping, Sequence
 
-from ansible_collections.crossaccount.aws.plugins.module_utils.errors import ConfigError
+from ansible_collections.crossaccount.aws.plugins.module_utils.errors import ConfigError, bounded
 
 # ---------------------------------------------------------------------------------------------
 # aws_ec2's filter-name sources (amazon.aws 10.x, plugins/inventory/aws_ec2.py
@@ -556,6 +556,11 @@ def unsafe_group_reason(name: str) -> str | None:
 # every instance
 
 
+def shown(value: str) -> str:
+    """A refused name in a message: its repr, bounded (a proxy's tag is not held to 256 characters)."""
+    return bounded(repr(value), 200)
+
+
 @dataclass
 class Refusal:
     instance_id: str
@@ -566,7 +571,7 @@ class Refusal:
 
     def line(self) -> str:
         return (
-            f"instance {self.instance_id} of account {self.account_id}: hostname {self.value!r} refused "
+            f"instance {self.instance_id} of account {self.account_id}: hostname {shown(self.value)} refused "
             f"({self.reason}); the host is named {self.name or self.instance_id}"
         )
 

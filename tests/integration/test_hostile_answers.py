@@ -449,3 +449,22 @@ def test_an_answer_meant_for_another_region_or_account_fails_instead_of_taking_a
         assert result.hostvars[iid]["region"] == copied_from[1]
         assert result.hostvars[iid]["account_id"] == copied_from[0]
     assert not failed & hosts_by_account_region(result)
+
+
+def test_a_refused_name_of_any_length_is_one_bounded_warning_line(stand_in, fleet, faults, write_inventory):
+    """A proxy's answer is not held to AWS's 256-character tag values: a Name tag of 200,000
+    characters, refused as a hostname, is shown bounded in one warning line; the host keeps its
+    instance id and its tag as written."""
+    long_name = "web." * 50_000 + "localhost"
+    body = OTHER_OWNER.replace(b"111111111111", b"444444444444").replace(
+        b"</privateIpAddress>",
+        f"</privateIpAddress><tagSet><item><key>Name</key><value>{long_name}</value></item></tagSet>".encode(),
+    )
+    faults.set_faults([describe_instances_fault("long", body, content_type="text/xml;charset=UTF-8")])
+    result = run(write_inventory, stand_in, config("hostnames: [tag:Name, instance-id]\n"))
+    assert result.rc == 0, result.stderr
+    assert result.hostvars["i-0123456789abcdef0"]["ec2_tags"]["Name"] == long_name
+    lines = [ln for ln in ours(result.stderr) if "web.web." in ln]
+    assert len(lines) == 1, [ln[:300] for ln in lines]
+    assert len(lines[0]) < 1000, len(lines[0])
+    assert "hostname 'web.web." in lines[0] and lines[0].endswith("the host is named i-0123456789abcdef0")
