@@ -244,6 +244,10 @@ options:
         address taken from a tag or any name a resolver reads as one (V(42)), or not a plain name
         (only letters, digits, V(.), V(_) and V(-)) is refused with one warning naming the instance,
         its account and the value, and the host is named by its instance id. See docs/security.md.
+      - The attributes an account's users write (V(key-name), V(group-name), V(instance.group-name),
+        V(network-interface.group-name), V(network-interface.description), V(placement-group-name),
+        V(client-token)) are contested like tags - never an IP address, never starting like a
+        O(keyed_groups) entry's names, yielding to a name AWS gives another instance.
     type: list
     elements: raw
     default: [instance-id]

@@ -166,6 +166,29 @@ class Source:
     def from_tags(self) -> bool:
         return self.kind == "tag"
 
+    @property
+    def chosen_by_users(self) -> bool:
+        """A tag, or an attribute whose text whoever launches instances in that account writes
+        (a key pair, security group or placement group name, an interface description, a client
+        token): its names are contested like a tag's (never an IP address, never starting like a
+        keyed group, yielding to names AWS gives)."""
+        return self.kind == "tag" or (self.kind == "attribute" and self.text in CHOSEN_BY_USERS)
+
+
+# filter-name sources whose text the account's users write (CreateKeyPair, CreateSecurityGroup,
+# CreatePlacementGroup, an interface's description, RunInstances' ClientToken)
+CHOSEN_BY_USERS = frozenset(
+    (
+        "key-name",
+        "group-name",
+        "instance.group-name",
+        "network-interface.group-name",
+        "network-interface.description",
+        "placement-group-name",
+        "client-token",
+    )
+)
+
 
 @dataclass(frozen=True)
 class Preference:
@@ -411,21 +434,23 @@ def preference_value(record: Mapping[str, Any], pref: Preference) -> str | None:
 
 
 def preference_named(record: Mapping[str, Any], pref: Preference) -> tuple[str | None, bool]:
-    """The name aws_ec2 gives from one preference, and whether a tag went into it (the name's
-    source, or a prefix from a tag that this instance has: without it aws_ec2 gives the bare
-    name, e.g. the private IP address, which AWS gave). A name from AWS attributes holding ':'
+    """The name aws_ec2 gives from one preference, and whether a tag (or an attribute the
+    account's users write, Source.chosen_by_users) went into it (the name's source, or such a
+    prefix that this instance has: without it aws_ec2 gives the bare name, e.g. the private IP
+    address, which AWS gave). A name from AWS attributes holding ':'
     (IPv6 and MAC addresses, ARNs, times) is sanitised as aws_ec2 does; one a tag went into is
     left as it is, so that the safety check refuses it rather than let a tag craft a pattern.
     In the dict form aws_ec2 sanitises the name and the prefix each on its own first (a MAC
     address after a prefix: ``aws-_2_00_...``), then the whole."""
     name = _part(record, pref.name)
-    tagged = pref.name.from_tags
+    tagged, from_tag = pref.name.chosen_by_users, pref.name.from_tags
     if name and pref.prefix is not None:
         prefix = _part(record, pref.prefix)
         if prefix:
             name = prefix + pref.separator + name
-            tagged = tagged or pref.prefix.from_tags
-    if name and ":" in name and not tagged:
+            tagged = tagged or pref.prefix.chosen_by_users
+            from_tag = from_tag or pref.prefix.from_tags
+    if name and ":" in name and not from_tag:
         name = _INVALID_VARIABLE_CHARS.sub("_", name)
     return name, tagged
 

@@ -363,3 +363,36 @@ def test_an_empty_hostnames_list_is_the_default(stand_in, fleet, write_inventory
     assert result.rc == 0, result.stderr
     assert result.hostvars
     assert all(name == hv["instance_id"] for name, hv in result.hostvars.items())
+
+
+KEY_NAMES = """plugin: crossaccount.aws.ec2
+role_name: CMDBDiscovery
+accounts: ["565656565656"]
+regions: [us-east-1]
+hostnames: [key-name, instance-id]
+keyed_groups:
+  - key: ec2_tags.Environment
+    prefix: env
+"""
+
+
+def test_a_key_pair_name_is_contested_like_a_tag(stand_in, write_inventory):
+    """Whoever launches instances in an account names its key pairs (CreateKeyPair) as freely as
+    its tags: with hostnames: [key-name, ...] a key pair named ``env_prod`` (no instance of the
+    scan is tagged Environment=prod) or ``10.9.9.9`` is refused like such a Name tag, and the
+    instances are named by their ids. Before, the host env_prod took --limit env_prod (and
+    'env_*') on a night that keyed group was empty, and 10.9.9.9 posed as an address."""
+    from tests.support.fleet import _account_ec2
+
+    ec2, image = _account_ec2(stand_in.endpoint, "565656565656", "us-east-1")
+    ids = {}
+    for key in ("env_prod", "10.9.9.9", "plain-key"):
+        ec2.create_key_pair(KeyName=key)
+        ids[key] = ec2.run_instances(ImageId=image, MinCount=1, MaxCount=1, KeyName=key)["Instances"][0]["InstanceId"]
+    result = cli.inventory(write_inventory(KEY_NAMES), stand_in.endpoint, "--list")
+    assert result.rc == 0, result.stderr
+    hosts = set(result.hostvars)
+    assert hosts == {ids["env_prod"], ids["10.9.9.9"], "plain-key"}, sorted(hosts)
+    stderr = " ".join(result.stderr.split())
+    assert "hostname 'env_prod' refused (starts like a keyed group (env_...)" in stderr, stderr
+    assert "hostname '10.9.9.9' refused (an IP address" in stderr, stderr
