@@ -465,6 +465,7 @@ from ansible.plugins.inventory import BaseInventoryPlugin, Cacheable, Constructa
 from ansible.utils.display import Display  # noqa: E402
 
 from ansible_collections.crossaccount.aws.plugins.module_utils import hostnames as hhelp  # noqa: E402
+from ansible_collections.crossaccount.aws.plugins.module_utils import validation  # noqa: E402
 from ansible_collections.crossaccount.aws.plugins.module_utils.accounts import resolve_accounts  # noqa: E402
 from ansible_collections.crossaccount.aws.plugins.module_utils.aws_ec2_compat import host_variables  # noqa: E402
 from ansible_collections.crossaccount.aws.plugins.module_utils.errors import (  # noqa: E402
@@ -836,7 +837,7 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
             if f"{prefix}{sep}":
                 starts |= both(f"{prefix}{sep}")
             parent = keyed.get("parent_group")
-            if isinstance(parent, str) and parent and "{{" not in parent and "{%" not in parent:
+            if isinstance(parent, str) and parent and not validation.is_template(parent):
                 names |= both(parent)
         if settings.ssm is not None and settings.ssm.discovery:
             from ansible_collections.crossaccount.aws.plugins.module_utils.ssm import ONLINE_GROUP

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from typing import Any, Iterable, Mapping
 
+from ansible_collections.crossaccount.aws.plugins.module_utils import validation
 from ansible_collections.crossaccount.aws.plugins.module_utils.errors import ConfigError, unknown_key
 
 SAME = "same"
@@ -176,12 +177,6 @@ _TEMPLATED_OPTIONS: dict[str, str] = {
 }
 
 
-def _is_template(value: Any) -> bool:
-    # ansible-core's Templar.is_template: an expression, a statement or a comment ("prod{# x #}"
-    # renders as "prod")
-    return isinstance(value, str) and ("{{" in value or "{%" in value or "{#" in value)
-
-
 def _values_at(key: str, value: Any) -> Iterable[tuple[str, Any]]:
     """(where, value) of each string aws_ec2 would template in option ``key``."""
     if isinstance(value, Mapping):
@@ -199,7 +194,7 @@ def refuse_templates(raw: Mapping[str, Any]) -> None:
     naming the key, before any other check of that option reads the text as a value."""
     for option, fix in _TEMPLATED_OPTIONS.items():
         for where, value in _values_at(option, raw.get(option)):
-            if _is_template(value):
+            if validation.is_template(value):
                 raise ConfigError(
                     where,
                     "a Jinja template, which amazon.aws.aws_ec2 renders here and this plugin reads as written "

@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any, Callable, Collection, Iterable, Mapping, Sequence
 
+from ansible_collections.crossaccount.aws.plugins.module_utils import validation
 from ansible_collections.crossaccount.aws.plugins.module_utils.errors import ConfigError, bounded
 
 # ---------------------------------------------------------------------------------------------
@@ -236,7 +237,7 @@ def _fix_for(text: str) -> str:
 def _parse_source(text: Any, key: str, *, literal_ok: bool) -> Source:
     if not isinstance(text, str):
         raise ConfigError(key, f"expected a string, got {_type_name(text)}", _EXAMPLE)
-    if "|" in text or "{{" in text or "{%" in text:
+    if "|" in text or validation.is_template(text):
         raise ConfigError(
             key,
             f"{text!r} has a Jinja2 filter or template; hostnames are never templated here "

@@ -82,3 +82,10 @@ def is_parent_id(value: Any) -> bool:
 
 def is_instance_id(value: Any) -> bool:
     return _full(INSTANCE_ID, value)
+
+
+def is_template(value: Any) -> bool:
+    """Text ansible-core would render as a Jinja template (its ``Templar.is_template``: an
+    expression, a statement or a comment; ``"prod{# x #}"`` renders as ``prod``). This plugin
+    never renders a value: such text is refused where a user might expect it rendered."""
+    return isinstance(value, str) and ("{{" in value or "{%" in value or "{#" in value)

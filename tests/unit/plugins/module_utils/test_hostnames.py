@@ -154,6 +154,8 @@ def test_same_name_as_aws_ec2(instance, preference):
     [
         (["tag:Nmae | lower"], "hostnames[0]", "compose"),
         (["{{ tag }}"], "hostnames[0]", "compose"),
+        (["tag:Name{# x #}"], "hostnames[0]", "compose"),
+        ([{"name": "web{% if x %}", "prefix": "tag:Role"}], "hostnames[0].name", "compose"),
         (["instance-id", "dns_name"], "hostnames[1]", "did you mean 'dns-name'"),
         (["web"], "hostnames[0]", "literal name only in the dict form"),
         (["tag-key"], "hostnames[0]", "tag:KEY"),
