@@ -783,9 +783,7 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
                     for var in compose:
                         if var in composed:
                             inventory.set_variable(name, var, composed[var])
-                for group in host.get_groups():  # its own groups; parent_group ancestors come as groups below
-                    if there not in group.host_names:
-                        continue
+                for group in _own_groups(host):  # parent_group ancestors come as groups of groups below
                     if group.name not in hhelp.RESERVED_GROUPS and guard.allows(group.name):
                         inventory.add_group(group.name)
                         inventory.add_host(name, group=group.name)
@@ -926,8 +924,8 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
         inventory = self.inventory
         host = inventory.hosts[name]
         # its own groups only: InventoryData.remove_host visits every group of the inventory (tens
-        # of thousands at organisation scale), and get_groups() also lists the ancestors of its groups
-        direct = [g for g in host.get_groups() if name in g.host_names]
+        # of thousands at organisation scale)
+        direct = _own_groups(host)
         groups = [g.name for g in direct if g.name not in hhelp.RESERVED_GROUPS]
         variables = dict(host.vars)
         for group in direct:
@@ -1016,6 +1014,12 @@ def _identity_fingerprint(settings) -> dict:
     cache of such files stays valid."""
     identity = settings.discovery_identity(os.environ)
     return {"discovery_identity": list(identity)} if identity is not None else {}
+
+
+def _own_groups(host) -> list:
+    """The groups ``host`` was added to itself: ansible-core's ``Host.get_groups()`` also lists
+    every ancestor of them (a keyed_groups ``parent_group``), which the host is not a member of."""
+    return [group for group in host.get_groups() if host.name in group.host_names]
 
 
 def _start_ssm_broker(settings, records) -> None:
