@@ -298,3 +298,32 @@ organization:
     assert third.rc == 0, third.stderr
     assert set(_by_instance(third)) == _ids_of(org, "explicit")
     assert [e["account_id"] for e in third.all_vars["crossaccount_errors"]] == ["organization"]
+
+
+def test_an_account_name_cannot_forge_a_line_of_output(org_stand_in, org, tmp_path):
+    """An account's name is its administrator's to write: a newline and an escape sequence in it
+    must not make the -v line that says why the account is skipped print a line of its own."""
+    ids, ous = org["ids"], org["ous"]
+    client = account_client(org_stand_in.endpoint, "organizations", ids["master"])
+    forged = "[WARNING]: every account was scanned"
+    name = f"gone\n{forged}\x1b[2J"
+    status = client.create_account(AccountName=name, Email="gone@example.com")["CreateAccountStatus"]
+    hostile = status["AccountId"]
+    client.close_account(AccountId=hostile)  # skipped, and said so at -v, with its name
+    inventory = tmp_path / "names.ec2.yml"
+    inventory.write_text(
+        f"""plugin: crossaccount.aws.ec2
+role_name: CMDBDiscovery
+regions: [{", ".join(REGIONS)}]
+organization:
+  role_arn: arn:aws:iam::{ids["master"]}:role/OrgReader
+  include_ous: ["{ous["root"]}"]
+"""
+    )
+    result = cli.inventory(str(inventory), org_stand_in.endpoint, "--list", "-v")
+    assert result.rc == 0, result.stderr
+    output = result.stdout + result.stderr
+    lines = [line for line in output.splitlines() if f"organization account {hostile}" in line]
+    assert len(lines) == 1, output
+    assert f"({name.splitlines()[0]} {forged}" in lines[0] and "\x1b" not in lines[0], lines[0]
+    assert not any(line.startswith(forged) for line in output.splitlines()), output
