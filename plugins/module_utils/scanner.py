@@ -186,7 +186,7 @@ def scan_region(ctx: AwsContext, settings: ScanSettings, plan: _AccountPlan, reg
         with ctx.acting_as(plan.credentials, "ec2", region) as client:
             # aws_ec2's exclude_filters: the instances they match are left out (one query each)
             for filters in settings.exclusion_queries():
-                seen.update(_instance_ids(client, filters))
+                seen.update(_instance_ids(client, filters, account.id, region))
             # `filters`, then one query per include_filters entry: united, each instance once
             for filters in settings.instance_queries():
                 for page in describe_instances_pages(client, filters):
@@ -221,8 +221,14 @@ def _check_owner(reservation: Any, account_id: str) -> None:
     credentials signed the call). A reservation of another account is an answer meant for someone
     else (a proxy or cache in between): that account-region fails, never files another account's
     instances under this one."""
-    owner = reservation.get("OwnerId") if isinstance(reservation, dict) else None
-    if owner is not None and owner != account_id:
+    if not isinstance(reservation, dict) or "OwnerId" not in reservation or reservation["OwnerId"] is None:
+        # AWS always names the owner: an answer that does not cannot be checked, so it is not trusted
+        raise NotAnAwsResponse(
+            "DescribeInstances",
+            f"the answer lists a reservation with no OwnerId (AWS always gives it), for account {account_id}",
+        )
+    owner = reservation["OwnerId"]
+    if owner != account_id:
         shown = owner if isinstance(owner, str) and ACCOUNT_ID_RE.fullmatch(owner) else "another account"
         raise NotAnAwsResponse(
             "DescribeInstances", f"the answer lists a reservation of {shown}, not of account {account_id}"
@@ -295,12 +301,17 @@ def _ssm_discovery(ctx: AwsContext, plan: _AccountPlan, region: str, result: Reg
         result.failures.append(_fail(ctx, exc, plan.account, region, "DescribeInstanceInformation"))
 
 
-def _instance_ids(client: Any, filters: list[dict[str, Any]]) -> set[str]:
-    """The ids of the instances one query matches (exclude_filters)."""
+def _instance_ids(client: Any, filters: list[dict[str, Any]], account_id: str, region: str) -> set[str]:
+    """The ids of the instances one query matches (exclude_filters). Checked as the listing is: an
+    answer meant for another account or region must not leave this one's instances out either."""
     ids: set[str] = set()
     for page in describe_instances_pages(client, filters):
         for reservation in page.get("Reservations", []):
-            ids.update(responses.instance_id(i.get("InstanceId")) for i in reservation.get("Instances", []))
+            _check_owner(reservation, account_id)
+            for instance in reservation.get("Instances", []):
+                iid = responses.instance_id(instance.get("InstanceId"))
+                _check_zone(instance, iid, region)
+                ids.add(iid)
     return ids
 
 

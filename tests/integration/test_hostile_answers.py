@@ -333,6 +333,8 @@ LOOPBACK_ADDRESS = OTHER_OWNER.replace(b"111111111111", b"444444444444").replace
 NAME_FOR_ADDRESS = OTHER_OWNER.replace(b"111111111111", b"444444444444").replace(
     b"<privateIpAddress>10.9.9.9</privateIpAddress>", b"<ipAddress>localhost</ipAddress>"
 )
+# the same answer without the owner AWS always names: it cannot be checked, so it is not trusted
+NO_OWNER = OTHER_OWNER.replace(b"<ownerId>111111111111</ownerId>", b"")
 
 
 @pytest.mark.parametrize(
@@ -343,6 +345,7 @@ NAME_FOR_ADDRESS = OTHER_OWNER.replace(b"111111111111", b"444444444444").replace
         ("other-owner", OTHER_OWNER, "reservation of 111111111111, not of account 444444444444"),
         ("loopback", LOOPBACK_ADDRESS, "private_ip_address '127.0.0.1', not an instance's address"),
         ("not-an-address", NAME_FOR_ADDRESS, "public_ip_address 'localhost', not an instance's address"),
+        ("no-owner", NO_OWNER, "a reservation with no OwnerId"),
     ],
     ids=[
         "endless-next-token",
@@ -350,6 +353,7 @@ NAME_FOR_ADDRESS = OTHER_OWNER.replace(b"111111111111", b"444444444444").replace
         "another-accounts-reservation",
         "loopback-address",
         "name-for-an-address",
+        "reservation-without-owner",
     ],
 )
 def test_an_ec2_shaped_answer_that_pages_forever_or_repeats_a_value_fails_that_region_only(

@@ -73,14 +73,19 @@ class FakeClient:
         page = pages[number]
         if isinstance(page, Exception):
             raise page
+        if not self.ctx.literal:  # AWS names each reservation's owner; the tables here leave it out
+            page = {**page, "Reservations": [{"OwnerId": self.account, **r} for r in page.get("Reservations", [])]}
         if number + 1 < len(pages) and "NextToken" not in page:
             page = {**page, "NextToken": str(number + 1)}
         return page
 
 
 class FakeCtx:
-    def __init__(self, pages: dict, denied: set[str] = frozenset(), regions=("us-east-1", "eu-west-1")) -> None:
+    def __init__(
+        self, pages: dict, denied: set[str] = frozenset(), regions=("us-east-1", "eu-west-1"), literal: bool = False
+    ) -> None:
         self.pages, self.denied, self.regions = pages, denied, regions
+        self.literal = literal  # pages as written: no OwnerId added where a reservation has none
         self.calls: Counter = Counter()
         self.lock = threading.Lock()
         self.warmed: list = []
@@ -133,6 +138,82 @@ def test_a_reservation_of_another_account_fails_that_region(owner):
     assert (failure.account_id, failure.region, failure.code) == ("111111111111", "us-east-1", "NotAnAwsResponse")
     shown = owner if owner == "222222222222" else "another account"
     assert f"a reservation of {shown}, not of account 111111111111" in failure.message
+
+
+@pytest.mark.parametrize(
+    "reservation",
+    [
+        {"Instances": [_instance("i-2")]},
+        {"OwnerId": None, "Instances": [_instance("i-2")]},
+        {"OwnerId": None, "Instances": []},
+    ],
+    ids=["no-owner", "null-owner", "null-owner-empty"],
+)
+def test_a_reservation_with_no_owner_fails_that_region(reservation):
+    """AWS names the owner of every reservation; an answer that leaves it out cannot be checked
+    (a proxy's answer for some other account would pass) and fails the account-region."""
+    pages = {
+        ("111111111111", "us-east-1"): [
+            {"Reservations": [{"OwnerId": "111111111111", "Instances": [_instance("i-1")]}]},
+            {"Reservations": [reservation]},
+        ],
+        ("111111111111", "eu-west-1"): [
+            {"Reservations": [{"OwnerId": "111111111111", "Instances": [_instance("i-3")]}]}
+        ],
+    }
+    settings = _settings(["111111111111"])
+    result = scan(FakeCtx(pages, literal=True), settings.scan, settings.accounts.explicit)
+    assert [(r.region, [h["instance_id"] for h in r.records]) for r in result.regions] == [("eu-west-1", ["i-3"])]
+    [failure] = result.failures
+    assert (failure.account_id, failure.region, failure.code) == ("111111111111", "us-east-1", "NotAnAwsResponse")
+    assert "a reservation with no OwnerId" in failure.message
+
+
+@pytest.mark.parametrize(
+    "excluded",
+    [
+        {"OwnerId": "222222222222", "Instances": [_instance("i-1")]},
+        {"Instances": [_instance("i-1")]},
+        {
+            "OwnerId": "111111111111",
+            "Instances": [{**_instance("i-1"), "Placement": {"AvailabilityZone": "eu-west-1a"}}],
+        },
+    ],
+    ids=["other-owner", "no-owner", "other-zone"],
+)
+def test_an_exclude_filters_answer_meant_for_someone_else_fails_the_region_instead_of_hiding_hosts(excluded):
+    """exclude_filters leaves out what its query lists: a forged answer to that query would hide
+    this account's instances, so it is checked like the listing and fails the account-region."""
+    pages = {
+        ("111111111111", "us-east-1"): [
+            {"Reservations": [excluded]},  # the exclude_filters query comes first
+            {"Reservations": [{"OwnerId": "111111111111", "Instances": [_instance("i-1"), _instance("i-2")]}]},
+        ],
+    }
+
+    class ByQuery(FakeClient):  # one page per query (the Filters tell them apart), no NextToken
+        def describe_instances(self, **kwargs):
+            excluding = any(f["Name"] == "tag:Name" for f in kwargs["Filters"])
+            return pages[self.account, self.region][0 if excluding else 1]
+
+    class Ctx(FakeCtx):
+        @contextlib.contextmanager
+        def acting_as(self, credentials, service, region):
+            yield ByQuery(self, credentials.account, region)
+
+    ctx = Ctx(pages, literal=True)
+    raw = {
+        "plugin": "crossaccount.aws.ec2",
+        "role_name": "CMDBDiscovery",
+        "accounts": ["111111111111"],
+        "regions": ["us-east-1"],
+        "exclude_filters": [{"tag:Name": "i-1"}],
+    }
+    settings = settings_from(raw)
+    result = scan(ctx, settings.scan, settings.accounts.explicit)
+    assert result.regions == []
+    [failure] = result.failures
+    assert (failure.region, failure.code) == ("us-east-1", "NotAnAwsResponse")
 
 
 def test_a_region_failing_on_a_later_page_is_a_failure_never_a_partial_list():
