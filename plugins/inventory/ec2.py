@@ -657,8 +657,8 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
 
             result = processes.scan_split(accounts, n, scan_part)
         refuse_repeated_instances(result)  # an instance id two account-regions list: both answers are doubtful
-        reporter.done(result.progress)
-        return Snapshot.build(
+        # (and one that the data kept stale for a failed account-region holds: Snapshot.build)
+        snapshot = Snapshot.build(
             result,
             fingerprint=fp,
             scope=scope,
@@ -672,6 +672,8 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
                 {a.id: a.regions for a in accounts}, settings.scan.regions, settings.scan.exclude_regions
             ),
         )
+        reporter.done(result.progress)
+        return snapshot
 
     # -- inventory ------------------------------------------------------------------------------
 

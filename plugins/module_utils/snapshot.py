@@ -23,7 +23,11 @@ from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator, Mapping
 
 from ansible_collections.crossaccount.aws.plugins.module_utils.config import Account, shard_of
 from ansible_collections.crossaccount.aws.plugins.module_utils.constants import ORGANIZATION_FAILURE_ID
-from ansible_collections.crossaccount.aws.plugins.module_utils.errors import ScanFailure
+from ansible_collections.crossaccount.aws.plugins.module_utils.errors import (
+    NotAnAwsResponse,
+    ScanFailure,
+    describe_failure,
+)
 
 if TYPE_CHECKING:  # annotations only
     from ansible_collections.crossaccount.aws.plugins.module_utils.scanner import ScanResult
@@ -155,6 +159,7 @@ class Snapshot:
                     continue
                 if entry.account_id in failed_accounts or (entry.account_id, entry.region) in failed_regions:
                     entries[key] = dataclasses.replace(entry, stale=True)
+            failures += _refuse_repeats_of_stale(scan_result, entries, previous, in_scope)
         return cls(
             fingerprint=fingerprint,
             scope=scope,
@@ -282,3 +287,61 @@ def run_vars(earlier: Mapping[str, Any], snapshot: Snapshot) -> dict[str, Any]:
     errors = list(earlier.get("crossaccount_errors") or []) + list(snapshot.errors)
     scanned_at = min(filter(None, (earlier.get("crossaccount_scanned_at"), snapshot.scanned_at)))
     return {"crossaccount_errors": errors, "crossaccount_scanned_at": scanned_at}
+
+
+def _refuse_repeats_of_stale(
+    scan_result: ScanResult,
+    entries: dict[str, Entry],
+    previous: Snapshot,
+    in_scope: Callable[[str, str], bool] | None,
+) -> list[ScanFailure]:
+    """An account-region listed now that names an instance the data kept stale for another
+    account-region holds: instance ids are unique in AWS and an instance never moves to another
+    account or region, so this answer was meant for someone else (a proxy or cache keyed on the
+    wrong thing), or the kept data was. The answer of now fails (``NotAnAwsResponse``) and that
+    account-region keeps its own previous data, stale, like any failure: the inventory never holds
+    one instance twice, and a forged copy never takes the name of the host kept from the cache.
+    (``scanner.refuse_repeated_instances`` does the same between account-regions listed now.)"""
+    failures: list[ScanFailure] = []
+    while True:
+        held = {
+            str(record.get("instance_id")): entry
+            for entry in entries.values()
+            if entry.stale
+            for record in entry.records
+        }
+        clash = next(
+            (
+                (entry, str(record.get("instance_id")))
+                for entry in entries.values()
+                if not entry.stale
+                for record in entry.records
+                if str(record.get("instance_id")) in held
+            ),
+            None,
+        )
+        if clash is None:
+            return failures
+        entry, iid = clash
+        other = held[iid]
+        problem = (
+            f"the answer lists instance {iid}, which account {other.account_id} region {other.region} "
+            f"held when it was last listed ({other.scanned_at}; that account-region failed now and its hosts "
+            "are kept stale): instance ids are unique in AWS and never move, so one of the two answers "
+            "was meant for another account or region"
+        )
+        failures.append(
+            describe_failure(
+                NotAnAwsResponse("DescribeInstances", problem),
+                account_id=entry.account_id,
+                account_name=entry.account_name,
+                region=entry.region,
+                operation="DescribeInstances",
+            )
+        )
+        scan_result.progress.tasks_failed += 1
+        scan_result.progress.instances -= len(entry.records)
+        del entries[entry.key]
+        kept = previous.entries.get(entry.key)
+        if kept is not None and (in_scope is None or in_scope(kept.account_id, kept.region)):
+            entries[entry.key] = dataclasses.replace(kept, stale=True)

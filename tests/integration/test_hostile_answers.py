@@ -472,3 +472,50 @@ def test_a_refused_name_of_any_length_is_one_bounded_warning_line(stand_in, flee
     assert len(lines) == 1, [ln[:300] for ln in lines]
     assert len(lines[0]) < 1000, len(lines[0])
     assert "hostname 'web.web." in lines[0] and lines[0].endswith("the host is named i-0123456789abcdef0")
+
+
+def test_an_answer_repeating_an_instance_kept_from_the_cache_fails_instead_of_taking_its_name(
+    stand_in, fleet, faults, write_inventory, tmp_path
+):
+    """Run 1 fills the cache. In run 2 account 444444444444 is refused (its hosts are kept stale
+    from the cache) and a proxy answers 333333333333 eu-west-1 with a copy of one of 444's
+    instances (right owner, right zone, launched earlier, another address). Instance ids never
+    move between accounts: the answer fails, that account-region keeps its own cached hosts, and
+    the instance is listed once, under its owner, with its own address. Before, the copy was
+    listed beside the stale original and took its name (the original became ``<id>_<id>``)."""
+    victim = next(f for f in fleet if f["account"] == "444444444444")
+    iid = victim["instance_id"]
+    cached = config(f"cache: true\ncache_plugin: ansible.builtin.jsonfile\ncache_connection: {tmp_path / 'cache'}\n")
+    first = run(write_inventory, stand_in, cached)
+    assert first.all_vars["crossaccount_errors"] == []
+    before = {
+        h: hv for h, hv in first.hostvars.items() if (hv["account_id"], hv["region"]) == ("333333333333", "eu-west-1")
+    }
+    assert before and iid in first.hostvars
+    faults.set_faults(
+        [
+            Fault(code="AccessDenied", action="AssumeRole", account="444444444444", status=403),
+            Fault(
+                code="copied",
+                action="DescribeInstances",
+                account="333333333333",
+                region="eu-west-1",
+                body=_forged("333333333333", iid, "eu-west-1b"),
+                content_type="text/xml;charset=UTF-8",
+            ),
+        ]
+    )
+    result = run(write_inventory, stand_in, cached, "--flush-cache")
+    assert result.rc == 0, result.stderr
+    errors = {(e["account_id"], e["region"]): e for e in result.all_vars["crossaccount_errors"]}
+    assert set(errors) == {("444444444444", None), ("333333333333", "eu-west-1")}, errors
+    refused = errors["333333333333", "eu-west-1"]
+    assert refused["code"] == "NotAnAwsResponse"
+    assert f"instance {iid}" in refused["message"] and "account 444444444444 region" in refused["message"]
+    assert [h for h in result.hostvars if iid in h] == [iid]
+    assert result.hostvars[iid]["account_id"] == "444444444444" and result.hostvars[iid]["crossaccount_stale"] is True
+    assert "10.9.9.9" not in json.dumps(result.hostvars)
+    after = {
+        h: hv for h, hv in result.hostvars.items() if (hv["account_id"], hv["region"]) == ("333333333333", "eu-west-1")
+    }
+    assert set(after) == set(before) and all(hv["crossaccount_stale"] is True for hv in after.values())

@@ -109,6 +109,68 @@ def test_failed_account_and_region_keep_their_hosts_stale():
     assert snap.stale_for({"account_id": B.id, "region": "eu-west-1"}) is None
 
 
+def test_an_answer_repeating_an_instance_kept_stale_fails_and_its_region_keeps_its_own_data():
+    """Account A failed now (its hosts are kept from T1); B's us-east-1 answers with A's i-a1 (a
+    proxy or cache keyed on the wrong account). Instance ids never move, so B's answer fails too:
+    B us-east-1 keeps its own T1 data, stale, and no instance is in the inventory twice."""
+    previous = first_snapshot()
+    scan = result(
+        [region(B, "us-east-1", "i-a1", "i-b2", at=T2), region(B, "eu-west-1", "i-b9", at=T2)],
+        [failure(A, None, "AccessDenied")],
+    )
+    scan.progress.instances = 3
+    snap = build(scan, T2, previous)
+    assert ids(snap, stale=False) == {"i-b9"}
+    assert ids(snap, stale=True) == {"i-a1", "i-a2", "i-a3", "i-b1"}
+    assert sorted(r["instance_id"] for r in snap.records()) == ["i-a1", "i-a2", "i-a3", "i-b1", "i-b9"]
+    assert [(e["account_id"], e["region"], e["code"]) for e in snap.errors] == [
+        ("111111111111", None, "AccessDenied"),
+        ("222222222222", "us-east-1", "NotAnAwsResponse"),
+    ]
+    message = snap.errors[1]["message"]
+    assert "instance i-a1" in message and "account 111111111111 region us-east-1" in message and T1 in message
+    assert snap.stale_for(snap.errors[1]) == Stale(hosts=1, since=T1)
+    assert (scan.progress.tasks_failed, scan.progress.instances) == (1, 1)
+
+
+def test_a_refused_answer_whose_own_old_data_clashes_again_is_followed_to_the_end():
+    """The previous data B us-east-1 falls back to holds i-c1, which C eu-west-1 lists now: C's
+    answer fails in turn (the check runs until nothing listed now repeats what is kept stale)."""
+    C = Account(id="333333333333", role_arn="arn:aws:iam::333333333333:role/R")
+    previous = build(
+        result(
+            [
+                region(A, "us-east-1", "i-a1", at=T1),
+                region(B, "us-east-1", "i-b1", "i-c1", at=T1),  # itself doubtful, kept as it was
+                region(C, "eu-west-1", "i-c2", at=T1),
+            ]
+        ),
+        T1,
+    )
+    scan = result(
+        [region(B, "us-east-1", "i-a1", at=T2), region(C, "eu-west-1", "i-c1", "i-c2", at=T2)],
+        [failure(A, None)],
+    )
+    snap = build(scan, T2, previous)
+    assert ids(snap, stale=False) == set()
+    assert sorted(r["instance_id"] for r in snap.records()) == ["i-a1", "i-b1", "i-c1", "i-c2"]
+    assert [(e["account_id"], e["region"], e["code"]) for e in snap.errors] == [
+        ("111111111111", None, "AuthFailure"),
+        ("222222222222", "us-east-1", "NotAnAwsResponse"),
+        ("333333333333", "eu-west-1", "NotAnAwsResponse"),
+    ]
+
+
+def test_without_a_previous_snapshot_or_a_repeat_nothing_is_refused():
+    scan = result([region(B, "us-east-1", "i-a1", at=T2)], [failure(A, None)])
+    assert build(scan, T2).errors == [failure(A, None).as_var()]
+    previous = first_snapshot()
+    scan = result([region(B, "us-east-1", "i-b1", "i-b5", at=T2)], [failure(A, None)])
+    snap = build(scan, T2, previous)
+    assert [e["code"] for e in snap.errors] == ["AuthFailure"]
+    assert ids(snap, stale=False) == {"i-b1", "i-b5"}
+
+
 def test_stale_for_takes_the_oldest_time_and_counts_every_region_of_an_account_failure():
     pieces = [(A.id, "us-east-1", T2, 2), (A.id, "eu-west-1", T1, 1), (B.id, "us-east-1", T1, 5)]
     assert stale_for({"account_id": A.id, "region": None}, pieces) == Stale(hosts=3, since=T1)
