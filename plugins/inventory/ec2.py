@@ -167,6 +167,11 @@ options:
         O(regions) and O(profile)) is refused in one line, here and in O(regions) and O(profile).
       - Unless C(instance-state-name) is given, instances in every state but terminated and
         shutting-down are listed.
+      - Filter names are case-sensitive. A name one or two edits from a documented DescribeInstances
+        filter name, or one written with underscores or capitals (C(instance_state_name)), is refused
+        as a typo in one line naming the filter meant, here and in O(include_filters) and
+        O(exclude_filters); AWS would refuse the query in every account-region. Other names go to AWS
+        as written.
     type: dict
     default: {}
     version_added: "1.0.0"

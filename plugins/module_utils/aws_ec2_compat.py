@@ -256,6 +256,102 @@ def filter_mapping(value: Any, key: str) -> Filter:
     return filter_pairs(value, key)
 
 
+# The DescribeInstances filter names AWS documents (botocore 1.43's EC2 model, the documentation
+# of DescribeInstancesRequest.Filters), with ``tag:<key>`` and the older ``tag-value``. Filter
+# names are case-sensitive, and AWS refuses an unknown one in every account-region
+# (InvalidParameterValue): a name one or two edits from a documented one, or a documented one
+# written with underscores or capitals, is refused here as a typo, in one line with the name meant.
+# Other unknown names go to AWS as written (a filter newer than this list still works);
+# tests/unit/plugins/module_utils/test_aws_ec2_compat.py checks the list against the installed
+# botocore and that no documented name is taken for a typo.
+DESCRIBE_INSTANCES_FILTERS = frozenset(
+    """
+    affinity architecture availability-zone availability-zone-id block-device-mapping.attach-time
+    block-device-mapping.delete-on-termination block-device-mapping.device-name
+    block-device-mapping.status block-device-mapping.volume-id boot-mode capacity-reservation-id
+    capacity-reservation-specification.capacity-reservation-preference
+    capacity-reservation-specification.capacity-reservation-target.capacity-reservation-id
+    capacity-reservation-specification.capacity-reservation-target.capacity-reservation-resource-group-arn
+    client-token current-instance-boot-mode dns-name ebs-optimized ena-support
+    enclave-options.enabled hibernation-options.configured host-id hypervisor
+    iam-instance-profile.arn iam-instance-profile.id image-id instance-id instance-lifecycle
+    instance-state-code instance-state-name instance-type instance.group-id instance.group-name
+    ip-address ipv6-address kernel-id key-name launch-index launch-time
+    maintenance-options.auto-recovery metadata-options.http-endpoint
+    metadata-options.http-protocol-ipv4 metadata-options.http-protocol-ipv6
+    metadata-options.http-put-response-hop-limit metadata-options.http-tokens
+    metadata-options.instance-metadata-tags metadata-options.state monitoring-state
+    network-interface.addresses.association.allocation-id
+    network-interface.addresses.association.association-id
+    network-interface.addresses.association.carrier-ip
+    network-interface.addresses.association.customer-owned-ip
+    network-interface.addresses.association.ip-owner-id
+    network-interface.addresses.association.public-dns-name
+    network-interface.addresses.association.public-ip network-interface.addresses.primary
+    network-interface.addresses.private-dns-name network-interface.addresses.private-ip-address
+    network-interface.association.allocation-id network-interface.association.association-id
+    network-interface.association.carrier-ip network-interface.association.customer-owned-ip
+    network-interface.association.ip-owner-id network-interface.association.public-dns-name
+    network-interface.association.public-ip network-interface.attachment.attach-time
+    network-interface.attachment.attachment-id network-interface.attachment.delete-on-termination
+    network-interface.attachment.device-index network-interface.attachment.instance-id
+    network-interface.attachment.instance-owner-id network-interface.attachment.network-card-index
+    network-interface.attachment.status network-interface.availability-zone
+    network-interface.deny-all-igw-traffic network-interface.description network-interface.group-id
+    network-interface.group-name network-interface.ipv4-prefixes.ipv4-prefix
+    network-interface.ipv6-address network-interface.ipv6-addresses.ipv6-address
+    network-interface.ipv6-addresses.is-primary-ipv6 network-interface.ipv6-native
+    network-interface.ipv6-prefixes.ipv6-prefix network-interface.mac-address
+    network-interface.network-interface-id network-interface.operator.managed
+    network-interface.operator.principal network-interface.outpost-arn network-interface.owner-id
+    network-interface.private-dns-name network-interface.private-ip-address
+    network-interface.public-dns-name network-interface.requester-id
+    network-interface.requester-managed network-interface.source-dest-check network-interface.status
+    network-interface.subnet-id network-interface.tag-key network-interface.tag-value
+    network-interface.vpc-id network-performance-options.bandwidth-weighting operator.managed
+    operator.principal outpost-arn owner-id placement-group-name placement-partition-number platform
+    platform-details private-dns-name private-dns-name-options.enable-resource-name-dns-a-record
+    private-dns-name-options.enable-resource-name-dns-aaaa-record
+    private-dns-name-options.hostname-type private-ip-address product-code product-code.type
+    ramdisk-id reason requester-id reservation-id root-device-name root-device-type
+    source-dest-check spot-instance-request-id state-reason-code state-reason-message subnet-id
+    tag-key tenancy tpm-support usage-operation usage-operation-update-time virtualization-type
+    vpc-id
+    tag-value
+    """.split()
+)
+
+
+def _edits(a: str, b: str, most: int) -> int:
+    """Levenshtein distance of ``a`` and ``b``, or ``most + 1`` once it is known to exceed ``most``."""
+    if abs(len(a) - len(b)) > most:
+        return most + 1
+    row = list(range(len(b) + 1))
+    for i, ca in enumerate(a, 1):
+        prev, row[0] = row[0], i
+        for j, cb in enumerate(b, 1):
+            prev, row[j] = row[j], min(row[j] + 1, row[j - 1] + 1, prev + (ca != cb))
+        if min(row) > most:
+            return most + 1
+    return row[-1]
+
+
+def misspelt_filter(name: str) -> str | None:
+    """The documented DescribeInstances filter name ``name`` is a typo of, or None (a documented
+    name, ``tag:<key>``, or a name too far from any to be taken for one)."""
+    if name in DESCRIBE_INSTANCES_FILTERS or name.startswith("tag:"):
+        return None
+    plain = name.lower().replace("_", "-")
+    if plain in DESCRIBE_INSTANCES_FILTERS:
+        return plain
+    if plain.startswith("tag:"):
+        return "tag:" + name[4:]
+    if len(plain) < 5:
+        return None
+    close = sorted((_edits(plain, known, 2), known) for known in DESCRIBE_INSTANCES_FILTERS)
+    return close[0][1] if close[0][0] <= 2 else None
+
+
 def filter_pairs(value: Mapping[str, Any], key: str) -> Filter:
     """(name, values) pairs of a filter mapping; names and values must be strings (shared by
     ``filters`` and each ``include_filters`` / ``exclude_filters`` entry)."""
@@ -263,6 +359,16 @@ def filter_pairs(value: Mapping[str, Any], key: str) -> Filter:
     for name, values in value.items():
         if not isinstance(name, str) or not name:
             raise ConfigError(key, f"filter name {name!r} is not a string", "write a DescribeInstances filter name")
+        if name == "tag:":
+            raise ConfigError(f"{key}.{name}", "a tag filter names no tag key", 'write e.g. "tag:Environment": prod')
+        meant = misspelt_filter(name)
+        if meant is not None:
+            raise ConfigError(
+                f"{key}.{name}",
+                "not a DescribeInstances filter name (AWS would refuse the query in every account-region; "
+                "filter names are case-sensitive)",
+                f"did you mean {meant}?",
+            )
         if not isinstance(values, list):
             values = [values]
         if not values:

@@ -77,6 +77,17 @@ CASES = {
     "filters-not-a-mapping": Case(
         OK + "filters: [tag:Environment=prod]\n", "filters", "write filters as name: value pairs"
     ),
+    "filter-name-misspelt": Case(
+        OK + "filters:\n  instance-stat-name: running\n",
+        "filters.instance-stat-name",
+        "did you mean instance-state-name?",
+        also="not a DescribeInstances filter name",
+    ),
+    "include-filter-name-with-underscores": Case(
+        OK + "include_filters:\n  - instance_type: t3.micro\n",
+        "include_filters[0].instance_type",
+        "did you mean instance-type?",
+    ),
     "filter-value-read-as-octal": Case(
         OK + "filters:\n  tag:Code: 0755\n", "filters.tag:Code", "write the value in quotes", also="(493)"
     ),

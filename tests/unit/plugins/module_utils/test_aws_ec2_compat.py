@@ -279,3 +279,73 @@ def test_aws_ec2_only_environment_variables_are_refused_without_their_value():
     assert info.value.key == "AWS_URL" and "AWS_ENDPOINT_URL" in info.value.fix
     # botocore's own variable holds the same value, or the aws_ec2 one is empty: nothing to say
     refuse_aws_ec2_environment({"AWS_URL": "http://x", "AWS_ENDPOINT_URL": "http://x", "AWS_ACCESS_KEY": ""})
+
+
+def _documented_filters() -> set[str]:
+    """The DescribeInstances filter names the installed botocore's (full) EC2 model documents."""
+    import re
+
+    import botocore.session
+
+    model = botocore.session.get_session().get_service_model("ec2")
+    doc = model.operation_model("DescribeInstances").input_shape.members["Filters"].documentation
+    return set(re.findall(r"<li>\s*<p>\s*<code>([a-z0-9.\-]+)</code>", doc))
+
+
+def test_the_filter_list_is_botocores_and_no_documented_name_is_taken_for_a_typo():
+    """Fails loudly when botocore's documentation changes shape (nothing found) or drops names of
+    the list; a filter botocore documents that the list lacks must still pass (newer filters go
+    to AWS as written), never be refused as a typo of a neighbour."""
+    documented = _documented_filters()
+    assert len(documented) > 100, "botocore's DescribeInstances filter documentation changed shape"
+    assert compat.DESCRIBE_INSTANCES_FILTERS - {"tag-value"} <= documented
+    for name in sorted(documented):
+        assert compat.misspelt_filter(name) is None, name
+        compat.filter_pairs({name: "x"}, "filters")
+
+
+@pytest.mark.parametrize(
+    ("name", "meant"),
+    [
+        ("instance-stat-name", "instance-state-name"),
+        ("instance_state_name", "instance-state-name"),
+        ("Instance-State-Name", "instance-state-name"),
+        ("instance-typ", "instance-type"),
+        ("vpcid", "vpc-id"),
+        ("availability-zones", "availability-zone"),
+        ("Tag:Name", "tag:Name"),
+        ("metadata-options.http-tokenz", "metadata-options.http-tokens"),
+    ],
+)
+def test_a_misspelt_filter_name_is_refused_in_one_line_naming_the_one_meant(name, meant):
+    for key in ("filters", "include_filters[0]", "exclude_filters[1]"):
+        with pytest.raises(ConfigError) as caught:
+            compat.filter_pairs({"tag:Env": "prod", name: "running"}, key)
+        message = str(caught.value)
+        assert "\n" not in message
+        assert message.startswith(f"{key}.{name}: not a DescribeInstances filter name")
+        assert message.endswith(f"did you mean {meant}?")
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "tag:Name",
+        "tag:instance_state_name",
+        "tag-key",
+        "tag-value",
+        "owner-id",
+        "private-ip",
+        "subnet",
+        "somenewfilter",
+    ],
+)
+def test_documented_tag_and_unknown_far_names_pass_to_aws(name):
+    assert compat.filter_pairs({name: "x"}, "filters") == ((name, ("x",)),)
+
+
+def test_a_tag_filter_without_a_key_is_refused():
+    with pytest.raises(
+        ConfigError, match=r'^filters\.tag:: a tag filter names no tag key; write e\.g\. "tag:Environment": prod$'
+    ):
+        compat.filter_pairs({"tag:": "x"}, "filters")
