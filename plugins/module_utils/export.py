@@ -64,6 +64,9 @@ ERROR_COLUMNS = (
 _FORMULA_START = frozenset("=+-@\t\r\n\uff1d\uff0b\uff0d\uff20\ufe66\ufe62\ufe63\ufe6b\u2212")
 _INVISIBLE = "\u200b\u200c\u200d\u2060\ufeff"
 _TAG_COLUMN_RE = re.compile(r"^[^\x00-\x1f]{1,128}$")
+# A lone surrogate code point is not text and has no UTF-8 form. No AWS text holds one, but an
+# answer in JSON (AWS Organizations' account names, an error message) can: a proxy's "\ud800".
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 def _text(value: Any) -> str:
@@ -303,7 +306,16 @@ def _render(columns: list[str] | tuple[str, ...], rows: Any) -> bytes:
     writer.writerow(columns)
     for row in rows:
         writer.writerow([_csv_cell(row.get(c)) for c in columns])
-    return buf.getvalue().encode("utf-8")
+    return _utf8(buf.getvalue())
+
+
+def _utf8(text: str) -> bytes:
+    """``text`` as UTF-8, each lone surrogate written as U+FFFD (the replacement character): one
+    such value must not make the whole export fail."""
+    try:
+        return text.encode("utf-8")
+    except UnicodeEncodeError:
+        return _SURROGATE.sub("\ufffd", text).encode("utf-8")
 
 
 def render_csv(document: Mapping[str, Any]) -> bytes:
@@ -325,7 +337,7 @@ def render_json(document: Mapping[str, Any]) -> bytes:
     rows = ",\n".join("  " + json.dumps(row, ensure_ascii=False) for row in document.get("instances", ()))
     lines.append(' "instances": [' + ("\n" + rows + "\n ]" if rows else "]"))
     lines.append("}")
-    return ("\n".join(lines) + "\n").encode("utf-8")
+    return _utf8("\n".join(lines) + "\n")
 
 
 # ---------------------------------------------------------------------------------------------

@@ -35,6 +35,9 @@ description:
   - Every text cell of both CSV files that a spreadsheet could run as a formula (starting with
     C(=), C(+), C(-), C(@), tab, CR or LF, also after leading blanks or in full-width form) is
     prefixed with a single quote; the JSON keeps the values as they are.
+  - The files are UTF-8. A lone surrogate code point, which has no UTF-8 form (no AWS text holds
+    one, a JSON answer of a proxy can, e.g. an AWS Organizations account name), is written as
+    U+FFFD in all three files instead of failing the whole export.
   - Runs on the controller only (an action plugin) and reads the host variables straight from the
     in-memory inventory, never templating them.
 options:

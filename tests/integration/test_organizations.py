@@ -13,16 +13,19 @@ plus two accounts outside the organization: one listed explicitly, one in the ac
 
 from __future__ import annotations
 
+import csv
 import io
 import json
+import os
 import random
+import subprocess
 from collections import Counter
 from urllib.parse import parse_qs
 
 import pytest
 
 from tests.support import cli
-from tests.support.faults import FaultLayer
+from tests.support.faults import Fault, FaultLayer
 from tests.support.fleet import Planned, account_client, seed
 from tests.support.stand_in import StandIn
 
@@ -327,3 +330,59 @@ organization:
     assert len(lines) == 1, output
     assert f"({name.splitlines()[0]} {forged}" in lines[0] and "\x1b" not in lines[0], lines[0]
     assert not any(line.startswith(forged) for line in output.splitlines()), output
+
+
+def test_an_account_name_that_is_not_text_does_not_fail_the_export(org_stand_in, tmp_path):
+    """An Organizations answer is JSON, and JSON can carry a lone surrogate ("\\ud800"), which has no
+    UTF-8 form: no AWS account name holds one, a proxy's answer can. One such name (of an account
+    scanned, and of one that failed) must not make the whole CMDB export fail: each is written with
+    U+FFFD in its place, and every other account is exported as usual."""
+    endpoint = org_stand_in.endpoint
+    mgmt = _random_account(random.Random())
+    client = account_client(endpoint, "organizations", mgmt)
+    client.create_organization(FeatureSet="ALL")
+    scanned = client.create_account(AccountName="web\ud800apps", Email="w@example.com")["CreateAccountStatus"]
+    denied = client.create_account(AccountName="den\udfffied", Email="d@example.com")["CreateAccountStatus"]
+    scanned, denied = scanned["AccountId"], denied["AccountId"]
+    instances = seed(endpoint, [Planned(mgmt, "us-east-1", "tools"), Planned(scanned, "us-east-1", "web")])
+    inventory = tmp_path / "org.ec2.yml"
+    inventory.write_text(
+        f"""plugin: crossaccount.aws.ec2
+role_name: CMDBDiscovery
+regions: [us-east-1]
+organization:
+  role_arn: arn:aws:iam::{mgmt}:role/OrgReader
+"""
+    )
+    out = tmp_path / "out"
+    out.mkdir()
+    org_stand_in.faults.set_faults([Fault("AccessDenied", action="AssumeRole", account=denied, status=403)])
+    try:
+        proc = subprocess.run(
+            [
+                os.path.join(cli.BIN, "ansible-playbook"),
+                "crossaccount.aws.cmdb_export",
+                "-i",
+                str(inventory),
+                "-e",
+                f"cmdb_export_dir={out}",
+            ],
+            env=cli.ansible_env(endpoint),
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+    finally:
+        org_stand_in.faults.reset()
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    rows = list(csv.DictReader((out / "cmdb.csv").open(encoding="utf-8", newline="")))
+    assert {r["instance_id"]: r["account_name"] for r in rows} == {
+        i["instance_id"]: "master" if i["account"] == mgmt else "web\ufffdapps" for i in instances
+    }
+    document = json.loads((out / "cmdb.json").read_bytes().decode("utf-8"))
+    assert {r["account_name"] for r in document["instances"]} == {"master", "web\ufffdapps"}
+    assert [(e["account_id"], e["account_name"]) for e in document["errors"]] == [(denied, "den\ufffdied")]
+    errors = list(csv.DictReader((out / "cmdb-errors.csv").open(encoding="utf-8", newline="")))
+    assert [(e["account_id"], e["account_name"], e["code"]) for e in errors] == [
+        (denied, "den\ufffdied", "AccessDenied")
+    ]

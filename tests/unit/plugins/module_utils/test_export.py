@@ -183,6 +183,29 @@ def test_csv_rendering_and_formula_guard():
     assert doc_json["instances"][1]["stale"] is True
 
 
+def test_a_lone_surrogate_is_written_as_the_replacement_character():
+    """A JSON answer (an Organizations account name, an error message) can hold a lone surrogate,
+    which has no UTF-8 form: the three files are written with U+FFFD in its place, not refused."""
+    hosts = [host(iid="i-1", account_name="a\ud800b", ec2_tags={"Name": "\udfff=x", "K\ud83d": "v"})]
+    errors = [{"account_id": "222222222222", "account_name": "n\udc00", "code": "X", "message": "m\ud800"}]
+    doc = export.build_export(hosts, errors=errors, scanned_at="t", tag_columns=["K\ud83d"])
+    rows = list(csv.DictReader(io.StringIO(export.render_csv(doc).decode("utf-8"), newline="")))
+    assert (rows[0]["account_name"], rows[0]["name"]) == ("a\ufffdb", "\ufffd=x")
+    assert rows[0]["tag_K\ufffd"] == "v"
+    failures = list(csv.DictReader(io.StringIO(export.render_errors_csv(doc).decode("utf-8"), newline="")))
+    assert (failures[0]["account_name"], failures[0]["message"]) == ("n\ufffd", "m\ufffd")
+    document = json.loads(export.render_json(doc).decode("utf-8"))
+    assert document["instances"][0]["tags"] == {"Name": "\ufffd=x", "K\ufffd": "v"}
+    assert document["errors"][0]["message"] == "m\ufffd"
+    # valid text is written as it is
+    assert (
+        export.render_csv(export.build_export([host(account_name="\U0001f600")], errors=[], scanned_at="t")).count(
+            "\U0001f600".encode()
+        )
+        == 1
+    )
+
+
 @pytest.mark.parametrize(
     "value, neutralised",
     [
