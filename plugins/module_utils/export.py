@@ -431,13 +431,22 @@ def _fsync_dir(directory: str) -> None:
         os.close(dir_fd)
 
 
-def _apply_mode(path: str, mode: int) -> bool:
-    """chmod ``path`` to ``mode`` when it differs; True when it changed."""
-    current = os.stat(path).st_mode & 0o7777
-    if current == mode:
-        return False
-    os.chmod(path, mode)
-    return True
+def _apply_modes(paths: Iterable[str], mode: int) -> list[str]:
+    """chmod each of ``paths`` to ``mode`` where it differs; the paths that changed. When one
+    chmod fails (a file another user owns), those done are set back before the error is raised."""
+    done: list[tuple[str, int]] = []
+    try:
+        for path in paths:
+            current = os.stat(path).st_mode & 0o7777
+            if current != mode:
+                os.chmod(path, mode)
+                done.append((path, current))
+    except BaseException:
+        for path, current in done:
+            with contextlib.suppress(OSError):
+                os.chmod(path, current)
+        raise
+    return [path for path, _current in done]
 
 
 def write_atomically(files: Mapping[str, bytes], mode: int = 0o644) -> list[str]:
@@ -447,12 +456,14 @@ def write_atomically(files: Mapping[str, bytes], mode: int = 0o644) -> list[str]
     only when all are written are they renamed over the targets with ``os.replace``, one after
     the other. On any error before the renames every temporary file is removed and every
     target is left as it was. Files that already hold exactly the new bytes are not rewritten,
-    but get ``mode`` all the same (and count as changed when their mode did not match)."""
+    but get ``mode`` all the same (and count as changed when their mode did not match), before
+    any rename: a chmod that fails leaves every target as it was too."""
     todo = {path: data for path, data in files.items() if not _same_content(path, data)}
     temps: dict[str, str] = {}
     try:
         for path, data in todo.items():
             temps[path] = _write_temp(path, data, mode)
+        chmodded = _apply_modes([path for path in files if path not in todo], mode)
     except BaseException:
         for tmp in temps.values():
             _unlink(tmp)
@@ -461,6 +472,4 @@ def write_atomically(files: Mapping[str, bytes], mode: int = 0o644) -> list[str]
         os.replace(tmp, path)
     for directory in {os.path.dirname(os.path.abspath(p)) for p in temps}:
         _fsync_dir(directory)
-    changed = list(temps)
-    changed += [path for path in files if path not in temps and _apply_mode(path, mode)]
-    return changed
+    return list(temps) + chmodded

@@ -208,6 +208,42 @@ def test_failed_write_leaves_the_previous_export(exported, stand_in):
     assert sorted(os.listdir(out)) == sorted([*FILES, ".cmdb.lock"])
 
 
+def _without_cap_fowner():
+    """Drop CAP_FOWNER (before exec): root can then chmod only the files it owns, as the export's
+    user can only chmod its own files."""
+    import ctypes
+
+    pr_capbset_drop, cap_fowner = 24, 3
+    if ctypes.CDLL(None, use_errno=True).prctl(pr_capbset_drop, cap_fowner, 0, 0, 0) != 0:
+        raise OSError(ctypes.get_errno(), "prctl(PR_CAPBSET_DROP, CAP_FOWNER)")
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="needs root to give a file to another user")
+def test_a_mode_that_cannot_be_applied_leaves_the_whole_previous_export(exported, stand_in):
+    """cmdb-errors.csv (no failure: the same header-only bytes again) belongs to another user, so
+    the new mode cannot be applied to it. The run fails before any file is replaced: the other two
+    files, whose content changed, are not replaced either, as the message says."""
+    base = exported["base"]
+    out = base / "foreign"
+    out.mkdir()
+    inventory = base / "foreign.ec2.yml"
+    inventory.write_text(example_inventory())
+    stand_in.faults.reset()
+    first = playbook(str(inventory), stand_in.endpoint, str(out))
+    assert first.rc == 0, first.stdout + first.stderr
+    before = snapshot(out)
+    os.chown(out / "cmdb-errors.csv", 4242, 4242)
+    result = playbook(
+        str(inventory), stand_in.endpoint, str(out), "-e", "cmdb_export_mode=0640", preexec_fn=_without_cap_fowner
+    )
+    assert result.rc != 0
+    assert "(Operation not permitted" in result.stdout, result.stdout
+    assert "the previous export is left as it was" in result.stdout
+    assert snapshot(out) == before
+    assert {oct(os.stat(out / name).st_mode & 0o777) for name in FILES} == {"0o644"}
+    assert sorted(os.listdir(out)) == sorted([*FILES, ".cmdb.lock"])
+
+
 def test_refuses_to_write_when_the_inventory_did_not_load(exported, stand_in):
     out, base = exported["out"], exported["base"]
     before = snapshot(out)

@@ -329,6 +329,26 @@ def test_mode_is_applied_when_the_content_did_not_change(tmp_path):
     assert oct(os.stat(b).st_mode & 0o777) == "0o600"
 
 
+def test_a_mode_that_cannot_be_applied_leaves_every_old_file(tmp_path, monkeypatch):
+    """The chmod of an unchanged file fails (another user owns it): nothing is renamed into place,
+    no temporary file is left and the modes already changed are set back."""
+    a, b, c = (str(tmp_path / n) for n in ("a.csv", "b.json", "c.csv"))
+    export.write_atomically({a: b"one", b: b"two", c: b"old"}, 0o644)
+    chmod = os.chmod
+
+    def refuse_b(path, mode, *args, **kw):
+        if path == b:
+            raise PermissionError(1, "Operation not permitted", path)
+        return chmod(path, mode, *args, **kw)
+
+    monkeypatch.setattr(os, "chmod", refuse_b)
+    with pytest.raises(PermissionError):
+        export.write_atomically({a: b"one", b: b"two", c: b"new"}, 0o600)
+    assert open(c, "rb").read() == b"old"
+    assert [oct(os.stat(p).st_mode & 0o777) for p in (a, b, c)] == ["0o644"] * 3
+    assert sorted(os.listdir(tmp_path)) == ["a.csv", "b.json", "c.csv"]
+
+
 def test_a_failed_write_leaves_every_old_file_and_no_temp_file(tmp_path):
     a = str(tmp_path / "a.csv")
     export.write_atomically({a: b"old"})
