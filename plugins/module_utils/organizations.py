@@ -155,7 +155,15 @@ class _Calls:
         return out
 
     def all_accounts(self) -> list[dict[str, Any]]:
-        return self._pages("ListAccounts", "list_accounts", "Accounts")
+        accounts = self._pages("ListAccounts", "list_accounts", "Accounts")
+        if not accounts:
+            # every organization has its management account, and ListAccounts lists it: an answer
+            # with no account at all is not AWS's, and taken as such it would empty the inventory
+            # (and the CMDB export) of the whole organization with no failure listed
+            raise NotAnAwsResponse(
+                "ListAccounts", "the answer lists no account, not even the management account every organization has"
+            )
+        return accounts
 
     def accounts_under(self, parents: Iterable[str]) -> list[dict[str, Any]]:
         """Accounts of the given roots/OUs and of every OU below them (breadth first, each OU once)."""

@@ -35,15 +35,29 @@ REGIONS = ("us-east-1", "eu-west-1")
 class OrgLayer:
     """WSGI layer that counts the role ARNs passed to AssumeRole and, when ``deny`` is set, answers
     every AWS Organizations call with AccessDeniedException (as AWS does when the lister role lost
-    its permission). moto has no fault injection, and tests/support/faults.py reads query-protocol
-    actions only, while Organizations speaks JSON."""
+    its permission); when ``no_accounts`` is set, answers ListAccounts with a well-formed page that
+    lists no account (as a proxy or a cache in between could). moto has no fault injection, and
+    tests/support/faults.py reads query-protocol actions only, while Organizations speaks JSON."""
 
     def __init__(self, app) -> None:
         self.app = app
         self.roles: Counter = Counter()
         self.deny = False
+        self.no_accounts = False
 
     def __call__(self, environ, start_response):
+        target = environ.get("HTTP_X_AMZ_TARGET", "")
+        if self.no_accounts and target == "AWSOrganizationsV20161128.ListAccounts":
+            body = json.dumps({"Accounts": []}).encode()
+            start_response(
+                "200 OK",
+                [
+                    ("Content-Type", "application/x-amz-json-1.1"),
+                    ("x-amzn-RequestId", "5c1a6a46-0f3e-4d8e-9a39-000000000001"),
+                    ("Content-Length", str(len(body))),
+                ],
+            )
+            return [body]
         if self.deny and environ.get("HTTP_X_AMZ_TARGET", "").startswith("AWSOrganizations"):
             body = json.dumps({"__type": "AccessDeniedException", "message": "denied by the test layer"}).encode()
             start_response(
@@ -386,3 +400,53 @@ organization:
     assert [(e["account_id"], e["account_name"], e["code"]) for e in errors] == [
         (denied, "den\ufffdied", "AccessDenied")
     ]
+
+
+def test_a_list_of_no_account_fails_discovery_and_keeps_the_export(org_stand_in, org, tmp_path):
+    """ListAccounts always lists at least the management account. A well-formed answer listing no
+    account (a proxy's) fails the discovery like any answer that is not AWS's; taken as an empty
+    organization it emptied the inventory with no failure listed, and the nightly export replaced
+    the good files with an empty export marked complete, exit 0."""
+    ids = org["ids"]
+    inventory = tmp_path / "whole.ec2.yml"
+    inventory.write_text(
+        f"""plugin: crossaccount.aws.ec2
+role_name: CMDBDiscovery
+regions: [{", ".join(REGIONS)}]
+organization:
+  role_arn: arn:aws:iam::{ids["master"]}:role/OrgReader
+"""
+    )
+    out = tmp_path / "out"
+    out.mkdir()
+    command = [
+        os.path.join(cli.BIN, "ansible-playbook"),
+        "crossaccount.aws.cmdb_export",
+        "-i",
+        str(inventory),
+        "-e",
+        f"cmdb_export_dir={out}",
+    ]
+
+    def export():
+        return subprocess.run(
+            command, env=cli.ansible_env(org_stand_in.endpoint), capture_output=True, text=True, timeout=300
+        )
+
+    good = export()
+    assert good.returncode == 0, good.stdout + good.stderr
+    files = {name: (out / name).read_bytes() for name in ("cmdb.csv", "cmdb.json", "cmdb-errors.csv")}
+    assert json.loads(files["cmdb.json"])["counts"]["instances"] > 0
+    org_stand_in.org_layer.no_accounts = True
+    try:
+        listed = cli.inventory(str(inventory), org_stand_in.endpoint, "--list", "--export")
+        forged = export()
+    finally:
+        org_stand_in.org_layer.no_accounts = False
+    assert listed.rc == 0, listed.stderr
+    [failure] = listed.all_vars["crossaccount_errors"]
+    assert (failure["account_id"], failure["code"]) == ("organization", "NotAnAwsResponse")
+    assert "lists no account" in failure["message"]
+    assert forged.returncode != 0, forged.stdout
+    assert "nothing was scanned successfully: 1 account(s)/region(s) failed" in forged.stdout
+    assert {name: (out / name).read_bytes() for name in files} == files
