@@ -63,7 +63,7 @@ ERROR_COLUMNS = (
 # leading blanks before a formula, and some read the full-width forms of = + - @ as formulas.
 _FORMULA_START = frozenset("=+-@\t\r\n\uff1d\uff0b\uff0d\uff20\ufe66\ufe62\ufe63\ufe6b\u2212")
 _INVISIBLE = "\u200b\u200c\u200d\u2060\ufeff"
-_TAG_COLUMN_RE = re.compile(r"^[^\x00-\x1f]{1,128}$")
+_TAG_COLUMN_RE = re.compile(r"[^\x00-\x1f]{1,128}")
 # A lone surrogate code point is not text and has no UTF-8 form. No AWS text holds one, but an
 # answer in JSON (AWS Organizations' account names, an error message) can: a proxy's "\ud800".
 _SURROGATE = re.compile("[\ud800-\udfff]")
@@ -197,7 +197,7 @@ def check_tag_columns(value: Any) -> list[str]:
         raise ValueError("tag_columns: expected a list of tag keys; write e.g. tag_columns: [Environment, Owner]")
     out = []
     for i, key in enumerate(value):
-        if not isinstance(key, str) or not _TAG_COLUMN_RE.match(key):
+        if not isinstance(key, str) or not _TAG_COLUMN_RE.fullmatch(key):  # "$" passes a final "\n"
             raise ValueError(f"tag_columns[{i}]: {key!r} is not a tag key; write a tag key such as Environment")
         out.append(key)
     return out

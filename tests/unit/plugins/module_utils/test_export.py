@@ -287,6 +287,7 @@ def test_unscanned_problem(hosts, errors, refused):
         ("Environment", "expected a list"),
         ([1], "tag_columns[0]"),
         (["ok", "bad\nkey"], "tag_columns[1]"),
+        (["Environment\n"], "tag_columns[0]"),  # a trailing newline (a YAML block scalar): no tag has it
         (["x" * 129], "tag_columns[0]"),
     ],
 )
