@@ -90,8 +90,9 @@ notes:
     C(crossaccount_scanned_at), which C(hostvars_prefix) and C(hostvars_suffix) never rename; their
     instance variables, C(instance_id) included, are read under the prefix and suffix their source
     published); C(--limit) does not shrink the export.
-  - Failures come from the C(crossaccount_errors) variable of group C(all). Use one
-    C(crossaccount.aws.ec2) source per export run.
+  - Failures come from the C(crossaccount_errors) variable of group C(all). With several
+    C(crossaccount.aws.ec2) sources in one run (shards), their failures add up there and one export
+    covers them all; when one of them failed to load, nothing is written and the task fails.
 seealso:
   - plugin: crossaccount.aws.ec2
     plugin_type: inventory
