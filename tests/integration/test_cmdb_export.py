@@ -223,6 +223,10 @@ def test_a_mode_that_cannot_be_applied_leaves_the_whole_previous_export(exported
     """cmdb-errors.csv (no failure: the same header-only bytes again) belongs to another user, so
     the new mode cannot be applied to it. The run fails before any file is replaced: the other two
     files, whose content changed, are not replaced either, as the message says."""
+    try:  # a container may deny PR_CAPBSET_DROP (no CAP_SETPCAP): nothing to prove with it then
+        subprocess.run(["true"], check=True, preexec_fn=_without_cap_fowner)
+    except (OSError, subprocess.SubprocessError) as exc:
+        pytest.skip(f"cannot drop CAP_FOWNER here: {exc}")
     base = exported["base"]
     out = base / "foreign"
     out.mkdir()
