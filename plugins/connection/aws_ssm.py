@@ -20,7 +20,8 @@ description:
     option is set (C(ansible_connection), C(crossaccount_ssm_role_arn), C(ansible_aws_ssm_instance_id),
     C(ansible_aws_ssm_region), C(ansible_aws_ssm_bucket_name)). None of them is a secret.
   - Role credentials never become variables, never reach the inventory, its cache, the CMDB export
-    or the output (presigned URLs and session tokens are redacted from C(-vvvv) lines).
+    or the output (presigned URLs and session tokens are redacted from C(-vvvv) lines and from the
+    failure messages of a host, such as amazon.aws.aws_ssm's timeout, which quotes the command).
   - Under ansible-playbook each role is assumed about once per run, by the controller's main
     process, which hands the credentials to the forked workers over a private socket and
     refreshes them before they expire. Without the crossaccount.aws.ec2 inventory in the same
@@ -152,10 +153,11 @@ EXAMPLES = r"""
       ansible.builtin.command: id
 """
 
+import contextlib  # noqa: E402
 import re  # noqa: E402
 from urllib.parse import quote  # noqa: E402
 
-from ansible.errors import AnsibleConnectionFailure  # noqa: E402
+from ansible.errors import AnsibleConnectionFailure, AnsibleError  # noqa: E402
 from ansible.module_utils.common.text.converters import to_text  # noqa: E402
 from ansible_collections.amazon.aws.plugins.connection.aws_ssm import Connection as AwsSsmConnection  # noqa: E402
 
@@ -243,7 +245,16 @@ class Connection(AwsSsmConnection):
         # at once (unreachable) instead of being retried with pauses.
         if self.session_manager is None:
             self._connect()
-        return super().exec_command(cmd, in_data=in_data, sudoable=sudoable)
+        with self._redacted_errors():
+            return super().exec_command(cmd, in_data=in_data, sudoable=sudoable)
+
+    def put_file(self, in_path, out_path):
+        with self._redacted_errors():
+            return super().put_file(in_path, out_path)
+
+    def fetch_file(self, in_path, out_path):
+        with self._redacted_errors():
+            return super().fetch_file(in_path, out_path)
 
     def verbosity_display(self, level: int, message: str) -> None:
         super().verbosity_display(level, self._redact(to_text(message)))
@@ -256,6 +267,22 @@ class Connection(AwsSsmConnection):
         text = _SECRET_FIELDS.sub(r"\1[redacted]", text)
         text = _TOKEN_VALUE.sub(r"\1[redacted]\2", text)
         return scrub(text)
+
+    @contextlib.contextmanager
+    def _redacted_errors(self):
+        """amazon.aws.aws_ssm's failures quote the command they ran (its timeout: "EXEC command
+        '...' timeout on host"), and a file transfer's command holds a presigned URL: the session
+        role's access key id and session token. Such a message becomes the host's failure at any
+        verbosity, so it is redacted like the -vvvv lines (same type: unreachable stays unreachable)."""
+        try:
+            yield
+        except Exception as exc:
+            text = to_text(exc)
+            redacted = self._redact(text)
+            if redacted == text:
+                raise
+            kind = AnsibleConnectionFailure if isinstance(exc, AnsibleConnectionFailure) else AnsibleError
+            raise kind(redacted) from None
 
     def _abandon(self) -> None:
         manager = self.session_manager

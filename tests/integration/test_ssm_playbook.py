@@ -341,3 +341,54 @@ def test_a_bad_ssm_option_is_one_line(stand_in, tmp_path):
     assert listed.rc != 0
     lines = [line for line in listed.stderr.splitlines() if "ssm.bucket" in line]
     assert len(lines) == 1 and "did you mean" in lines[0], listed.stderr
+
+
+def test_a_transfer_that_times_out_names_no_credential(stand_in, fleet, bucket, tmp_path):
+    """amazon.aws.aws_ssm's timeout message quotes the command it waited for: for a file transfer,
+    curl with a presigned URL (the session role's access key id and session token). The host is
+    unreachable with that message at any verbosity: it must be redacted like the -vvvv lines."""
+    inventory = tmp_path / "cmdb.ec2.yml"
+    inventory.write_text(INVENTORY.format(extra=""))
+    playbook = tmp_path / "site.yml"
+    playbook.write_text(
+        """
+- name: A file through the S3 bucket, with a curl that hangs
+  hosts: ssm_online
+  gather_facts: false
+  vars:
+    ansible_aws_ssm_timeout: 3
+    ansible_aws_ssm_retries: 0
+  tasks:
+    - name: Copy
+      ansible.builtin.copy:
+        content: "payload\\n"
+        dest: "~/copied.txt"
+        mode: "0600"
+"""
+    )
+    slow = tmp_path / "bin"
+    slow.mkdir()
+    (slow / "curl").write_text("#!/bin/sh\nsleep 20\n")
+    (slow / "curl").chmod(0o755)
+    layer = stand_in.ssm
+    layer.reset()
+    stand_in.faults.reset()
+    secrets_before = set(layer.secrets_seen)
+    env = {"PATH": f"{slow}{os.pathsep}{cli.BIN}{os.pathsep}{os.environ.get('PATH', '')}"}
+    try:
+        played = cli.run(
+            [os.path.join(cli.BIN, "ansible-playbook"), "-i", str(inventory), str(playbook)]
+            + ["--limit", "account_222222222222:&region_eu_west_1"],
+            stand_in.endpoint,
+            extra_env={**_env(tmp_path), **env},
+            timeout=600,
+        )
+        secrets = set(layer.secrets_seen) - secrets_before
+    finally:
+        layer.reset()
+    output = played.stdout + played.stderr
+    assert played.rc != 0 and "timeout" in output, output[-3000:]
+    assert secrets, "session-role keys were handed out"
+    for secret in secrets:
+        assert secret[:16] not in output, "a credential leaked into the task's failure message"
+    assert "X-Amz-Credential=[redacted]" in output and "timeout on host" in output, output[-3000:]
