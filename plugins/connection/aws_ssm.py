@@ -22,6 +22,9 @@ description:
   - Role credentials never become variables, never reach the inventory, its cache, the CMDB export
     or the output (presigned URLs and session tokens are redacted from C(-vvvv) lines and from the
     failure messages of a host, such as amazon.aws.aws_ssm's timeout, which quotes the command).
+  - File transfers go through the instance's shell as curl with a presigned URL (the role's access
+    key id and session token, valid for one object); the plugin unsets C(HISTFILE) in each session's
+    shell (not on Windows) so the instance keeps no such URL in the shell history file.
   - Under ansible-playbook each role is assumed about once per run, by the controller's main
     process, which hands the credentials to the forked workers over a private socket and
     refreshes them before they expire. Without the crossaccount.aws.ec2 inventory in the same
@@ -239,6 +242,11 @@ class Connection(AwsSsmConnection):
         if not self._secret_values:
             self._load_role_credentials()
         super().start_session()
+        if self.session_manager is not None and not self.is_windows:
+            # File transfers type curl with a presigned URL (the role's access key id and session
+            # token) into this interactive shell: keep it out of the shell's history file on the
+            # instance. No output (echo and prompt are off); aws_ssm reads nothing before its marks.
+            self.session_manager.stdin_write(b" unset HISTFILE\n")
 
     def exec_command(self, cmd, in_data=None, sudoable=True):
         # Connect outside amazon.aws.aws_ssm's retry loop: a denied role or session fails the host

@@ -213,6 +213,18 @@ def test_no_secret_anywhere(play):
             assert secret[:16] not in text, f"part of a credential leaked into the {where}"
 
 
+def test_no_secret_is_left_on_the_instances(play):
+    """File transfers send presigned URLs (the session role's access key id and session token) to
+    the instance's shell as curl's command line: the shell must not keep them in its history file."""
+    secrets = play["secrets"]
+    instance_files = [p for p in (play["base"] / "instances").rglob("*") if p.is_file()]
+    assert instance_files, "the play wrote files on the instances"
+    for path in instance_files:
+        text = path.read_text(errors="replace")
+        for secret in secrets:
+            assert secret[:16] not in text, f"a credential was left on the instance in {path.name}"
+
+
 def test_inventory_sets_only_non_secret_connection_variables(play):
     hostvars = play["listed"].hostvars
     for host, hv in hostvars.items():

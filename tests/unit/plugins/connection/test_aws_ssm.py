@@ -59,8 +59,24 @@ def test_the_private_internals_we_use_are_still_there():
     from ansible_collections.amazon.aws.plugins.connection.aws_ssm import Connection
     from ansible_collections.amazon.aws.plugins.plugin_utils.ssm.sessionmanager import SSMSessionManager
 
-    for name in ("_connect", "exec_command", "verbosity_display", "start_session", "reset", "close", "_init_clients"):
+    for name in (
+        "_connect",
+        "exec_command",
+        "put_file",
+        "fetch_file",
+        "verbosity_display",
+        "start_session",
+        "reset",
+        "close",
+        "_init_clients",
+    ):
         assert callable(getattr(Connection, name, None)), name
+    assert Connection.is_windows is False  # set per host in __init__ from the shell plugin
+    # stdin_write (ProcessManager's, reached through SSMSessionManager) sends the HISTFILE line
+    from ansible_collections.amazon.aws.plugins.plugin_utils.ssm.sessionmanager import ProcessManager
+
+    assert list(inspect.signature(ProcessManager.stdin_write).parameters) == ["self", "command"]
+    assert "__getattr__" in vars(SSMSessionManager)
     assert isinstance(Connection.session_manager, property) and Connection.session_manager.fset is not None
     assert list(inspect.signature(Connection.verbosity_display).parameters) == ["self", "level", "message"]
     assert list(inspect.signature(SSMSessionManager.start_session).parameters)[:5] == [
