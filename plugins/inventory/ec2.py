@@ -201,7 +201,8 @@ options:
       - Prepended to the name of every instance variable (the DescribeInstances attributes and
         C(ec2_tags)), as amazon.aws.aws_ec2 does; O(compose), O(groups) and O(keyed_groups) read the
         prefixed names. This plugin's own variables (C(account_id), C(account_name), C(region),
-        C(ansible_host), C(crossaccount_stale), C(crossaccount_scanned_at)) keep their names.
+        C(ansible_host), C(crossaccount_stale), C(crossaccount_scanned_at), and those of O(ssm) such
+        as C(ssm_ping_status)) keep their names.
       - Every host of the source then also has C(crossaccount_hostvars_prefix) (and
         C(crossaccount_hostvars_suffix) with O(hostvars_suffix)), so that readers of the instance
         variables, the CMDB export C(crossaccount.aws.cmdb_export) among them, find them.

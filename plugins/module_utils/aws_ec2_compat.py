@@ -439,7 +439,15 @@ def _describe(query: Filter) -> list[dict[str, Any]]:
 
 # Variables this plugin adds itself (not instance attributes): never prefixed.
 OWN_VARIABLES = frozenset(
-    ("account_id", "account_name", "region", "ansible_host", "crossaccount_stale", "crossaccount_scanned_at")
+    (
+        "account_id",
+        "account_name",
+        "region",
+        "ansible_host",
+        "crossaccount_stale",
+        "crossaccount_scanned_at",
+        "ssm_ping_status",  # the ssm option's discovery (DescribeInstanceInformation), not an instance attribute
+    )
 )
 
 

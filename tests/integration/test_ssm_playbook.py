@@ -344,6 +344,22 @@ def test_discovery_failure_is_isolated_and_reported(stand_in, fleet, faults, tmp
     assert set(calls.values()) == {1}
 
 
+def test_hostvars_prefix_leaves_the_ssm_variables_their_names(stand_in, fleet, tmp_path):
+    """ssm_ping_status comes from DescribeInstanceInformation, not DescribeInstances: like
+    crossaccount_ssm_online it keeps its documented name when hostvars_prefix/suffix rename the
+    instance attributes."""
+    inventory = tmp_path / "cmdb.ec2.yml"
+    inventory.write_text(INVENTORY.format(extra="hostvars_prefix: aws_\nhostvars_suffix: _x\n"))
+    stand_in.ssm.reset()
+    listed = cli.inventory(str(inventory), stand_in.endpoint, "--list", extra_env=_env(tmp_path))
+    assert listed.rc == 0, listed.stderr
+    running = [hv for hv in listed.hostvars.values() if hv["aws_state_x"]["name"] == "running"]
+    assert running
+    for hv in running:
+        assert hv["ssm_ping_status"] == "Online" and hv["crossaccount_ssm_online"] is True, sorted(hv)
+        assert not any("ssm_ping_status" in k and k != "ssm_ping_status" for k in hv), sorted(hv)
+
+
 def test_a_bad_ssm_option_is_one_line(stand_in, tmp_path):
     inventory = tmp_path / "bad.ec2.yml"
     inventory.write_text(INVENTORY.format(extra="").replace("bucket_name: example-ansible-ssm", "bucket: x"))
