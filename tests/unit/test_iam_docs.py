@@ -182,7 +182,8 @@ def _session_statements() -> list[dict]:
 
 def test_session_policy_covers_what_aws_ssm_calls():
     """Every AWS call amazon.aws.aws_ssm makes is in AWS_SSM_CALLS, and the session policy grants
-    exactly those actions (plus GetBucketLocation and ResumeSession, which AWS documents for it)."""
+    exactly those actions (plus GetBucketLocation, ResumeSession and ssmmessages:OpenDataChannel, which AWS
+    documents for it)."""
     if not AMAZON_AWS.is_dir():
         pytest.skip("amazon.aws is placed by make collection-link")
     sources = [
@@ -201,7 +202,8 @@ def test_session_policy_covers_what_aws_ssm_calls():
         f"aws_ssm calls something the session policy does not cover: {called - set(AWS_SSM_CALLS)}"
     )
     granted = set().union(*(_actions(s) for s in _session_statements()))
-    assert granted == set(AWS_SSM_CALLS.values()) | {"s3:GetBucketLocation", "ssm:ResumeSession"}
+    documented = {"s3:GetBucketLocation", "ssm:ResumeSession", "ssmmessages:OpenDataChannel"}
+    assert granted == set(AWS_SSM_CALLS.values()) | documented
     assert not any("*" in a for a in granted)
 
 
@@ -211,7 +213,7 @@ def test_session_role_is_scoped_to_one_bucket_and_its_own_sessions():
         assert "*" not in resources
         if any(a.startswith("s3:") for a in _actions(statement)):
             assert all(r.startswith("arn:aws:s3:::example-ansible-ssm") for r in resources)
-        if _actions(statement) & {"ssm:TerminateSession", "ssm:ResumeSession"}:
+        if _actions(statement) & {"ssm:TerminateSession", "ssm:ResumeSession", "ssmmessages:OpenDataChannel"}:
             assert resources == ["arn:aws:ssm:*:*:session/${aws:userid}-*"]
     bucket = json.loads((IAM / "transfer-bucket-policy.json").read_text())
     allows = [s for s in bucket["Statement"] if s["Effect"] == "Allow"]
