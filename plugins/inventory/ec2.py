@@ -36,6 +36,10 @@ description:
     C(ec2_tags) here), is refused with one line naming the option and the fix. An aws_ec2 option this
     plugin names differently or does not support is refused with where it went (see
     docs/migrating-from-aws_ec2.md).
+  - A O(keyed_groups) C(parent_group) written as a template (rendered per host, from host data)
+    never makes a keyed group the child of a default group or a name shaped like one, a O(groups)
+    key, V(ssm_online), or a group that existed before this source; that link is not made, with one
+    warning. Write C(parent_group) as a fixed name.
   - A failure in one account or region never drops the others. Each failure is a warning and an
     entry in the C(crossaccount_errors) variable of group C(all); with the inventory cache on, the
     hosts of a failed account or region are kept from the last scan and marked C(crossaccount_stale).
@@ -726,6 +730,10 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
             own_groups.update(default_groups(record))
             if settings.ssm is not None:
                 own_groups.update(_ssm_groups(record, settings))
+        # groups a templated parent_group (a name from host data) must not take a keyed group into:
+        # what AWS data, the files or other sources fix (a tag would add its hosts to them)
+        fixed_parents = self._fixed_parent_groups()
+        not_for_templates = (own_groups | set(inventory.groups)) - fixed_parents
         existing_hosts = set(inventory.hosts)
 
         def choose(group_names):
@@ -795,10 +803,16 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
                     if group.name not in hhelp.RESERVED_GROUPS and guard.allows(group.name):
                         inventory.add_group(group.name)
                         inventory.add_host(name, group=group.name)
+        unlinked: dict[str, int] = {}
         for source in {id(s): s for s, _name in scratch.values()}.values():
             for group in source.groups.values():  # keyed_groups' parent_group: groups of groups
                 for child in group.child_groups:
                     if group.name in hhelp.RESERVED_GROUPS or child.name in hhelp.RESERVED_GROUPS:
+                        continue
+                    if group.name not in fixed_parents and (
+                        group.name in not_for_templates or group.name.startswith(hhelp.DEFAULT_GROUP_PREFIXES)
+                    ):
+                        unlinked[group.name] = unlinked.get(group.name, 0) + 1
                         continue
                     if guard.allows(group.name) and guard.allows(child.name):
                         inventory.add_group(group.name)
@@ -806,6 +820,13 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
                         inventory.add_child(group.name, child.name)
         for line in guard.lines():
             display.warning(f"crossaccount.aws.ec2: {line}")
+        for parent, count in sorted(unlinked.items()):
+            display.warning(
+                f"crossaccount.aws.ec2: group {hhelp.shown(parent)} not made the parent of {count} keyed group(s): "
+                "the name comes from a keyed_groups parent_group template (host data) and is a group that AWS data, "
+                "the inventory files or another source fix (account_/region_/name_ default groups, groups keys, "
+                "another source's groups); write parent_group as a fixed name"
+            )
         if len(name_groups) >= MANY_NAME_GROUPS and not output.default_groups_written:
             display.warning(
                 f"crossaccount.aws.ec2: {inventory.current_source}: {len(name_groups)} name_ groups (one per "
@@ -850,6 +871,18 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
 
             names.add(ONLINE_GROUP)
         return names, starts
+
+    def _fixed_parent_groups(self) -> set[str]:
+        """The ``keyed_groups`` ``parent_group`` names this file writes out (not templates), as
+        written and sanitised: the only groups a keyed group is made a child of whatever their name."""
+        from ansible.inventory.group import to_safe_group_name
+
+        fixed = set()
+        for keyed in self.get_option("keyed_groups") or []:
+            parent = keyed.get("parent_group") if isinstance(keyed, dict) else None
+            if isinstance(parent, str) and parent and not validation.is_template(parent):
+                fixed |= {parent, to_safe_group_name(parent, silent=True)}
+        return fixed
 
     def _construct(self, names, records):
         """compose, groups and keyed_groups evaluated with ansible-core's own Constructable code

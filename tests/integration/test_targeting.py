@@ -9,6 +9,7 @@ import pytest
 
 from tests.support import cli
 from tests.support.faults import Fault
+from tests.support.fleet import account_client
 
 OUR_PREFIX = "crossaccount.aws.ec2 configuration error in "
 ACCOUNTS = ("111111111111", "222222222222", "333333333333", "444444444444")
@@ -273,3 +274,46 @@ def test_filters_and_tests_jinja_does_not_know_are_not_refused(stand_in, fleet, 
     assert set(result.group_hosts("legacy")) == {h for h, hv in result.hostvars.items() if hv["region"] == "eu-west-1"}
     for hv in result.hostvars.values():
         assert hv["short"] == hv["ec2_tags"].get("Name", "").replace("-", "_")
+
+
+@pytest.mark.parametrize(
+    ("team", "taken"),
+    [
+        ("critical", False),  # a groups key of the file
+        ("account_444444444444", False),  # the production account's default group
+        ("region_eu_west_1", False),  # a default group
+        ("account_999999999999", False),  # shaped like a default group, even with no such account
+        ("web_team", True),  # any other name: a parent group, as with ansible-core
+    ],
+)
+def test_a_templated_parent_group_never_takes_a_keyed_group_into_a_group_others_fix(
+    team, taken, stand_in, fleet, tmp_path
+):
+    """keyed_groups' parent_group is a template ansible-core renders per host: a tag writer in the
+    sandbox account picks its value. Named like a group AWS data or the file fixes, it made the
+    tagged host's keyed group a child of that group, so `--limit critical` or
+    `--limit account_444444444444` reached the sandbox instance. Such a link is not made (one
+    warning); any other name is a parent group as before."""
+    sandbox = next(i for i in fleet if i["account"] == "222222222222" and i["region"] == "us-east-1")
+    ec2 = account_client(stand_in.endpoint, "ec2", "222222222222", "us-east-1")
+    ec2.create_tags(Resources=[sandbox["instance_id"]], Tags=[{"Key": "Team", "Value": team}])
+    try:
+        result = _run(
+            stand_in,
+            tmp_path,
+            BASE
+            + "groups:\n  critical: \"account_id == '444444444444'\"\n"
+            + "keyed_groups:\n  - key: instance_id\n    prefix: sandbox\n"
+            + "    parent_group: \"{{ ec2_tags.Team | default('teamless') }}\"\n",
+        )
+    finally:
+        ec2.delete_tags(Resources=[sandbox["instance_id"]], Tags=[{"Key": "Team"}])
+    assert result.rc == 0, result.stderr
+    data = result.data
+    keyed = f"sandbox_{sandbox['instance_id'].replace('-', '_')}"
+    children = set(data.get(team, {}).get("children", []))
+    assert (keyed in children) is taken, data.get(team)
+    if taken:
+        return
+    assert f"group '{team}' not made the parent of 1 keyed group(s)" in " ".join(result.stderr.split())
+    assert not any(c.startswith("sandbox_") for c in children), data.get(team)
