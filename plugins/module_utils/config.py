@@ -28,7 +28,7 @@ from typing import Any, Callable, Iterable, Mapping
 from ansible_collections.crossaccount.aws.plugins.module_utils import aws_ec2_compat, partitions, validation
 from ansible_collections.crossaccount.aws.plugins.module_utils import hostnames as hostnames_grammar
 from ansible_collections.crossaccount.aws.plugins.module_utils.constants import DEFAULT_GROUP_KINDS
-from ansible_collections.crossaccount.aws.plugins.module_utils.errors import ConfigError, unknown_key
+from ansible_collections.crossaccount.aws.plugins.module_utils.errors import ConfigError, key_oddity, unknown_key
 
 # AWS's own character sets, ASCII only and matched whole (validation.py): no Unicode digits,
 # no look-alike letters, no trailing newline.
@@ -851,9 +851,11 @@ def accounts_file_entries(content: Any, key: str = "accounts_file") -> Any:
     for name in content:
         if name != "accounts":
             hint = _suggest(str(name), ("accounts",))
+            oddity = key_oddity(name)  # a look-alike of accounts: shown escaped, the odd character named
             raise ConfigError(
-                f"{key}.{name}",
-                "unknown key (an accounts file is a list of accounts, or a mapping with only accounts:)",
+                f"{key}.{ascii(name) if oddity else name}",
+                f"unknown key ({oddity + '; ' if oddity else ''}an accounts file is a list of accounts, "
+                "or a mapping with only accounts:)",
                 (hint + " " if hint else "")
                 + "list the accounts under accounts: and set other options in the inventory file",
             )

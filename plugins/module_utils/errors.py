@@ -13,6 +13,7 @@ from __future__ import annotations
 import difflib
 import os
 import re
+import unicodedata
 from dataclasses import asdict, dataclass
 from typing import Any, Iterable, Mapping
 
@@ -48,7 +49,27 @@ def unknown_key(key: Any, known: Iterable[str], where: str = "", many: str | Non
         fix = "remove it or use one of: " + ", ".join(sorted(known))
     else:
         fix = "remove it; " + many
-    return ConfigError(f"{where}{key}" if where else str(key), "unknown key", fix)
+    oddity = key_oddity(key)
+    if oddity is None:
+        return ConfigError(f"{where}{key}" if where else str(key), "unknown key", fix)
+    # a look-alike (a Cyrillic o, a no-break or zero-width space, a space at the end) printed as is
+    # reads exactly like the key it is suggested to write instead: shown escaped, the odd character named
+    plainly = " without the spaces" if oddity.startswith("it has spaces") else " in plain ASCII"
+    return ConfigError(f"{where}{ascii(key)}", f"unknown key ({oddity})", fix + plainly if close else fix)
+
+
+def key_oddity(key: Any) -> str | None:
+    """Why the key ``key`` may look like a known key when printed: a character that is not printable
+    ASCII (named, with its position), or spaces around it; None for a plain key."""
+    if not isinstance(key, str):
+        return None
+    for i, char in enumerate(key):
+        if not (char.isascii() and char.isprintable()):
+            name = unicodedata.name(char, "a control character")
+            return f"character {i + 1} is {ascii(char)[1:-1]}, {name}, not plain ASCII"
+    if key != key.strip():
+        return "it has spaces around it"
+    return None
 
 
 def missing_profile(name: Any, option: str | None, environ: Mapping[str, str] | None = None) -> ConfigError:

@@ -58,6 +58,13 @@ CASES = {
     "typo-acounts": Case(
         OK.replace("accounts:", "acounts:"), "acounts", "did you mean 'accounts'? write accounts instead"
     ),
+    # a look-alike key (Cyrillic o) printed as is read exactly like the key the line said to write
+    "look-alike-key": Case(
+        OK + "rоle_session_name: x\n",
+        "'r\\u043ele_session_name'",
+        "did you mean 'role_session_name'? write role_session_name instead in plain ASCII",
+        also="character 2 is \\u043e, CYRILLIC SMALL LETTER O",
+    ),
     "typo-role_nmae": Case(
         OK.replace('"111111111111"', '{id: "111111111111", role_nmae: Other}'),
         "accounts[0].role_nmae",

@@ -785,3 +785,66 @@ def test_regions_of_the_accounts_partitions_are_accepted():
     settings(BASE + "regions: [us-east-1]\nexclude_regions: [cn-north-1]")
     # a region no partition pattern knows (a new prefix) is left to AWS: not refused for its partition
     cfg.check_partitions({"regions": ["zz-east-1"]}, "aws", [("accounts", settings(BASE).accounts.explicit)])
+
+
+# A key that only looks like an option (a Cyrillic letter, a no-break or zero-width space, a space
+# at its end) was printed as is: "rоle_name: unknown key; did you mean 'role_name'? write role_name
+# instead", a line that names the key it suggests. The key is shown escaped, the odd character named.
+@pytest.mark.parametrize(
+    ("text", "key", "oddity", "fix"),
+    [
+        pytest.param(
+            BASE + "rоle_session_name: x",
+            "'r\\u043ele_session_name'",
+            "character 2 is \\u043e, CYRILLIC SMALL LETTER O",
+            "write role_session_name instead in plain ASCII",
+            id="cyrillic-o",
+        ),
+        pytest.param(
+            BASE + '"max_workers ": 3',
+            "'max_workers '",
+            "it has spaces around it",
+            "write max_workers instead without the spaces",
+            id="trailing-space",
+        ),
+        pytest.param(
+            BASE + '"max\\u200bworkers": 3',
+            "'max\\u200bworkers'",
+            "ZERO WIDTH SPACE",
+            "write max_workers instead in plain ASCII",
+            id="zero-width-space",
+        ),
+        pytest.param(
+            BASE + 'organization: {"role_arn\\u00a0": "arn:aws:iam::111111111111:role/R"}',
+            "organization.'role_arn\\xa0'",
+            "NO-BREAK SPACE",
+            "write organization.role_arn instead in plain ASCII",
+            id="organization-nbsp",
+        ),
+        pytest.param(
+            "role_name: R\naccounts: [{id: '111111111111', rеgions: [us-east-1]}]",
+            "accounts[0].'r\\u0435gions'",
+            "CYRILLIC SMALL LETTER IE",
+            "write accounts[0].regions instead in plain ASCII",
+            id="account-entry",
+        ),
+    ],
+)
+def test_a_look_alike_key_is_shown_escaped_with_its_odd_character(text, key, oddity, fix):
+    err = refused(text)
+    assert err.key == key, str(err)
+    assert oddity in err.problem and fix in err.fix, str(err)
+    assert str(err).isascii() and "\n" not in str(err) and len(str(err)) < 300, str(err)
+
+
+def test_a_look_alike_key_of_an_accounts_file_mapping_is_shown_escaped():
+    with pytest.raises(ConfigError) as info:
+        cfg.accounts_file_entries({"accоunts": ["111111111111"]})
+    err = info.value
+    assert err.key == "accounts_file.'acc\\u043eunts'", str(err)
+    assert "CYRILLIC SMALL LETTER O" in err.problem and "did you mean 'accounts'?" in err.fix, str(err)
+
+
+def test_a_plain_unknown_key_is_shown_as_written():
+    err = refused(BASE + "acounts_x: 1")
+    assert err.key == "acounts_x" and err.problem == "unknown key", str(err)
