@@ -563,7 +563,14 @@ def parse_organization(value: Any, known: Iterable[str] = ORGANIZATION_KEYS) -> 
         )
     check_unknown_keys(value, known, where="organization.")
     role_arn = _string(value, "role_arn", where="organization.")
-    if role_arn:
+    if role_arn is not None and not role_arn.strip(" "):  # was read as no role: the controller's own credentials
+        raise ConfigError(
+            "organization.role_arn",
+            "is empty",
+            "write arn:aws:iam::<12-digit account id>:role/<role name> (a role that may list the accounts), "
+            "or remove organization.role_arn to list them with the controller's own credentials",
+        )
+    if role_arn is not None:
         parse_role_arn(role_arn, "organization.role_arn")
     external_id = _string(value, "external_id", where="organization.")
     _check_external_id(external_id, "organization.external_id")

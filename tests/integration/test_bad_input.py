@@ -365,6 +365,13 @@ CASES.update(
             "set other options in the inventory file",
             accounts_file='accounts: ["222222222222"]\nregions: [eu-west-1]\n',
         ),
+        # "" was read as no role: Organizations was asked with the controller's own credentials
+        "organization-role-arn-empty": Case(
+            OK + 'organization: {role_arn: ""}\n',
+            "organization.role_arn",
+            "or remove organization.role_arn to list them with the controller's own credentials",
+            also="is empty",
+        ),
         "exclude-every-region": Case(
             OK + "exclude_regions: [us-east-1]\n", "exclude_regions", "remove those regions", also="nothing"
         ),

@@ -848,3 +848,17 @@ def test_a_look_alike_key_of_an_accounts_file_mapping_is_shown_escaped():
 def test_a_plain_unknown_key_is_shown_as_written():
     err = refused(BASE + "acounts_x: 1")
     assert err.key == "acounts_x" and err.problem == "unknown key", str(err)
+
+
+# organization.role_arn: "" was read as no role: the accounts were listed with the controller's own
+# credentials, while " " (and any other malformed ARN) was refused
+@pytest.mark.parametrize("written", ['""', '" "'])
+def test_an_empty_organization_role_arn_is_refused(written):
+    err = refused(BASE + f"organization: {{role_arn: {written}}}")
+    assert err.key == "organization.role_arn" and err.problem == "is empty", str(err)
+    assert "remove organization.role_arn" in err.fix and "arn:aws:iam::" in err.fix, str(err)
+
+
+def test_an_organization_role_arn_left_out_or_null_lists_with_the_controllers_credentials():
+    assert cfg.parse_organization({}).role_arn is None
+    assert cfg.parse_organization({"role_arn": None}).role_arn is None
