@@ -79,8 +79,8 @@ options:
   accounts_file:
     description:
       - A YAML file holding a list of accounts in the same form as O(accounts) (or a mapping with only
-        an C(accounts) key; any other key is refused). A relative path is resolved from the inventory
-        file's directory.
+        an C(accounts) key; any other key is refused). C(~) and environment variables are expanded, as
+        in any option of type path, and a relative path is resolved from the inventory file's directory.
       - Combined with O(accounts) and O(organization); entries in O(accounts) win.
     type: path
     version_added: "1.0.0"

@@ -138,13 +138,17 @@ def read_config_data(plugin: Any, path: str, data: Any) -> None:
 
 def read_accounts_file(loader: Any, inventory_path: str, raw: Any) -> Any:
     """The content of ``accounts_file`` (a list, or the list under an ``accounts`` key), or None.
-    A relative path is resolved from the inventory file's directory."""
+    The path is read as ansible-core reads an option of ``type: path`` (``~`` and environment
+    variables expanded, ``unfrackpath``), except that a relative path is resolved from the
+    inventory file's directory."""
+    from ansible.utils.path import unfrackpath
+
     accounts_file = raw.get("accounts_file") if isinstance(raw, dict) else None
     if accounts_file is None:
         return None
     if not isinstance(accounts_file, str):
         raise ConfigError("accounts_file", "expected a file path", "write accounts_file: accounts.yml")
-    full = os.path.join(os.path.dirname(inventory_path), os.path.expanduser(accounts_file))
+    full = unfrackpath(accounts_file, follow=False, basedir=os.path.dirname(inventory_path))
     if os.path.isdir(full):
         fix = "name the YAML file in it, e.g. accounts_file: accounts.yml"
         raise ConfigError("accounts_file", f"{full} is a directory, not a file", fix)

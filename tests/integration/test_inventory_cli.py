@@ -142,3 +142,23 @@ compose:
     assert {result.hostvars[h]["instance_id"] for h in result.group_hosts("env_prod")} == prod
     for hv in result.hostvars.values():
         assert hv["ansible_host"] == hv["instance_id"]
+
+
+@pytest.mark.parametrize("written", ["$CMDB_ACCOUNTS_DIR/accounts.yml", "${CMDB_ACCOUNTS_DIR}/accounts.yml"])
+def test_accounts_file_path_expands_environment_variables(stand_in, fleet, tmp_path, written):
+    """accounts_file is documented as type path: ansible-core expands ~ and environment variables in
+    such a value; the plugin read '$CMDB_ACCOUNTS_DIR' literally (refused as a file that does not
+    exist). A relative path still resolves from the inventory file's directory (the rest of the suite)."""
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    (shared / "accounts.yml").write_text('- "333333333333"\n')
+    path = tmp_path / "inventories" / "file.ec2.yml"
+    path.parent.mkdir()
+    path.write_text(
+        f"plugin: crossaccount.aws.ec2\nrole_name: CMDBDiscovery\naccounts_file: {written}\nregions: [eu-west-1]\n"
+    )
+    result = cli.inventory(str(path), stand_in.endpoint, "--list", extra_env={"CMDB_ACCOUNTS_DIR": str(shared)})
+    assert result.rc == 0, result.stderr
+    assert "accounts_file" not in result.stderr, result.stderr
+    expected = {i["instance_id"] for i in fleet if i["account"] == "333333333333" and i["region"] == "eu-west-1"}
+    assert expected and {hv["instance_id"] for hv in result.hostvars.values()} == expected
