@@ -584,9 +584,14 @@ def parse_organization(value: Any, known: Iterable[str] = ORGANIZATION_KEYS) -> 
                     f"{ou!r} is not an OU or root id",
                     "write an id such as ou-ab12-cdefgh34 or r-ab12",
                 )
-    excluded = value.get("exclude_accounts") or []
+    excluded = value.get("exclude_accounts")
+    excluded = [] if excluded is None else excluded  # "", {} or false excluded nothing, silently
     if not isinstance(excluded, list):
-        raise ConfigError("organization.exclude_accounts", "expected a list", 'write e.g. ["123456789012"]')
+        raise ConfigError(
+            "organization.exclude_accounts",
+            f"expected a list, got {_type_name(excluded)}",
+            'write e.g. exclude_accounts: ["123456789012"], or remove it to exclude no account',
+        )
     exclude_accounts = tuple(parse_account_id(v, f"organization.exclude_accounts[{i}]") for i, v in enumerate(excluded))
     return OrganizationSettings(
         role_arn=role_arn,

@@ -372,6 +372,13 @@ CASES.update(
             "or remove organization.role_arn to list them with the controller's own credentials",
             also="is empty",
         ),
+        # "" (or {}, false, 0) excluded no account without a word
+        "organization-exclude-accounts-not-a-list": Case(
+            OK + 'organization: {exclude_accounts: ""}\n',
+            "organization.exclude_accounts",
+            'write e.g. exclude_accounts: ["123456789012"]',
+            also="expected a list, got a string",
+        ),
         "exclude-every-region": Case(
             OK + "exclude_regions: [us-east-1]\n", "exclude_regions", "remove those regions", also="nothing"
         ),

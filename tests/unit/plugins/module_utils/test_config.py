@@ -862,3 +862,19 @@ def test_an_empty_organization_role_arn_is_refused(written):
 def test_an_organization_role_arn_left_out_or_null_lists_with_the_controllers_credentials():
     assert cfg.parse_organization({}).role_arn is None
     assert cfg.parse_organization({"role_arn": None}).role_arn is None
+
+
+# organization.exclude_accounts written as "", {}, false or 0 excluded no account without a word (read
+# with `or []`); a string id or a mapping was refused. Now anything but a list (or null) is refused.
+@pytest.mark.parametrize(
+    ("written", "got"), [('""', "a string"), ("{}", "a mapping"), ("false", "a boolean"), ("0", "a number")]
+)
+def test_organization_exclude_accounts_that_is_not_a_list_is_refused(written, got):
+    err = refused(BASE + f"organization: {{exclude_accounts: {written}}}")
+    assert err.key == "organization.exclude_accounts" and err.problem == f"expected a list, got {got}", str(err)
+    assert 'exclude_accounts: ["123456789012"]' in err.fix, str(err)
+
+
+@pytest.mark.parametrize("written", ["~", "[]"])
+def test_organization_exclude_accounts_null_or_empty_excludes_nothing(written):
+    assert cfg.parse_organization({"exclude_accounts": None if written == "~" else []}).exclude_accounts == ()
