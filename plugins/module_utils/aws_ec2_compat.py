@@ -632,7 +632,8 @@ def _check_keyed_group_fields(entry: Mapping[str, Any], where: str) -> None:
             raise ConfigError(
                 f"{where}.{field}",
                 f"YAML read the value as a number ({value!r}), which may differ from what you wrote",
-                f"write it in quotes exactly as the group name should read, e.g. {field}: '{value!r}'",
+                # never the number YAML read (493 for 0755) as the text to write
+                f"write it in quotes exactly as the group name should read, e.g. {field}: '...'",
             )
         if not isinstance(value, str):
             empty = "; write '' for none" if field != "default_value" else ""

@@ -240,13 +240,21 @@ def _string(raw: Mapping[str, Any], key: str, *, where: str = "") -> str | None:
         return None
     if not isinstance(value, str):
         if isinstance(value, (int, float, bool)):
-            fix = f'write it quoted, e.g. {key}: "{value}"'
-            got = f"{_type_name(value)} ({value!r})"
-        else:
-            fix = f"write {key} as a single quoted string"
-            got = _type_name(value)
-        raise ConfigError(where + key, f"expected a string, got {got}", fix)
+            raise ConfigError(where + key, *_misread_scalar(value, key))
+        raise ConfigError(
+            where + key, f"expected a string, got {_type_name(value)}", f"write {key} as a single quoted string"
+        )
     return value
+
+
+def _misread_scalar(value: Any, key: str) -> tuple[str, str]:
+    """(problem, fix) for a number or boolean where a string belongs. YAML may have changed what was
+    written (0123456 is the octal 42798, 12:30 is 750, 0x1F is 31, yes is true), so the value it read
+    is never suggested back as the text to write: quoting "42798" would send another external id."""
+    return (
+        f"expected a string, got {_type_name(value)} ({value!r}), which may differ from what you wrote",
+        f'write it in quotes exactly as you meant it, e.g. {key}: "..."',
+    )
 
 
 def _string_list(raw: Mapping[str, Any], key: str, *, where: str = "") -> tuple[str, ...]:
@@ -261,10 +269,13 @@ def _string_list(raw: Mapping[str, Any], key: str, *, where: str = "") -> tuple[
         )
     out = []
     for i, item in enumerate(value):
+        if isinstance(item, (int, float, bool)):
+            raise ConfigError(f"{where}{key}[{i}]", *_misread_scalar(item, f"{key}[{i}]"))
         if not isinstance(item, str):
-            raise ConfigError(
-                f"{where}{key}[{i}]", f"expected a string, got {_type_name(item)} ({item!r})", f'quote it: "{item}"'
+            fix = (
+                "write a value there or remove the empty item" if item is None else "write a single quoted string there"
             )
+            raise ConfigError(f"{where}{key}[{i}]", f"expected a string, got {_type_name(item)}", fix)
         out.append(item)
     return tuple(out)
 

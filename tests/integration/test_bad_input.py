@@ -379,6 +379,13 @@ CASES.update(
             'write e.g. exclude_accounts: ["123456789012"]',
             also="expected a list, got a string",
         ),
+        # 0123456 is octal to YAML (42798): the line said 'write it quoted, e.g. external_id: "42798"'
+        "external-id-read-as-octal": Case(
+            OK + "external_id: 0123456\n",
+            "external_id",
+            'write it in quotes exactly as you meant it, e.g. external_id: "..."',
+            also="got a number (42798), which may differ from what you wrote",
+        ),
         "exclude-every-region": Case(
             OK + "exclude_regions: [us-east-1]\n", "exclude_regions", "remove those regions", also="nothing"
         ),

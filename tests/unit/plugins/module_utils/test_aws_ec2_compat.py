@@ -264,6 +264,8 @@ def test_a_keyed_groups_field_yaml_read_as_a_number_is_refused(field, value):
         compat.check_constructed(None, None, [{"key": "k", field: value}])
     assert info.value.key == f"keyed_groups[0].{field}" and "number" in info.value.problem
     assert "write it in quotes" in info.value.fix and "\n" not in str(info.value)
+    # the number YAML read is what it shows, never the text to write ("e.g. prefix: '493'" for 0755)
+    assert f"({value!r})" in info.value.problem and repr(value) not in info.value.fix, str(info.value)
 
 
 def test_aws_ec2_only_environment_variables_are_refused_without_their_value():

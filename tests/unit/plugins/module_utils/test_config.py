@@ -328,7 +328,7 @@ REFUSED = [
     pytest.param(BASE + "partition: aws-us-gwo", "partition", "did you mean 'aws-us-gov'"),
     pytest.param(BASE + "role_session_name: 'a b'", "role_session_name", "2-64"),
     pytest.param(BASE + "external_id: 'a'", "external_id", "trust policy"),
-    pytest.param(BASE + "profile: 12", "profile", 'profile: "12"'),
+    pytest.param(BASE + "profile: 12", "profile", 'write it in quotes exactly as you meant it, e.g. profile: "..."'),
     pytest.param(BASE + "profile: {a: b}", "profile", "single quoted string"),
     pytest.param(BASE + 'profile: ""', "profile", "remove profile", id="profile-empty"),
     pytest.param(BASE + 'profile: "  "', "profile", "remove profile", id="profile-blank"),
@@ -657,7 +657,7 @@ FRAGMENT_REFUSED = [
     pytest.param(BASE + "cache_timeout: soon", "cache_timeout", "write a number from 0 to", id="cache-timeout"),
     pytest.param(BASE + "cache_timeout: -5", "cache_timeout", "from 0 to 315360000", id="cache-timeout-negative"),
     pytest.param(BASE + "cache_timeout: 315360001", "cache_timeout", "from 0 to", id="cache-timeout-huge"),
-    pytest.param(BASE + "cache_plugin: 5", "cache_plugin", 'cache_plugin: "5"', id="cache-plugin-number"),
+    pytest.param(BASE + "cache_plugin: 5", "cache_plugin", 'cache_plugin: "..."', id="cache-plugin-number"),
     pytest.param(BASE + "compose: [a]", "compose", "key: value pairs", id="compose-list"),
     pytest.param(BASE + "keyed_groups: [instance_type]", "keyed_groups[0]", "key: value pairs", id="keyed-groups"),
     pytest.param(BASE + "keyed_groups: {key: x}", "keyed_groups", "YAML list", id="keyed-groups-mapping"),
@@ -878,3 +878,24 @@ def test_organization_exclude_accounts_that_is_not_a_list_is_refused(written, go
 @pytest.mark.parametrize("written", ["~", "[]"])
 def test_organization_exclude_accounts_null_or_empty_excludes_nothing(written):
     assert cfg.parse_organization({"exclude_accounts": None if written == "~" else []}).exclude_accounts == ()
+
+
+# A number or boolean YAML read where a string belongs was suggested back as the text to write:
+# "external_id: 0123456" gave 'write it quoted, e.g. external_id: "42798"' (0123456 is octal to YAML),
+# and following it sends another external id. The value read is shown as what YAML read, never as the fix.
+@pytest.mark.parametrize(
+    ("written", "key", "read"),
+    [
+        pytest.param("external_id: 0123456", "external_id", "42798", id="octal"),
+        pytest.param("role_session_name: 12:30", "role_session_name", "750", id="sexagesimal"),
+        pytest.param("profile: 0x1F", "profile", "31", id="hex"),
+        pytest.param("organization: {external_id: 01234567}", "organization.external_id", "342391", id="organization"),
+        pytest.param("regions: [us-east-1, 0755]", "regions[1]", "493", id="list-item"),
+        pytest.param("profile: yes", "profile", "True", id="boolean"),
+    ],
+)
+def test_a_misread_number_is_never_suggested_as_the_value_to_write(written, key, read):
+    err = refused(BASE + written)
+    assert err.key == key, str(err)
+    assert f"({read}), which may differ from what you wrote" in err.problem, str(err)
+    assert "exactly as you meant it" in err.fix and read not in err.fix, str(err)
