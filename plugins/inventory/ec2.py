@@ -224,6 +224,9 @@ options:
       - Preference list for the inventory hostname, in amazon.aws.aws_ec2's grammar; the first entry
         that has a value for an instance names it, the instance id is the fallback. Each entry gives
         the name aws_ec2 gives. An empty list is the default (as in aws_ec2, whose default differs).
+        A single string without a comma is a list of one entry; a string with a comma (which
+        ansible-core splits at each comma, so V(tag:K1,K2) would become two entries) and a mapping
+        outside a list are refused; write a YAML list.
       - V(tag:KEY) is the value of tag KEY; V(tag:KEY=VALUE) gives V(KEY_VALUE) when the tag has that
         value; V(tag:K1=V1,K2) is the first of its items that matches.
       - Any DescribeInstances filter name aws_ec2 maps to an attribute, such as V(instance-id),

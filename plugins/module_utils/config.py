@@ -563,6 +563,27 @@ def parse_hostnames(value: Any) -> tuple[hostnames_grammar.Preference, ...]:
     return hostnames_grammar.parse_hostnames(value)
 
 
+def _hostnames_as_core_reads_them(value: Any) -> Any:
+    """The ``hostnames`` of the file as ansible-core's list type will hand them to the plugin, for the
+    pre-pass: one string is one entry when it holds no comma (core makes it a list of one). A string
+    with a comma is split by core at each comma (so ``"tag:Name,Env"``, one entry in aws_ec2's
+    grammar, would be read as two), and a mapping is refused by core in a message naming neither
+    the key nor the fix: both are refused here in one line."""
+    if isinstance(value, str) and "," in value:
+        raise ConfigError(
+            "hostnames",
+            f"{ascii(value[:80])} is one string, which ansible-core splits at each comma",
+            'write a YAML list: hostnames: [tag:Name, instance-id] for two entries, ["tag:Name,Env"] for one',
+        )
+    if isinstance(value, Mapping):
+        raise ConfigError(
+            "hostnames",
+            "expected a list, got a mapping",
+            "write the mapping as a list item, e.g. hostnames: [{name: private-ip-address, prefix: tag:Name}]",
+        )
+    return value
+
+
 def parse_organization(value: Any, known: Iterable[str] = ORGANIZATION_KEYS) -> OrganizationSettings | None:
     if value is None:
         return None
@@ -767,7 +788,7 @@ OPTION_CHECKS: dict[str, Callable[[Any, CheckContext], Any]] = {
     "sts_region": lambda v, c: _check_regions([v], "sts_region", c.known_regions),
     "attributes": lambda v, c: parse_attributes(v, c.known_attributes),
     "filters": lambda v, c: parse_filters(v),
-    "hostnames": lambda v, c: parse_hostnames(v),
+    "hostnames": lambda v, c: parse_hostnames(_hostnames_as_core_reads_them(v)),
     "organization": lambda v, c: parse_organization(v),
     "shard": lambda v, c: parse_shard(v),
     "include_filters": lambda v, c: aws_ec2_compat.filter_list(v, "include_filters"),

@@ -386,6 +386,20 @@ CASES.update(
             'write it in quotes exactly as you meant it, e.g. external_id: "..."',
             also="got a number (42798), which may differ from what you wrote",
         ),
+        # one entry in aws_ec2's grammar, two once ansible-core's list type splits it at the comma
+        "hostnames-one-string-with-a-comma": Case(
+            OK + 'hostnames: "tag:Name,Env"\n',
+            "hostnames",
+            'write a YAML list: hostnames: [tag:Name, instance-id] for two entries, ["tag:Name,Env"] for one',
+            also="is one string, which ansible-core splits at each comma",
+        ),
+        # accepted by the pre-pass, refused by ansible-core in a message naming neither the key nor the fix
+        "hostnames-a-mapping": Case(
+            OK + "hostnames: {name: private-ip-address, prefix: tag:Name}\n",
+            "hostnames",
+            "write the mapping as a list item",
+            also="expected a list, got a mapping",
+        ),
         "exclude-every-region": Case(
             OK + "exclude_regions: [us-east-1]\n", "exclude_regions", "remove those regions", also="nothing"
         ),

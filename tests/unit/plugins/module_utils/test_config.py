@@ -899,3 +899,29 @@ def test_a_misread_number_is_never_suggested_as_the_value_to_write(written, key,
     assert err.key == key, str(err)
     assert f"({read}), which may differ from what you wrote" in err.problem, str(err)
     assert "exactly as you meant it" in err.fix and read not in err.fix, str(err)
+
+
+# hostnames as one string or a mapping: the pre-pass read a string as one entry and accepted a
+# mapping, while ansible-core's list type splits a string at each comma and refuses a mapping, so
+# "tag:Name,Env" (one entry in aws_ec2's grammar) was refused as "hostnames[1]: unknown hostname
+# source 'Env'", "tag:Name, instance-id" passed and became two entries, and a mapping got core's
+# message naming neither the key nor the fix.
+@pytest.mark.parametrize(
+    ("written", "problem"),
+    [
+        ('hostnames: "tag:Name,Env"', "is one string, which ansible-core splits at each comma"),
+        ('hostnames: "tag:Name, instance-id"', "is one string, which ansible-core splits at each comma"),
+        ("hostnames: {name: private-ip-address, prefix: tag:Name}", "expected a list, got a mapping"),
+    ],
+)
+def test_hostnames_the_pre_pass_and_ansible_core_would_read_differently_are_refused(written, problem):
+    err = refused(BASE + written)
+    assert err.key == "hostnames" and problem in err.problem, str(err)
+    assert "hostnames: [" in err.fix, str(err)
+
+
+def test_hostnames_as_one_string_without_a_comma_is_one_entry():
+    assert [p.written for p in settings(BASE + "hostnames: private-ip-address").output.hostnames] == [
+        "private-ip-address"
+    ]
+    assert [p.written for p in settings(BASE + 'hostnames: ["tag:Name,Env"]').output.hostnames] == ["tag:Name,Env"]
