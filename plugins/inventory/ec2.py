@@ -341,18 +341,20 @@ options:
     version_added: "1.0.0"
   max_attempts:
     description:
-      - Total attempts per AWS call, the first included (botocore C(total_max_attempts)). Throttling,
-        timeouts and connection errors are retried with exponential backoff and jitter.
+      - Total attempts per AWS call, the first included (botocore C(total_max_attempts)), 1 to 20.
+        Throttling, timeouts and connection errors are retried with exponential backoff and jitter.
     type: int
     default: 10
     version_added: "1.0.0"
   connect_timeout:
-    description: Seconds to wait for a connection to an AWS endpoint.
+    description: Seconds to wait for a connection to an AWS endpoint, 1 to 600.
     type: int
     default: 10
     version_added: "1.0.0"
   read_timeout:
-    description: Seconds to wait for an answer; a timed-out call is retried, never turned into missing hosts.
+    description:
+      - Seconds to wait for an answer, 1 to 3600; a timed-out call is retried, never turned into missing
+        hosts.
     type: int
     default: 60
     version_added: "1.0.0"

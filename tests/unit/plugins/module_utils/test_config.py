@@ -925,3 +925,23 @@ def test_hostnames_as_one_string_without_a_comma_is_one_entry():
         "private-ip-address"
     ]
     assert [p.written for p in settings(BASE + 'hostnames: ["tag:Name,Env"]').output.hostnames] == ["tag:Name,Env"]
+
+
+def test_every_range_of_an_option_of_this_plugin_is_in_its_documentation():
+    """ansible-doc shows what the checks refuse: max_attempts: 25 was refused as out of range (1 to
+    20) while ansible-doc gave only "type int, default 10" (also connect_timeout, read_timeout). The
+    fragments' options (cache_timeout) are described by ansible-core; docs/bad-input.md gives that range."""
+    import yaml as _yaml
+
+    from ansible_collections.crossaccount.aws.plugins.inventory import ec2
+
+    own = _yaml.safe_load(ec2.DOCUMENTATION)["options"]
+    missing = {}
+    for name, (low, high) in cfg.RANGES.items():
+        if name not in own:
+            continue
+        description = own[name]["description"]
+        text = " ".join(description if isinstance(description, list) else [description])
+        if f"{low} to {high}" not in text:
+            missing[name] = f"{low} to {high}"
+    assert missing == {}
