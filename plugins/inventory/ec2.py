@@ -44,7 +44,8 @@ description:
     entry in the C(crossaccount_errors) variable of group C(all); with the inventory cache on, the
     hosts of a failed account or region are kept from the last scan and marked C(crossaccount_stale).
   - The configuration file name must end with C(ec2.yml) or C(ec2.yaml), and its O(plugin) must name this
-    plugin; a file whose O(plugin) names another plugin (such as C(amazon.aws.aws_ec2)) is left to that plugin.
+    plugin; a file whose O(plugin) names another plugin (such as C(amazon.aws.aws_ec2)) is left to that plugin,
+    and one with no O(plugin) (a misspelt key) is refused naming it.
   - Source credentials come from the standard boto3 chain (environment, O(profile)/AWS_PROFILE, SSO,
     instance profile). The inventory file never holds secret keys; a file that does is refused.
     AWS_ENDPOINT_URL, AWS_CONFIG_FILE and AWS_CA_BUNDLE are honoured. amazon.aws.aws_ec2's AWS_URL,
@@ -533,13 +534,18 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
 
     def verify_file(self, path: str) -> bool:
         """A file named *ec2.yml/*ec2.yaml, unless its ``plugin:`` names another plugin (an
-        amazon.aws.aws_ec2 file such as x.aws_ec2.yml is left to that plugin)."""
+        amazon.aws.aws_ec2 file such as x.aws_ec2.yml is left to that plugin). A file with no
+        ``plugin:`` is taken, so that parse() names the missing key (a plain YAML inventory of that
+        name is still read by the yaml plugin when it is enabled: ansible-core shows a plugin's
+        failure only when no plugin could parse the source)."""
         if not (super().verify_file(path) and path.endswith(("ec2.yml", "ec2.yaml"))):
             return False
         from ansible.parsing.dataloader import DataLoader
 
         readable, name = configured_plugin(self.loader or DataLoader(), path)
-        return not readable or name in plugin_names(self)
+        # no plugin: at all (a misspelt key, plugn:) is ours to refuse in one line naming plugin; declined,
+        # ansible-core said only "Unable to parse" when this plugin is the one enabled
+        return not readable or name is None or name in plugin_names(self)
 
     def parse(self, inventory, loader, path, cache=True):
         super().parse(inventory, loader, path, cache=cache)

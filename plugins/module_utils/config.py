@@ -1104,8 +1104,13 @@ def check_plugin(raw: Any, names: Iterable[str]) -> None:
     names = list(names)
     check_mapping(raw, names[0])
     if raw.get("plugin") not in names:
+        if "plugin" in raw:
+            problem = f"{raw.get('plugin')!r} is not this plugin"
+        else:  # a misspelt key (plugn:, Plugin:) is named
+            near = [key for key in raw if difflib.get_close_matches(str(key).lower(), ["plugin"], n=1, cutoff=0.6)]
+            problem = "missing" + (f" (is {ascii(str(near[0]))} meant to be plugin?)" if near else "")
         raise ConfigError(
             "plugin",
-            f"{raw.get('plugin')!r} is not this plugin" if "plugin" in raw else "missing",
+            problem,
             f"write plugin: {names[0]} (a file for another plugin is read by that plugin)",
         )

@@ -50,3 +50,31 @@ def test_ours_alone_declines_the_other_plugins_file(stand_in, fleet, tmp_path):
     assert OUR_ERROR not in result.stderr, "the aws_ec2 file is not parsed as ours"
     assert "x.aws_ec2.yml" in result.stderr  # ansible-core: no plugin could parse it
     assert {h["account_id"] for h in result.hostvars.values()} == {"222222222222"}
+
+
+def test_a_misspelt_plugin_key_gets_one_line_naming_plugin(stand_in, faults, tmp_path):
+    """With this plugin the one enabled (the quiet setting docs/bad-input.md recommends), a file whose
+    plugin: key is misspelt was declined, and ansible-core said only "Unable to parse ... as an
+    inventory source", with no reason."""
+    path = tmp_path / "typo.ec2.yml"
+    path.write_text(OURS.replace("plugin:", "plugn:"))
+    env = {"ANSIBLE_INVENTORY_ENABLED": "crossaccount.aws.ec2", "ANSIBLE_INVENTORY_ANY_UNPARSED_IS_FAILED": "true"}
+    result = cli.inventory(str(path), stand_in.endpoint, "--list", extra_env=env)
+    assert result.rc != 0
+    ours = [line for line in result.stderr.splitlines() if OUR_ERROR in line]
+    assert len(ours) == 1, result.stderr
+    assert ours[0].endswith(
+        f"{OUR_ERROR} in {path}: plugin: missing (is 'plugn' meant to be plugin?); "
+        "write plugin: crossaccount.aws.ec2 (a file for another plugin is read by that plugin)"
+    ), ours[0]
+    assert sum(faults.calls.values()) == 0
+
+
+def test_a_plain_yaml_inventory_with_our_file_name_is_still_read_by_the_yaml_plugin(stand_in, tmp_path):
+    path = tmp_path / "static.ec2.yml"
+    path.write_text("all:\n  hosts:\n    web1:\n      ansible_host: 192.0.2.10\n")
+    env = {"ANSIBLE_INVENTORY_ENABLED": "crossaccount.aws.ec2,yaml", "ANSIBLE_INVENTORY_ANY_UNPARSED_IS_FAILED": "true"}
+    result = cli.inventory(str(path), stand_in.endpoint, "--list", extra_env=env)
+    assert result.rc == 0, result.stderr
+    assert OUR_ERROR not in result.stderr and "[WARNING]" not in result.stderr, result.stderr
+    assert list(result.hostvars) == ["web1"]

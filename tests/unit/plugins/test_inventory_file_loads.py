@@ -282,3 +282,31 @@ def test_a_cache_directory_from_the_file_or_the_environment_is_enough(tmp_path, 
         monkeypatch.setenv(env, str(tmp_path))
     path = _write(tmp_path, text.format(dir=tmp_path))
     assert inv.load_settings(_loaded_plugin(path), path).accounts is not None
+
+
+@pytest.mark.parametrize(
+    ("text", "problem"),
+    [
+        (
+            "plugn: crossaccount.aws.ec2\nrole_name: R\naccounts: ['111111111111']\n",
+            "missing (is 'plugn' meant to be plugin?)",
+        ),
+        ("Plugin: crossaccount.aws.ec2\nrole_name: R\n", "missing (is 'Plugin' meant to be plugin?)"),
+        ("role_name: R\naccounts: ['111111111111']\n", "missing"),
+    ],
+)
+def test_a_file_with_no_plugin_key_is_taken_and_refused_naming_plugin(tmp_path, text, problem):
+    """With this plugin the one enabled, a misspelt plugin: key was declined by verify_file, and
+    ansible-core said only "Unable to parse" with no reason."""
+    path = _write(tmp_path, text)
+    plugin = _loaded_plugin(path)
+    assert plugin.verify_file(path), "no plugin: key is this plugin's to refuse, naming the key"
+    with pytest.raises(ConfigError) as info:
+        inv.load_settings(plugin, path)
+    assert info.value.key == "plugin" and info.value.problem == problem, str(info.value)
+    assert "write plugin: crossaccount.aws.ec2" in info.value.fix
+
+
+def test_a_file_naming_another_plugin_is_still_declined(tmp_path):
+    path = _write(tmp_path, "plugin: amazon.aws.aws_ec2\nregions: [us-east-1]\n")
+    assert not _loaded_plugin(path).verify_file(path)
