@@ -91,9 +91,10 @@ options:
         Only ACTIVE accounts are scanned; their Organizations names fill C(account_name).
       - An empty mapping lists every account with the source credentials. Keys are C(role_arn) and
         C(external_id) (a role in the management or delegated-administrator account to call
-        Organizations through), C(include_ous), C(exclude_ous) (OU or root ids, each with every OU
-        below it) and C(exclude_accounts) (quoted account ids). An empty C(role_arn) is refused; leave
-        it out to list the accounts with the source credentials.
+        Organizations through, and its external id, refused without C(role_arn)), C(include_ous),
+        C(exclude_ous) (OU or root ids, each with every OU below it) and C(exclude_accounts) (quoted
+        account ids). An empty C(role_arn) is refused; leave it out to list the accounts with the
+        source credentials.
       - Accounts that are not ACTIVE (suspended, closing) and excluded ones are skipped, each named at C(-v).
       - A failed discovery is a warning and an entry with C(account_id) V(organization) in
         C(crossaccount_errors), and no partial list; the accounts of O(accounts) and O(accounts_file)

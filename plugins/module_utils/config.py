@@ -606,6 +606,14 @@ def parse_organization(value: Any, known: Iterable[str] = ORGANIZATION_KEYS) -> 
         parse_role_arn(role_arn, "organization.role_arn")
     external_id = _string(value, "external_id", where="organization.")
     _check_external_id(external_id, "organization.external_id")
+    if external_id is not None and role_arn is None:
+        # sent only with the AssumeRole of organization.role_arn: without one it was ignored silently
+        raise ConfigError(
+            "organization.external_id",
+            "is set without organization.role_arn, so no AssumeRole would send it",
+            "add organization.role_arn (the role that needs it), or move it to the top-level external_id "
+            "for the accounts' discovery roles",
+        )
     ous = {}
     for key in ("include_ous", "exclude_ous"):
         ous[key] = _string_list(value, key, where="organization.")

@@ -400,6 +400,13 @@ CASES.update(
             "write the mapping as a list item",
             also="expected a list, got a mapping",
         ),
+        # sent only with organization.role_arn's AssumeRole: without one it was ignored silently
+        "organization-external-id-without-role-arn": Case(
+            OK + "organization: {external_id: example-external-id}\n",
+            "organization.external_id",
+            "add organization.role_arn (the role that needs it)",
+            also="is set without organization.role_arn",
+        ),
         "exclude-every-region": Case(
             OK + "exclude_regions: [us-east-1]\n", "exclude_regions", "remove those regions", also="nothing"
         ),

@@ -945,3 +945,18 @@ def test_every_range_of_an_option_of_this_plugin_is_in_its_documentation():
         if f"{low} to {high}" not in text:
             missing[name] = f"{low} to {high}"
     assert missing == {}
+
+
+# organization.external_id goes only with the AssumeRole of organization.role_arn: without a role_arn
+# it was accepted and sent nowhere (the accounts' roles take the top-level external_id)
+def test_organization_external_id_without_role_arn_is_refused():
+    err = refused(BASE + "organization: {external_id: example-external-id}")
+    assert err.key == "organization.external_id" and "without organization.role_arn" in err.problem, str(err)
+    assert "add organization.role_arn" in err.fix and "top-level external_id" in err.fix, str(err)
+
+
+def test_organization_external_id_with_role_arn_is_kept():
+    org = cfg.parse_organization(
+        {"role_arn": "arn:aws:iam::111111111111:role/OrgReader", "external_id": "example-external-id"}
+    )
+    assert org.external_id == "example-external-id"
