@@ -765,8 +765,11 @@ def _check_choices(value: Any, key: str, choices: Iterable[Any]) -> None:
     choices = [str(c) for c in choices]
     if str(value) not in choices:
         hint = _suggest(str(value), choices)
+        # a look-alike ('аws' with a Cyrillic а, 'standard ') printed as is reads like the choice suggested
+        oddity = key_oddity(value)
+        shown = f"{ascii(value)} ({oddity})" if oddity else repr(value)
         raise ConfigError(
-            key, f"unknown value {value!r}", (hint + " " if hint else "") + "use one of " + ", ".join(choices)
+            key, f"unknown value {shown}", (hint + " " if hint else "") + "use one of " + ", ".join(choices)
         )
 
 

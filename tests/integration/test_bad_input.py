@@ -65,6 +65,13 @@ CASES = {
         "did you mean 'role_session_name'? write role_session_name instead in plain ASCII",
         also="character 2 is \\u043e, CYRILLIC SMALL LETTER O",
     ),
+    # a look-alike choice (Cyrillic а) printed as is read exactly like the choice suggested
+    "look-alike-choice": Case(
+        OK + "default_groups: [аccount, region]\n",
+        "default_groups[0]",
+        "did you mean 'account'? use one of account, region, name",
+        also="unknown value '\\u0430ccount' (character 1 is \\u0430, CYRILLIC SMALL LETTER A, not plain ASCII)",
+    ),
     "typo-role_nmae": Case(
         OK.replace('"111111111111"', '{id: "111111111111", role_nmae: Other}'),
         "accounts[0].role_nmae",

@@ -960,3 +960,24 @@ def test_organization_external_id_with_role_arn_is_kept():
         {"role_arn": "arn:aws:iam::111111111111:role/OrgReader", "external_id": "example-external-id"}
     )
     assert org.external_id == "example-external-id"
+
+
+# A look-alike value of an option with choices was printed as is: "partition: unknown value 'аws';
+# did you mean 'aws'?" (a Cyrillic а) read like the choice it suggested.
+@pytest.mark.parametrize(
+    ("written", "key", "shown"),
+    [
+        ("partition: аws", "partition", "unknown value '\\u0430ws' (character 1 is \\u0430, CYRILLIC SMALL LETTER A"),
+        ("default_groups: [аccount, region]", "default_groups[0]", "unknown value '\\u0430ccount' (character 1"),
+        ('retry_mode: "standard "', "retry_mode", "unknown value 'standard ' (it has spaces around it)"),
+    ],
+)
+def test_a_look_alike_choice_is_shown_escaped_with_its_odd_character(written, key, shown):
+    err = refused(BASE + written)
+    assert err.key == key and err.problem.startswith(shown), str(err)
+    assert "did you mean" in err.fix and str(err).isascii(), str(err)
+
+
+def test_a_plain_unknown_choice_is_shown_as_written():
+    err = refused(BASE + "retry_mode: standrd")
+    assert err.problem == "unknown value 'standrd'", str(err)
