@@ -245,8 +245,11 @@ options:
         default group (a literal prefix V(name) with separator V(_), V(tag:name=web)). An entry that
         names no instance at all (a typo such as V(tag:Nmae)) is one warning.
       - Names are never merged, and never steered by a tag. Among instances that want the same name
-        the longest-running (earliest C(launch_time), then instance id) keeps it and the others are
-        named V(NAME_<instance id>), so launching an instance never renames another. The same
+        the longest-running (first launched, then instance id) keeps it and the others are
+        named V(NAME_<instance id>), so launching an instance never renames another. The first
+        launch is the earlier of C(launch_time) and the attach time of the primary network interface
+        (device index 0), since AWS resets C(launch_time) when a stopped instance starts, so stopping
+        and starting an instance does not hand its name to a later one either. The same
         contest decides between sources of this plugin in one run (an inventory directory with a
         file per business unit), whatever their order; the earlier source's host is renamed when
         it loses (an instance that two overlapping sources both list keeps the name the first
@@ -272,7 +275,9 @@ options:
     description:
       - Snake_case DescribeInstances attribute names kept as host variables (default, all of them).
         C(instance_id), C(account_id), C(account_name), C(region), C(ec2_tags) and C(ansible_host)
-        are always kept. A lean list makes inventories of thousands of hosts much faster.
+        are always kept, and so are the attributes O(hostnames) reads (with C(launch_time) and
+        C(network_interfaces), which decide who keeps a contested name, unless hosts are named by
+        C(instance-id) alone). A lean list makes inventories of thousands of hosts much faster.
     type: list
     elements: str
     version_added: "1.0.0"
@@ -794,7 +799,7 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
         for i, (name, record) in enumerate(zip(naming.names, records, strict=True)):
             inventory.add_host(name)
             set_host_variables(name, published[i])
-            claim = hhelp.Rival(naming.tagged[i], record.get("launch_time"), str(record["instance_id"]))
+            claim = hhelp.Rival(naming.tagged[i], hhelp.first_launch(record), str(record["instance_id"]))
             seen.claims[name] = (claim, str(record.get("account_id", "")))
             if settings.ssm is not None:
                 _add_ssm(inventory, name, record, settings, guard)

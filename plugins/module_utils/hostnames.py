@@ -342,14 +342,15 @@ def _refuse_default_group_start(name: Source, prefix: Source | None, separator: 
 
 def attributes_read(preferences: Iterable[Preference]) -> tuple[str, ...]:
     """Top-level host variables the preferences read (the lean ``attributes`` list must keep them);
-    ``launch_time`` as well when names can collide (it decides who keeps a name)."""
+    ``launch_time`` and ``network_interfaces`` as well when names can collide (they decide who keeps
+    a name: first_launch)."""
     out: list[str] = []
     for pref in preferences:
         for source in (pref.name, pref.prefix):
             if source is not None and source.kind == "attribute" and source.path != ("instance_id",):
                 out.append(source.path[0])
     if any(not p.is_instance_id for p in preferences):
-        out.append("launch_time")
+        out.extend(("launch_time", "network_interfaces"))
     return tuple(dict.fromkeys(out))
 
 
@@ -605,14 +606,14 @@ class Refusal:
 @dataclass(frozen=True)
 class Rival:
     """A host an earlier source of this plugin named in the same contest (choose_hostnames):
-    whether its name came from tags, its launch_time and its instance id."""
+    whether its name came from tags, when it was first launched (first_launch) and its instance id."""
 
     tagged: bool
-    launch_time: Any
+    launched: Any
     instance_id: str
 
     def order(self) -> tuple[bool, datetime, str]:
-        return (self.tagged, launch_order(self.launch_time), self.instance_id)
+        return (self.tagged, launch_order(self.launched), self.instance_id)
 
 
 @dataclass
@@ -626,6 +627,21 @@ class Naming:
 
 
 _NEVER = datetime.max.replace(tzinfo=timezone.utc)
+
+
+def first_launch(record: Mapping[str, Any]) -> datetime:
+    """When the instance was first launched, as an aware datetime (unknown: last). ``launch_time``
+    is when it was last started (AWS sets it again at every start after a stop); the primary
+    network interface (device index 0) keeps the attach time of the launch, as botocore's
+    documentation of LaunchTime says. The earlier of the two, so a stop and start never makes an
+    instance younger than one launched after it."""
+    first = launch_order(record.get("launch_time"))
+    interfaces = record.get("network_interfaces")
+    for interface in interfaces if isinstance(interfaces, list) else ():
+        attachment = interface.get("attachment") if isinstance(interface, Mapping) else None
+        if isinstance(attachment, Mapping) and attachment.get("device_index") == 0:
+            first = min(first, launch_order(attachment.get("attach_time")))
+    return first
 
 
 def launch_order(value: Any) -> datetime:
@@ -730,7 +746,7 @@ def choose_hostnames(
     def order(i: int) -> tuple[bool, datetime, str]:
         """Who keeps a name: names AWS gives first, then tag-derived ones; each in launch order
         (as Rival.order, for a host of an earlier source)."""
-        return (wanted[i][1], launch_order(records[i].get("launch_time")), str(records[i]["instance_id"]))
+        return (wanted[i][1], first_launch(records[i]), str(records[i]["instance_id"]))
 
     def lose(i: int, name: str, keeper_tagged: bool) -> None:
         """``i`` does not get ``name``: refused when its name is tag-given and the keeper's is

@@ -296,6 +296,38 @@ def test_a_newcomer_never_takes_an_existing_name(stand_in, fleet, write_inventor
     assert "3 instances want the hostname 'app'; the longest-running keeps it" in _flat(after.stderr)
 
 
+RESTARTED_ACCOUNT = "585858585858"
+
+
+def test_a_stop_and_start_never_moves_a_name_to_a_later_instance(stand_in, fleet, write_inventory):
+    """AWS's LaunchTime is when the instance was last started (botocore's documentation: "To
+    determine the time that instance was first launched, see the attachment time for the primary
+    network interface"). Stopping and starting the instance that holds a name must not hand that
+    name to a same-Name instance launched after it."""
+    from moto.core.utils import utcnow
+    from moto.ec2.models import ec2_backends
+
+    (old,) = seed(stand_in.endpoint, [Planned(RESTARTED_ACCOUNT, "us-east-1", "svc", {})])
+    time.sleep(1.1)  # LaunchTime and the primary interface's AttachTime are set at creation
+    (new,) = seed(stand_in.endpoint, [Planned(RESTARTED_ACCOUNT, "us-east-1", "svc", {})])
+    path = write_inventory(
+        f'plugin: crossaccount.aws.ec2\nrole_name: CMDBDiscovery\naccounts: ["{RESTARTED_ACCOUNT}"]\n'
+        "regions: [us-east-1]\nhostnames: [tag:Name, instance-id]\n",
+        name="restarted.ec2.yml",
+    )
+    before = cli.inventory(path, stand_in.endpoint)
+    assert before.rc == 0, before.stderr
+    assert before.hostvars["svc"]["instance_id"] == old["instance_id"]
+    time.sleep(1.1)
+    # the longest-running instance is stopped and started: AWS sets its LaunchTime to now (moto
+    # leaves it, so the test does what AWS does); its primary interface keeps its AttachTime
+    ec2_backends[RESTARTED_ACCOUNT]["us-east-1"].get_instance(old["instance_id"]).launch_time = utcnow()
+    after = cli.inventory(path, stand_in.endpoint)
+    assert after.rc == 0, after.stderr
+    assert after.hostvars["svc"]["instance_id"] == old["instance_id"], "the name moved to a later instance"
+    assert after.hostvars[f"svc_{new['instance_id']}"]["instance_id"] == new["instance_id"]
+
+
 # ---------------------------------------------------------------------------------------------
 # aws_ec2's grammar (issue 11 point 2)
 

@@ -132,7 +132,7 @@ attributes: [instance_type, state]
     assert s.output.strict_errors is True and s.client.max_pool_connections == 32
     assert s.client.duration_seconds == 900 and s.accounts.shard == (2, 4) and s.client.profile == "cmdb"
     assert [p.written for p in s.output.hostnames] == ["tag:Name"]
-    assert s.scan.attributes == ("instance_type", "state", "launch_time")
+    assert s.scan.attributes == ("instance_type", "state", "launch_time", "network_interfaces")
 
 
 @pytest.mark.parametrize(
@@ -154,7 +154,7 @@ def test_default_groups(written, kinds):
 
 def test_attributes_keep_what_the_hostnames_read():
     s = settings(BASE + "hostnames: [private-ip-address, tag:Name]\nattributes: [instance_type]\n")
-    assert s.scan.attributes == ("instance_type", "private_ip_address", "launch_time")
+    assert s.scan.attributes == ("instance_type", "private_ip_address", "launch_time", "network_interfaces")
 
 
 def test_partition_builds_role_arns():

@@ -199,7 +199,7 @@ def test_attributes_read_keeps_what_sources_read():
     )
     assert hn.attributes_read(prefs) == ("network_interfaces", "placement", "launch_time")
     assert hn.attributes_read(hn.DEFAULT) == ()  # the instance id is always kept
-    assert hn.attributes_read(hn.parse_hostnames(["owner-id"])) == ("owner_id", "launch_time")
+    assert hn.attributes_read(hn.parse_hostnames(["owner-id"])) == ("owner_id", "launch_time", "network_interfaces")
 
 
 @pytest.mark.parametrize(
@@ -347,6 +347,29 @@ def test_same_launch_time_then_instance_id_and_unknown_launch_time_last():
         "web_i-0000000000000000c",
         "web",
     ]
+
+
+def _interface(device_index, attach_time):
+    return {"attachment": {"device_index": device_index, "attach_time": attach_time}}
+
+
+def test_a_stopped_and_started_instance_keeps_its_name():
+    """AWS resets launch_time when a stopped instance starts; the primary network interface keeps
+    the attach time of the first launch. A restart never hands the name to a later instance."""
+    restarted = _rec(
+        "i-0000000000000000b",
+        "web",
+        launch="2025-03-01T00:00:00.000Z",
+        network_interfaces=[_interface(1, "2025-02-15T00:00:00.000Z"), _interface(0, "2024-01-01T00:00:00.000Z")],
+    )
+    later = _rec("i-0000000000000000a", "web", launch="2024-06-01T00:00:00.000Z")
+    assert hn.choose_hostnames([later, restarted], NAME_THEN_ID).names == ["web_i-0000000000000000a", "web"]
+    assert hn.first_launch(restarted) == dt.datetime(2024, 1, 1, tzinfo=dt.timezone.utc)
+    # a secondary interface attached later, or none at all: launch_time
+    assert hn.first_launch(later) == dt.datetime(2024, 6, 1, tzinfo=dt.timezone.utc)
+    assert hn.first_launch(dict(later, network_interfaces=[_interface(1, "2023-01-01T00:00:00Z")])) == hn.first_launch(
+        later
+    )
 
 
 @pytest.mark.parametrize(
