@@ -243,7 +243,8 @@ options:
         template; here nothing from AWS is templated), V(tag)/V(tag-key)/V(tag-value) (the whole tag
         list), a literal outside the mapping form, an entry whose every name would start like a
         default group (a literal prefix V(name) with separator V(_), V(tag:name=web)). An entry that
-        names no instance at all (a typo such as V(tag:Nmae)) is one warning.
+        names no instance at all (a typo such as V(tag:Nmae)) is one warning, and so is a mapping's
+        C(prefix) that has a value for no instance (its names were all given without the prefix).
       - Names are never merged, and never steered by a tag. Among instances that want the same name
         the longest-running (first launched, then instance id) keeps it and the others are
         named V(NAME_<instance id>), so launching an instance never renames another. The first
@@ -1036,6 +1037,12 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
             display.warning(
                 f"crossaccount.aws.ec2: hostnames[{index}] {written!r} gave a name to no instance; "
                 "check its spelling (hosts fell back to the next source, else to the instance id)"
+            )
+        for index, written in naming.unmatched_prefixes:
+            display.warning(
+                f"crossaccount.aws.ec2: hostnames[{index}].prefix {written!r} gave a value for no instance; "
+                "check its spelling (the names of that entry were given without the prefix, as aws_ec2 does "
+                "for an instance that lacks it)"
             )
 
     def _raise_if_strict(self, settings, snapshot: Snapshot) -> None:

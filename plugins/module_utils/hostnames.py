@@ -622,6 +622,9 @@ class Naming:
     refusals: list[Refusal] = field(default_factory=list)
     collisions: dict[str, list[str]] = field(default_factory=dict)  # name -> instance ids suffixed
     unmatched: list[tuple[int, str]] = field(default_factory=list)  # (index, written) of sources matching none
+    # (index, written) of dict-form prefix sources that have a value for no instance (the names
+    # were given without the prefix, aws_ec2's rule for an instance that lacks it)
+    unmatched_prefixes: list[tuple[int, str]] = field(default_factory=list)
     tagged: list[bool] = field(default_factory=list)  # whether each name came from tags
     won: dict[str, int] = field(default_factory=dict)  # a rival's name -> index of the record that takes it
 
@@ -696,6 +699,7 @@ def choose_hostnames(
     names: list[str | None] = [None] * n
     naming = Naming(names=[])
     matched = [False] * len(preferences)
+    prefix_matched = [p.prefix is None or p.prefix.kind == "literal" for p in preferences]
     wanted: list[tuple[str, bool]] = []  # (value, whether a tag went into it)
     for record in records:
         first: tuple[str, bool] | None = None
@@ -705,9 +709,14 @@ def choose_hostnames(
                 matched[i] = True
                 if first is None:
                     first = (value, tagged)
+            if not prefix_matched[i] and pref.prefix is not None and _part(record, pref.prefix):
+                prefix_matched[i] = True
         wanted.append(first if first is not None else (str(record["instance_id"]), False))
     if n:
         naming.unmatched = [(i, p.written) for i, p in enumerate(preferences) if not matched[i]]
+        naming.unmatched_prefixes = [
+            (i, p.prefix.text) for i, p in enumerate(preferences) if not prefix_matched[i] and p.prefix is not None
+        ]
 
     refused: dict[int, Refusal] = {}
 

@@ -397,6 +397,25 @@ def test_an_empty_hostnames_list_is_the_default(stand_in, fleet, write_inventory
     assert all(name == hv["instance_id"] for name, hv in result.hostvars.items())
 
 
+def test_a_dict_form_prefix_that_matches_no_instance_is_warned_once(stand_in, fleet, write_inventory):
+    """A misspelt prefix source (tag:Enviroment) has a value for no instance, so every host is
+    named by the bare name (aws_ec2's rule for an instance that lacks the prefix): one warning
+    names it, as for a misspelt name source. It was silent."""
+    path = write_inventory(
+        'plugin: crossaccount.aws.ec2\nrole_name: CMDBDiscovery\naccounts: ["444444444444"]\n'
+        "regions: [ap-southeast-2]\nattributes: [instance_type]\n"
+        "hostnames:\n  - {name: private-ip-address, prefix: 'tag:Enviroment', separator: '-'}\n"
+        "  - {name: instance-id, prefix: 'tag:Name'}\n"
+    )
+    result = cli.inventory(path, stand_in.endpoint)
+    assert result.rc == 0, result.stderr
+    assert result.hostvars
+    assert all(name == hv["private_ip_address"] for name, hv in result.hostvars.items())
+    stderr = _flat(result.stderr)
+    assert stderr.count("hostnames[0].prefix 'tag:Enviroment' gave a value for no instance") == 1, stderr
+    assert "hostnames[1]" not in stderr, stderr  # its prefix names some instances
+
+
 KEY_NAMES = """plugin: crossaccount.aws.ec2
 role_name: CMDBDiscovery
 accounts: ["565656565656"]

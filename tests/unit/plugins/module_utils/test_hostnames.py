@@ -432,6 +432,22 @@ def test_unmatched_sources_are_reported_once_each():
     assert hn.choose_hostnames([], prefs).unmatched == []
 
 
+def test_a_prefix_source_matching_no_instance_is_reported():
+    """The dict form names an instance lacking the prefix by the bare name (aws_ec2's rule), so a
+    misspelt prefix matched every entry and went unnoticed."""
+    prefs = hn.parse_hostnames(
+        [
+            {"name": "instance-id", "prefix": "tag:Enviroment"},
+            {"name": "instance-id", "prefix": "tag:Name"},
+            {"name": "instance-id", "prefix": "aws"},
+        ]
+    )
+    naming = hn.choose_hostnames([_rec(IID, "web"), _rec(OTHER)], prefs)
+    assert naming.names == [IID, OTHER]
+    assert naming.unmatched == [] and naming.unmatched_prefixes == [(0, "tag:Enviroment")]
+    assert hn.choose_hostnames([], prefs).unmatched_prefixes == []
+
+
 def test_names_are_unique_and_safe_for_a_hostile_fleet():
     tags = ["web", "web", "all", "localhost", "name_web", OTHER, "", None, "web_" + IID, "db", "x y", "i-zz"]
     records = [_rec(f"i-{i:017x}", tag, launch=f"2024-01-{i + 1:02d}") for i, tag in enumerate(tags)]
