@@ -244,7 +244,8 @@ options:
         list), a literal outside the mapping form, an entry whose every name would start like a
         default group (a literal prefix V(name) with separator V(_), V(tag:name=web)). An entry that
         names no instance at all (a typo such as V(tag:Nmae)) is one warning, and so is a mapping's
-        C(prefix) that has a value for no instance (its names were all given without the prefix).
+        C(prefix) that has a value for no instance (its names were all given without the prefix), and
+        an item of a V(tag:K1=V1,K2) list that no instance matches while the others name hosts.
       - Names are never merged, and never steered by a tag. Among instances that want the same name
         the longest-running (first launched, then instance id) keeps it and the others are
         named V(NAME_<instance id>), so launching an instance never renames another. The first
@@ -1037,6 +1038,11 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
             display.warning(
                 f"crossaccount.aws.ec2: hostnames[{index}] {written!r} gave a name to no instance; "
                 "check its spelling (hosts fell back to the next source, else to the instance id)"
+            )
+        for where, written, item in naming.unmatched_tag_items:
+            display.warning(
+                f"crossaccount.aws.ec2: {where} {written!r}: item {item!r} matched no instance; check its "
+                "spelling (the other items of the list named the hosts)"
             )
         for index, written in naming.unmatched_prefixes:
             display.warning(

@@ -625,6 +625,9 @@ class Naming:
     # (index, written) of dict-form prefix sources that have a value for no instance (the names
     # were given without the prefix, aws_ec2's rule for an instance that lacks it)
     unmatched_prefixes: list[tuple[int, str]] = field(default_factory=list)
+    # (where, written source, item) of the items of a tag:K1=V1,K2 list that match no instance
+    # (the other items named the hosts)
+    unmatched_tag_items: list[tuple[str, str, str]] = field(default_factory=list)
     tagged: list[bool] = field(default_factory=list)  # whether each name came from tags
     won: dict[str, int] = field(default_factory=dict)  # a rival's name -> index of the record that takes it
 
@@ -700,6 +703,13 @@ def choose_hostnames(
     naming = Naming(names=[])
     matched = [False] * len(preferences)
     prefix_matched = [p.prefix is None or p.prefix.kind == "literal" for p in preferences]
+    # the items of each tag list (tag:K1=V1,K2) of a name or a prefix, until each matched once
+    items_left = {
+        (f"hostnames[{i}]" + (".prefix" if source is p.prefix else ""), source): set(source.tags)
+        for i, p in enumerate(preferences)
+        for source in (p.name, p.prefix)
+        if source is not None and source.kind == "tag" and len(source.tags) > 1
+    }
     wanted: list[tuple[str, bool]] = []  # (value, whether a tag went into it)
     for record in records:
         first: tuple[str, bool] | None = None
@@ -711,12 +721,22 @@ def choose_hostnames(
                     first = (value, tagged)
             if not prefix_matched[i] and pref.prefix is not None and _part(record, pref.prefix):
                 prefix_matched[i] = True
+        if items_left:
+            tags = record.get("ec2_tags") or {}
+            for left in items_left.values():
+                left.difference_update([(k, v) for k, v in left if (tags.get(k) if v is None else tags.get(k) == v)])
         wanted.append(first if first is not None else (str(record["instance_id"]), False))
     if n:
         naming.unmatched = [(i, p.written) for i, p in enumerate(preferences) if not matched[i]]
         naming.unmatched_prefixes = [
             (i, p.prefix.text) for i, p in enumerate(preferences) if not prefix_matched[i] and p.prefix is not None
         ]
+        for (where, source), left in items_left.items():
+            if len(left) == len(set(source.tags)):
+                continue  # no item matched: the whole entry (or prefix) is reported above
+            for key, value in source.tags:  # in the written order
+                if (key, value) in left:
+                    naming.unmatched_tag_items.append((where, source.text, key if value is None else f"{key}={value}"))
 
     refused: dict[int, Refusal] = {}
 

@@ -416,6 +416,23 @@ def test_a_dict_form_prefix_that_matches_no_instance_is_warned_once(stand_in, fl
     assert "hostnames[1]" not in stderr, stderr  # its prefix names some instances
 
 
+def test_an_item_of_a_tag_list_that_matches_no_instance_is_warned_once(stand_in, fleet, write_inventory):
+    """In tag:K1=V1,K2 each item is a source of its own (the first that matches names the
+    instance): a misspelt item (Enviroment=prod) matches no instance while the others name the
+    hosts, so it was never noticed. One warning names it."""
+    path = write_inventory(
+        'plugin: crossaccount.aws.ec2\nrole_name: CMDBDiscovery\naccounts: ["444444444444"]\n'
+        "regions: [ap-southeast-2]\nattributes: [instance_type]\n"
+        "hostnames: ['tag:Enviroment=prod,Environment=prod', instance-id]\n"
+    )
+    result = cli.inventory(path, stand_in.endpoint)
+    assert result.rc == 0, result.stderr
+    assert "Environment_prod" in result.hostvars  # the other item named a host
+    stderr = _flat(result.stderr)
+    assert stderr.count("hostnames[0] 'tag:Enviroment=prod,Environment=prod': item 'Enviroment=prod' matched no") == 1
+    assert "item 'Environment=prod'" not in stderr, stderr
+
+
 KEY_NAMES = """plugin: crossaccount.aws.ec2
 role_name: CMDBDiscovery
 accounts: ["565656565656"]

@@ -448,6 +448,26 @@ def test_a_prefix_source_matching_no_instance_is_reported():
     assert hn.choose_hostnames([], prefs).unmatched_prefixes == []
 
 
+def test_a_tag_list_item_matching_no_instance_is_reported():
+    """tag:K1=V1,K2: an item no instance matches, while others name the hosts, is reported by
+    itself; a list none of whose items matches is the whole entry's report."""
+    prefs = hn.parse_hostnames(
+        [
+            "tag:Enviroment=prod,Name",
+            "tag:Nmae,Rloe",
+            {"name": "instance-id", "prefix": "tag:Name=web,Name=db"},
+        ]
+    )
+    naming = hn.choose_hostnames([_rec(IID, "web"), _rec(OTHER)], prefs)
+    assert naming.names == ["web", OTHER]
+    assert naming.unmatched_tag_items == [
+        ("hostnames[0]", "tag:Enviroment=prod,Name", "Enviroment=prod"),
+        ("hostnames[2].prefix", "tag:Name=web,Name=db", "Name=db"),
+    ]
+    assert naming.unmatched == [(1, "tag:Nmae,Rloe")]
+    assert hn.choose_hostnames([], prefs).unmatched_tag_items == []
+
+
 def test_names_are_unique_and_safe_for_a_hostile_fleet():
     tags = ["web", "web", "all", "localhost", "name_web", OTHER, "", None, "web_" + IID, "db", "x y", "i-zz"]
     records = [_rec(f"i-{i:017x}", tag, launch=f"2024-01-{i + 1:02d}") for i, tag in enumerate(tags)]
