@@ -281,7 +281,6 @@ def test_filters_and_tests_jinja_does_not_know_are_not_refused(stand_in, fleet, 
     [
         ("critical", False),  # a groups key of the file
         ("account_444444444444", False),  # the production account's default group
-        ("region_eu_west_1", False),  # a default group
         ("account_999999999999", False),  # shaped like a default group, even with no such account
         ("web_team", True),  # any other name: a parent group, as with ansible-core
     ],
