@@ -132,6 +132,12 @@ AWS_EC2_OPTIONS: dict[str, tuple[str, str]] = {
         REFUSED,
         "remove it: certificates are always checked; point AWS_CA_BUNDLE at your proxy's CA instead",
     ),
+    # options older aws_ec2 files still carry (amazon.aws removed them; 10.x refuses them too)
+    "include_extra_api_calls": (
+        NOT_NEEDED,
+        "remove it: aws_ec2 ignored it from amazon.aws 5.0.0 and removed it in 9.0.0; the scan's calls "
+        "are listed in docs/iam.md",
+    ),
 }
 
 # Secret options of aws_ec2 (access_key, secret_key, session_token and their aliases) are refused

@@ -225,6 +225,11 @@ REFUSED = {
     "region": ("region: eu-west-1\n", "region: is amazon.aws.aws_ec2's name", "write sts_region: REGION"),
     "aws_profile": ("aws_profile: prod\n", "aws_profile: is amazon.aws.aws_ec2's name", "write profile: NAME"),
     "use_ssm_inventory": ("use_ssm_inventory: true\n", "use_ssm_inventory: is an amazon.aws.aws_ec2 option", "remove"),
+    "include_extra_api_calls": (
+        "include_extra_api_calls: true\n",
+        "include_extra_api_calls: is an amazon.aws.aws_ec2 option",
+        "removed it in 9.0.0",
+    ),
     "allow_duplicated_hosts": (
         "allow_duplicated_hosts: true\n",
         "allow_duplicated_hosts: is an amazon",

@@ -95,6 +95,7 @@ def test_secret_options_are_refused_as_secrets():
         ("boto_profile", "profile: NAME"),
         ("use_ssm_inventory", "remove it"),
         ("allow_duplicated_hosts", "never merged"),
+        ("include_extra_api_calls", "removed it in 9.0.0"),
     ],
 )
 def test_hints(key, fix):
