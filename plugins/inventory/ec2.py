@@ -385,7 +385,8 @@ options:
         C(bucket_name) (required, aws_ssm's file-transfer bucket), C(bucket_endpoint_url),
         C(document) (an SSM session document), C(s3_addressing_style) (auto, path or virtual),
         C(role_session_name) (default V(crossaccount-ssm)), C(set_connection) (default true) and
-        C(discovery) (default false).
+        C(discovery) (default false). The last two take true or false, or the words the top-level
+        boolean options take (V(yes), V(no), V(on), V(off), and V("1"), V("0") in quotes).
       - With C(discovery) true, DescribeInstanceInformation is called in every account-region that
         has instances (same pool, the discovery role needs ssm:DescribeInstanceInformation). Hosts
         get C(ssm_ping_status) (V(Online), V(ConnectionLost), V(Inactive) or V(NotManaged)) and

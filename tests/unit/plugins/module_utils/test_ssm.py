@@ -154,3 +154,20 @@ def test_a_next_token_given_twice_raises_instead_of_looping():
     with pytest.raises(NotAnAwsResponse, match="NextToken"):
         add_ping_status(records, client)
     assert client.calls == 2 and "ssm_ping_status" not in records[0]
+
+
+@pytest.mark.parametrize(
+    ("written", "meant"),
+    [("true", True), ("Yes", True), ("on", True), ("1", True), ("false", False), ("NO", False), ("off", False)],
+)
+def test_quoted_boolean_words_mean_what_they_mean_at_the_top_level(written, meant):
+    """discovery and set_connection take the words ansible-core's boolean options take (a quoted
+    "true" was refused with 'expected true or false, got 'true'', while the top-level options take it)."""
+    parsed = parse_ssm({**GOOD, "discovery": written, "set_connection": written})
+    assert (parsed.discovery, parsed.set_connection) == (meant, meant)
+
+
+@pytest.mark.parametrize("written", ["", "y", "truee", "2", 1, [True]])
+def test_other_boolean_spellings_are_still_refused(written):
+    with pytest.raises(ConfigError, match=r"^ssm\.discovery: expected true or false"):
+        parse_ssm({**GOOD, "discovery": written})
