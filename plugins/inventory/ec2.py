@@ -38,8 +38,8 @@ description:
     docs/migrating-from-aws_ec2.md).
   - A O(keyed_groups) C(parent_group) written as a template (rendered per host, from host data)
     never makes a keyed group the child of a default group or a name shaped like one, a O(groups)
-    key, V(ssm_online), or a group that existed before this source; that link is not made, with one
-    warning. Write C(parent_group) as a fixed name.
+    key, V(ssm_online), a group that existed before this source, or the fixed C(parent_group) of
+    another entry; that link is not made, with one warning. Write C(parent_group) as a fixed name.
   - A failure in one account or region never drops the others. Each failure is a warning and an
     entry in the C(crossaccount_errors) variable of group C(all); with the inventory cache on, the
     hosts of a failed account or region are kept from the last scan and marked C(crossaccount_stale).
@@ -754,7 +754,7 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
         # groups a templated parent_group (a name from host data) must not take a keyed group into:
         # what AWS data, the files or other sources fix (a tag would add its hosts to them)
         fixed_parents = self._fixed_parent_groups()
-        not_for_templates = (own_groups | set(inventory.groups)) - fixed_parents
+        not_for_templates = (own_groups | set(inventory.groups)) - set(fixed_parents)
         existing_hosts = set(inventory.hosts)
 
         def choose(group_names):
@@ -830,9 +830,12 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
                 for child in group.child_groups:
                     if group.name in hhelp.RESERVED_GROUPS or child.name in hhelp.RESERVED_GROUPS:
                         continue
-                    if group.name not in fixed_parents and (
-                        group.name in not_for_templates or group.name.startswith(hhelp.DEFAULT_GROUP_PREFIXES)
-                    ):
+                    if group.name in fixed_parents:
+                        starts = fixed_parents[group.name]
+                        refused = starts is not None and not child.name.startswith(tuple(starts))
+                    else:
+                        refused = group.name in not_for_templates or group.name.startswith(hhelp.DEFAULT_GROUP_PREFIXES)
+                    if refused:
                         unlinked[group.name] = unlinked.get(group.name, 0) + 1
                         continue
                     if guard.allows(group.name) and guard.allows(child.name):
@@ -893,16 +896,27 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
             names.add(ONLINE_GROUP)
         return names, starts
 
-    def _fixed_parent_groups(self) -> set[str]:
+    def _fixed_parent_groups(self) -> dict[str, set[str] | None]:
         """The ``keyed_groups`` ``parent_group`` names this file writes out (not templates), as
-        written and sanitised: the only groups a keyed group is made a child of whatever their name."""
+        written and sanitised, each with the starts of the keyed groups its entries make (prefix and
+        separator as ansible-core joins them; None when an entry's names are the bare values). A
+        keyed group is made a child of such a group whatever its name, if it is one of those
+        entries' groups: a templated parent_group of another entry that renders the same name takes
+        no keyed group into it."""
         from ansible.inventory.group import to_safe_group_name
 
-        fixed = set()
+        leading = self.get_option("leading_separator")
+        fixed: dict[str, set[str] | None] = {}
         for keyed in self.get_option("keyed_groups") or []:
             parent = keyed.get("parent_group") if isinstance(keyed, dict) else None
-            if isinstance(parent, str) and parent and not validation.is_template(parent):
-                fixed |= {parent, to_safe_group_name(parent, silent=True)}
+            if not (isinstance(parent, str) and parent and not validation.is_template(parent)):
+                continue
+            prefix, sep = keyed.get("prefix", ""), keyed.get("separator", "_")
+            bare = prefix == "" and leading is False
+            start = {f"{prefix}{sep}", to_safe_group_name(f"{prefix}{sep}", silent=True)}
+            for name in {parent, to_safe_group_name(parent, silent=True)}:
+                known = fixed.get(name, set())
+                fixed[name] = None if bare or known is None else known | start
         return fixed
 
     def _construct(self, names, records):

@@ -463,3 +463,38 @@ def test_a_renamed_host_keeps_only_its_own_group_memberships():
     assert direct(moved) == before and "team_a" in before
     assert inventory.hosts[moved].get_vars()["ec2_tags"] == {"Name": "web01", "Team": "a"}
     assert direct("web01") == sorted([f"account_{VICTIM}", "region_us_east_1", "name_web01"])
+
+
+def _children(inventory, group):
+    return sorted(g.name for g in inventory.groups[group].child_groups) if group in inventory.groups else []
+
+
+def test_a_templated_parent_group_takes_no_keyed_group_into_a_fixed_one():
+    """keyed_groups[1]'s parent_group is a template a tag writer fills: rendered as `tiers` (the
+    fixed parent of keyed_groups[0]), `critical` (a groups key) or `account_<victim>` (a default
+    group), its keyed group is not made a child of any of them; keyed_groups[0]'s groups still are
+    children of `tiers`, and a new name still becomes a parent."""
+    inventory = InventoryData()
+    records = [
+        record(WEB, VICTIM, "web", Tier="prod"),
+        record(OTHER, ATTACKER, "sandbox", Team="tiers"),
+        record("i-0000000000000c001", ATTACKER, "sandbox2", Team="critical"),
+        record("i-0000000000000c002", ATTACKER, "sandbox3", Team=f"account_{VICTIM}"),
+        record("i-0000000000000c003", ATTACKER, "sandbox4", Team="web_team"),
+    ]
+    warnings = populate(
+        inventory,
+        records,
+        groups={"critical": f"account_id == '{VICTIM}'"},
+        keyed_groups=[
+            {"key": "ec2_tags.Tier | default('none')", "prefix": "tier", "parent_group": "tiers"},
+            {"key": "instance_id", "prefix": "box", "parent_group": "{{ ec2_tags.Team | default('teamless') }}"},
+        ],
+    )
+    assert _children(inventory, "tiers") == ["tier_none", "tier_prod"]
+    assert _children(inventory, "critical") == []
+    assert _children(inventory, f"account_{VICTIM}") == []
+    assert _children(inventory, "web_team") == ["box_i_0000000000000c003"]
+    text = " ".join(warnings)
+    for group in ("tiers", "critical", f"account_{VICTIM}"):
+        assert f"group '{group}' not made the parent of 1 keyed group(s)" in text, warnings
