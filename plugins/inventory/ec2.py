@@ -914,7 +914,7 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
             prefix, sep = keyed.get("prefix", ""), keyed.get("separator", "_")
             bare = prefix == "" and leading is False
             start = {f"{prefix}{sep}", to_safe_group_name(f"{prefix}{sep}", silent=True)}
-            for name in {parent, to_safe_group_name(parent, silent=True)}:
+            for name in dict.fromkeys((parent, to_safe_group_name(parent, silent=True))):
                 known = fixed.get(name, set())
                 fixed[name] = None if bare or known is None else known | start
         return fixed
