@@ -527,6 +527,8 @@ from ansible_collections.crossaccount.aws.plugins.plugin_utils.inventory import 
 )
 
 if TYPE_CHECKING:  # snapshot_cache.py is imported only when the cache is used
+    from collections.abc import Iterator
+
     from ansible_collections.crossaccount.aws.plugins.module_utils.snapshot_cache import Decoded
 
 display = Display()
@@ -872,24 +874,11 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
 
         names: set[str] = set()
         starts: set[str] = set()
-
-        def both(name: str) -> set[str]:
-            return {name, to_safe_group_name(name, silent=True)}
-
         for key in self.get_option("groups") or {}:
-            names |= both(str(key))
-        leading = self.get_option("leading_separator")
-        for keyed in self.get_option("keyed_groups") or []:
-            if not isinstance(keyed, dict):
-                continue
-            prefix, sep = keyed.get("prefix", ""), keyed.get("separator", "_")
-            if prefix == "" and leading is False:
-                sep = ""  # the group names are the values themselves: no start to reserve
-            if f"{prefix}{sep}":
-                starts |= both(f"{prefix}{sep}")
-            parent = keyed.get("parent_group")
-            if isinstance(parent, str) and parent and not validation.is_template(parent):
-                names |= both(parent)
+            names |= {str(key), to_safe_group_name(str(key), silent=True)}
+        for start, parents in self._keyed_entries():
+            starts |= start or set()  # bare values: no start to reserve
+            names |= set(parents)
         if settings.ssm is not None and settings.ssm.discovery:
             from ansible_collections.crossaccount.aws.plugins.module_utils.ssm import ONLINE_GROUP
 
@@ -898,26 +887,36 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
 
     def _fixed_parent_groups(self) -> dict[str, set[str] | None]:
         """The ``keyed_groups`` ``parent_group`` names this file writes out (not templates), as
-        written and sanitised, each with the starts of the keyed groups its entries make (prefix and
-        separator as ansible-core joins them; None when an entry's names are the bare values). A
-        keyed group is made a child of such a group whatever its name, if it is one of those
-        entries' groups: a templated parent_group of another entry that renders the same name takes
-        no keyed group into it."""
+        written and sanitised, each with the starts of the keyed groups its entries make (None when
+        an entry's names are the bare values). A keyed group is made a child of such a group
+        whatever its name, if it is one of those entries' groups: a templated parent_group of
+        another entry that renders the same name takes no keyed group into it."""
+        fixed: dict[str, set[str] | None] = {}
+        for start, parents in self._keyed_entries():
+            for name in parents:
+                known = fixed.get(name, set())
+                fixed[name] = None if start is None or known is None else known | start
+        return fixed
+
+    def _keyed_entries(self) -> Iterator[tuple[set[str] | None, tuple[str, ...]]]:
+        """For each ``keyed_groups`` entry: the start of its group names (prefix and separator as
+        ansible-core joins them; None when the names are the values themselves, with no prefix and
+        no leading separator) and its ``parent_group`` when written out, not a template (empty
+        otherwise); both as written and sanitised."""
         from ansible.inventory.group import to_safe_group_name
 
         leading = self.get_option("leading_separator")
-        fixed: dict[str, set[str] | None] = {}
         for keyed in self.get_option("keyed_groups") or []:
-            parent = keyed.get("parent_group") if isinstance(keyed, dict) else None
-            if not (isinstance(parent, str) and parent and not validation.is_template(parent)):
+            if not isinstance(keyed, dict):
                 continue
             prefix, sep = keyed.get("prefix", ""), keyed.get("separator", "_")
-            bare = prefix == "" and leading is False
-            start = {f"{prefix}{sep}", to_safe_group_name(f"{prefix}{sep}", silent=True)}
-            for name in dict.fromkeys((parent, to_safe_group_name(parent, silent=True))):
-                known = fixed.get(name, set())
-                fixed[name] = None if bare or known is None else known | start
-        return fixed
+            joined = f"{prefix}{sep}"
+            bare = (prefix == "" and leading is False) or not joined
+            start = None if bare else {joined, to_safe_group_name(joined, silent=True)}
+            parent = keyed.get("parent_group")
+            fixed = isinstance(parent, str) and parent and not validation.is_template(parent)
+            parents = tuple(dict.fromkeys((parent, to_safe_group_name(parent, silent=True)))) if fixed else ()
+            yield start, parents
 
     def _construct(self, names, records):
         """compose, groups and keyed_groups evaluated with ansible-core's own Constructable code

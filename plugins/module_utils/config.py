@@ -290,11 +290,9 @@ def _check_int(value: Any, key: str, bounds: tuple[int, int] | None) -> None:
         raise ConfigError(key, f"{value} is out of range", fix)
 
 
-_BOOL_WORDS = ("true", "yes", "on", "1", "false", "no", "off", "0")
-
-
 def _check_bool(value: Any, key: str) -> None:
-    if not isinstance(value, bool) and not (isinstance(value, str) and value.lower() in _BOOL_WORDS):
+    words = validation.TRUE_WORDS | validation.FALSE_WORDS
+    if not isinstance(value, bool) and not (isinstance(value, str) and value.lower() in words):
         raise ConfigError(key, f"expected true or false, got {value!r}", f"write {key}: true or {key}: false")
 
 

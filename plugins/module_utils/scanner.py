@@ -221,7 +221,7 @@ def _check_owner(reservation: Any, account_id: str) -> None:
     credentials signed the call). A reservation of another account is an answer meant for someone
     else (a proxy or cache in between): that account-region fails, never files another account's
     instances under this one."""
-    if not isinstance(reservation, dict) or "OwnerId" not in reservation or reservation["OwnerId"] is None:
+    if not isinstance(reservation, dict) or reservation.get("OwnerId") is None:
         # AWS always names the owner: an answer that does not cannot be checked, so it is not trusted
         raise NotAnAwsResponse(
             "DescribeInstances",

@@ -82,15 +82,11 @@ def _flag(raw: Mapping[str, Any], key: str, default: bool) -> bool:
         return default
     if isinstance(value, bool):
         return value
-    # the words ansible-core's boolean options take (config._check_bool), quoted or from a template
+    # the words the top-level boolean options take (config._check_bool), quoted or from a template
     # left as text: "true" here means what it means at the top level of the file
-    if isinstance(value, str) and value.lower() in _TRUE_WORDS | _FALSE_WORDS:
-        return value.lower() in _TRUE_WORDS
+    if isinstance(value, str) and value.lower() in validation.TRUE_WORDS | validation.FALSE_WORDS:
+        return value.lower() in validation.TRUE_WORDS
     raise ConfigError(f"ssm.{key}", f"expected true or false, got {value!r}"[:120], f"write ssm.{key}: true or false")
-
-
-_TRUE_WORDS = frozenset({"true", "yes", "on", "1"})
-_FALSE_WORDS = frozenset({"false", "no", "off", "0"})
 
 
 def parse_ssm(value: Any) -> SsmSettings | None:

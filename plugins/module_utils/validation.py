@@ -35,6 +35,9 @@ ROOT_ID = re.compile(r"r-[0-9a-z]{4,32}", re.ASCII)
 INSTANCE_ID = re.compile(r"i-[0-9A-Za-z-]{1,64}", re.ASCII)
 SHARD = re.compile(r"[ \t]*([0-9]{1,6})[ \t]*/[ \t]*([0-9]{1,6})[ \t]*", re.ASCII)
 WHOLE_NUMBER = re.compile(r"[0-9]{1,9}", re.ASCII)
+# The words a boolean option of the file takes as text (any case), beside YAML's true and false
+TRUE_WORDS = frozenset({"true", "yes", "on", "1"})
+FALSE_WORDS = frozenset({"false", "no", "off", "0"})
 
 
 def _full(pattern: re.Pattern, value: Any) -> bool:
