@@ -15,9 +15,7 @@ from __future__ import annotations
 import csv
 import io
 import json
-import os
 import shutil
-import subprocess
 
 import pytest
 
@@ -253,18 +251,8 @@ def marker_runs(stand_in, tmp_path_factory):
 
 
 def _export(inventory: str, endpoint: str, out) -> cli.Result:
-    cmd = [
-        os.path.join(cli.BIN, "ansible-playbook"),
-        "crossaccount.aws.cmdb_export",
-        "-i",
-        inventory,
-        "-e",
-        f"cmdb_export_dir={out}",
-        "-e",
-        '{"cmdb_export_tag_columns": ["__ansible_type", "__ansible_unsafe", "Owner"]}',
-    ]
-    proc = subprocess.run(cmd, env=cli.ansible_env(endpoint), capture_output=True, text=True, timeout=300)
-    return cli.Result(proc.returncode, proc.stdout, proc.stderr)
+    tag_columns = '{"cmdb_export_tag_columns": ["__ansible_type", "__ansible_unsafe", "Owner"]}'
+    return cli.export(inventory, endpoint, out, "-e", tag_columns)
 
 
 def _expected_tags(runs) -> dict[str, dict]:

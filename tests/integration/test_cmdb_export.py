@@ -25,26 +25,8 @@ FILES = ("cmdb.csv", "cmdb.json", "cmdb-errors.csv")
 
 
 def playbook(inventory: str, endpoint: str, out_dir: str, *args: str, preexec_fn=None) -> cli.Result:
-    cmd = [
-        os.path.join(cli.BIN, "ansible-playbook"),
-        "crossaccount.aws.cmdb_export",
-        "-i",
-        inventory,
-        "-e",
-        f"cmdb_export_dir={out_dir}",
-        "-e",
-        '{"cmdb_export_tag_columns": ["Environment", "Notes"]}',
-        *args,
-    ]
-    proc = subprocess.run(
-        cmd,
-        env=cli.ansible_env(endpoint),
-        capture_output=True,
-        text=True,
-        timeout=300,
-        preexec_fn=preexec_fn,
-    )
-    return cli.Result(proc.returncode, proc.stdout, proc.stderr)
+    tag_columns = '{"cmdb_export_tag_columns": ["Environment", "Notes"]}'
+    return cli.export(inventory, endpoint, out_dir, "-e", tag_columns, *args, preexec_fn=preexec_fn)
 
 
 def read_csv(path) -> list[dict]:

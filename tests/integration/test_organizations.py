@@ -16,9 +16,7 @@ from __future__ import annotations
 import csv
 import io
 import json
-import os
 import random
-import subprocess
 from collections import Counter
 from urllib.parse import parse_qs
 
@@ -372,23 +370,10 @@ organization:
     out.mkdir()
     org_stand_in.faults.set_faults([Fault("AccessDenied", action="AssumeRole", account=denied, status=403)])
     try:
-        proc = subprocess.run(
-            [
-                os.path.join(cli.BIN, "ansible-playbook"),
-                "crossaccount.aws.cmdb_export",
-                "-i",
-                str(inventory),
-                "-e",
-                f"cmdb_export_dir={out}",
-            ],
-            env=cli.ansible_env(endpoint),
-            capture_output=True,
-            text=True,
-            timeout=300,
-        )
+        proc = cli.export(str(inventory), endpoint, out)
     finally:
         org_stand_in.faults.reset()
-    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert proc.rc == 0, proc.stdout + proc.stderr
     rows = list(csv.DictReader((out / "cmdb.csv").open(encoding="utf-8", newline="")))
     assert {r["instance_id"]: r["account_name"] for r in rows} == {
         i["instance_id"]: "master" if i["account"] == mgmt else "web\ufffdapps" for i in instances
@@ -419,22 +404,12 @@ organization:
     )
     out = tmp_path / "out"
     out.mkdir()
-    command = [
-        os.path.join(cli.BIN, "ansible-playbook"),
-        "crossaccount.aws.cmdb_export",
-        "-i",
-        str(inventory),
-        "-e",
-        f"cmdb_export_dir={out}",
-    ]
 
     def export():
-        return subprocess.run(
-            command, env=cli.ansible_env(org_stand_in.endpoint), capture_output=True, text=True, timeout=300
-        )
+        return cli.export(str(inventory), org_stand_in.endpoint, out)
 
     good = export()
-    assert good.returncode == 0, good.stdout + good.stderr
+    assert good.rc == 0, good.stdout + good.stderr
     files = {name: (out / name).read_bytes() for name in ("cmdb.csv", "cmdb.json", "cmdb-errors.csv")}
     assert json.loads(files["cmdb.json"])["counts"]["instances"] > 0
     org_stand_in.org_layer.no_accounts = True
@@ -447,6 +422,6 @@ organization:
     [failure] = listed.all_vars["crossaccount_errors"]
     assert (failure["account_id"], failure["code"]) == ("organization", "NotAnAwsResponse")
     assert "lists no account" in failure["message"]
-    assert forged.returncode != 0, forged.stdout
+    assert forged.rc != 0, forged.stdout
     assert "nothing was scanned successfully: 1 account(s)/region(s) failed" in forged.stdout
     assert {name: (out / name).read_bytes() for name in files} == files

@@ -104,11 +104,25 @@ def run(
     cwd: str | None = None,
     timeout: int = 300,
     collections: str = COLLECTIONS,
+    preexec_fn=None,
 ) -> Result:
     proc = subprocess.run(
-        cmd, env=ansible_env(endpoint, extra_env, collections), capture_output=True, text=True, timeout=timeout, cwd=cwd
+        cmd,
+        env=ansible_env(endpoint, extra_env, collections),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        cwd=cwd,
+        preexec_fn=preexec_fn,
     )
     return Result(proc.returncode, proc.stdout, proc.stderr)
+
+
+def export(inventory: str, endpoint: str, out_dir, *args: str, **kw) -> Result:
+    """``ansible-playbook crossaccount.aws.cmdb_export -i inventory`` writing into ``out_dir``; ``args``
+    are more ansible-playbook arguments (``-e`` variables), ``kw`` go to ``run``."""
+    playbook = [os.path.join(BIN, "ansible-playbook"), "crossaccount.aws.cmdb_export", "-i", str(inventory)]
+    return run([*playbook, "-e", f"cmdb_export_dir={out_dir}", *args], endpoint, **kw)
 
 
 def inventory(path: str, endpoint: str, *args: str, extra_env: dict | None = None, **kw) -> Result:
