@@ -150,7 +150,10 @@ options:
     description:
       - The regions to scan in every account that lists no regions of its own. Empty or unset, every
         region enabled in each account is scanned (DescribeRegions with that account's credentials,
-        regions of other partitions and not-opted-in regions skipped).
+        regions of other partitions and not-opted-in regions skipped). The regions AWS enables in
+        every account (the 17 commercial regions introduced before 20 March 2019, both China and
+        both GovCloud regions) are scanned even when the answer leaves them out; O(exclude_regions)
+        removes any of them.
       - Each region given (here or in an account's own C(regions)) must be of the partition of the
         accounts that use it (O(partition), or that of an account's C(role_arn)); a region of
         another partition is refused before any AWS call. A region is placed by its partition's

@@ -37,8 +37,9 @@ _PATTERNS = tuple((p.name, re.compile(p.region_pattern)) for p in _TABLE)
 
 # The regions every account of a partition has: AWS enables the regions introduced before
 # 20 March 2019 in every account, and they cannot be disabled; later ones need an opt-in.
-# Only a forecast of which region clients a scan will use (scanner.warm_up_regions): what is
-# scanned always comes from DescribeRegions or the configuration.
+# An account without configured regions scans these whatever DescribeRegions answers, with the
+# opted-in regions the answer adds (regions.describe_enabled_regions: an answer that leaves one out
+# is not AWS's, and cannot make the scan skip it); scanner.warm_up_regions forecasts its clients.
 ENABLED_BY_DEFAULT = {
     "aws": (
         "us-east-1",

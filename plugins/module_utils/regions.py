@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any, Iterable, Mapping, Sequence
 
-from ansible_collections.crossaccount.aws.plugins.module_utils.partitions import partition_of
+from ansible_collections.crossaccount.aws.plugins.module_utils.partitions import ENABLED_BY_DEFAULT, partition_of
 
 ENABLED_OPT_IN = frozenset({"opt-in-not-required", "opted-in"})
 
@@ -59,7 +59,9 @@ def needs_discovery(account_regions: Iterable[str] | None, global_regions: Itera
 
 def describe_enabled_regions(client: Any, partition: str) -> list[str]:
     """The enabled regions of the account. Every account has regions: an answer that names none of
-    the partition (or names something that is not a region) is not AWS's, and fails the account."""
+    the partition (or names something that is not a region) is not AWS's, and fails the account.
+    The regions AWS enables in every account (partitions.ENABLED_BY_DEFAULT) are always in the
+    result: an answer that leaves one out cannot make the scan skip it."""
     from ansible_collections.crossaccount.aws.plugins.module_utils.errors import NotAnAwsResponse
     from ansible_collections.crossaccount.aws.plugins.module_utils.responses import region_names
 
@@ -77,4 +79,6 @@ def describe_enabled_regions(client: Any, partition: str) -> list[str]:
         raise NotAnAwsResponse(
             "DescribeRegions", f"the answer lists no enabled region of partition {partition} ({len(listed)} listed)"
         )
-    return found
+    # the regions every account has are scanned even when the answer leaves them out: an answer
+    # that is not AWS's (a proxy, a stand-in) cannot make a scan skip them and still look complete
+    return sorted(set(found) | set(ENABLED_BY_DEFAULT.get(partition, ())))

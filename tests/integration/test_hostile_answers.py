@@ -120,6 +120,27 @@ def test_describe_regions_listing_no_region_fails_the_account(stand_in, fleet, f
     assert "no enabled region" in errors[0]["message"]
 
 
+@pytest.mark.parametrize("listed", [["ap-east-1"], ["ap-southeast-2", "eu-south-1"]])
+def test_describe_regions_leaving_out_regions_every_account_has_cannot_hide_them(
+    listed, stand_in, fleet, faults, write_inventory
+):
+    """An answer of AWS's shape that lists only some regions (a proxy steering the scan): the 17
+    regions every account has are scanned all the same, with what the answer adds; the account's
+    instances are all there and the run reports nothing missing because nothing is."""
+    body = regions_body(listed)
+    faults.set_faults(
+        [Fault(code="few", action="DescribeRegions", account="222222222222", body=body, content_type="text/xml")]
+    )
+    result = run(write_inventory, stand_in, config(discover_222=True))
+    assert result.rc == 0 and result.all_vars["crossaccount_errors"] == [], result.stderr
+    expected = {i["instance_id"] for i in fleet if i["account"] == "222222222222"}
+    assert {i["region"] for i in fleet if i["account"] == "222222222222"} - set(listed), "a region left out has hosts"
+    listed_ids = {hv["instance_id"] for hv in result.hostvars.values() if hv["account_id"] == "222222222222"}
+    assert listed_ids == expected
+    called = {r for (a, acct, r), n in faults.calls.items() if a == "DescribeInstances" and acct == "222222222222"}
+    assert called == set(AWS_ENABLED_REGIONS[:17]) | set(listed)
+
+
 def test_describe_regions_listing_a_region_that_is_no_region_fails_the_account(
     stand_in, fleet, faults, write_inventory
 ):

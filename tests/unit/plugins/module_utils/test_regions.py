@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from ansible_collections.crossaccount.aws.plugins.module_utils.partitions import ENABLED_BY_DEFAULT
 from ansible_collections.crossaccount.aws.plugins.module_utils.regions import (
     ENABLED_OPT_IN,
     describe_enabled_regions,
@@ -64,6 +65,9 @@ class _Client:
 
 def test_describe_enabled_regions_asks_for_enabled_regions_only():
     client = _Client()
-    assert describe_enabled_regions(client, "aws") == ["af-south-1", "eu-west-1", "us-east-1", "us-west-2"]
+    # what the answer lists (af-south-1 opted in), and the regions every account has that it left out
+    assert describe_enabled_regions(client, "aws") == sorted({"af-south-1", *ENABLED_BY_DEFAULT["aws"]})
+    assert describe_enabled_regions(client, "aws-us-gov") == ["us-gov-east-1", "us-gov-west-1"]
+    assert describe_enabled_regions(client, "aws-cn") == ["cn-north-1", "cn-northwest-1"]
     assert client.kwargs["AllRegions"] is False
     assert client.kwargs["Filters"] == [{"Name": "opt-in-status", "Values": sorted(ENABLED_OPT_IN)}]

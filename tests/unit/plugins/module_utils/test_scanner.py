@@ -51,6 +51,10 @@ class FakeCredentials:
         return ("key", "secret", "token")
 
 
+def _opt_in(region: str) -> str:
+    return "opt-in-not-required" if region in ENABLED_BY_DEFAULT["aws"] else "opted-in"
+
+
 class FakeClient:
     def __init__(self, ctx: FakeCtx, account: str, region: str) -> None:
         self.ctx, self.account, self.region = ctx, account, region
@@ -59,7 +63,7 @@ class FakeClient:
         with self.ctx.lock:
             self.ctx.calls["DescribeRegions", self.account] += 1
         return {
-            "Regions": [{"RegionName": r, "OptInStatus": "opt-in-not-required"} for r in self.ctx.regions]
+            "Regions": [{"RegionName": r, "OptInStatus": _opt_in(r)} for r in self.ctx.regions]
             + [{"RegionName": "cn-north-1"}, {"RegionName": "af-south-1", "OptInStatus": "not-opted-in"}]
         }
 
@@ -131,7 +135,7 @@ def test_a_reservation_of_another_account_fails_that_region(owner):
             {"Reservations": [{"OwnerId": "111111111111", "Instances": [_instance("i-3")]}]}
         ],
     }
-    settings = _settings(["111111111111"])
+    settings = _settings(["111111111111"], regions=["us-east-1", "eu-west-1"])
     result = scan(FakeCtx(pages), settings.scan, settings.accounts.explicit)
     assert [(r.region, [h["instance_id"] for h in r.records]) for r in result.regions] == [("eu-west-1", ["i-3"])]
     [failure] = result.failures
@@ -161,7 +165,7 @@ def test_a_reservation_with_no_owner_fails_that_region(reservation):
             {"Reservations": [{"OwnerId": "111111111111", "Instances": [_instance("i-3")]}]}
         ],
     }
-    settings = _settings(["111111111111"])
+    settings = _settings(["111111111111"], regions=["us-east-1", "eu-west-1"])
     result = scan(FakeCtx(pages, literal=True), settings.scan, settings.accounts.explicit)
     assert [(r.region, [h["instance_id"] for h in r.records]) for r in result.regions] == [("eu-west-1", ["i-3"])]
     [failure] = result.failures
@@ -224,7 +228,8 @@ def test_a_region_failing_on_a_later_page_is_a_failure_never_a_partial_list():
         ],
         ("111111111111", "eu-west-1"): [{"Reservations": [{"Instances": [_instance("i-3")]}]}],
     }
-    result = scan(FakeCtx(pages), _settings(["111111111111"]).scan, _settings(["111111111111"]).accounts.explicit)
+    settings = _settings(["111111111111"], regions=["us-east-1", "eu-west-1"])
+    result = scan(FakeCtx(pages), settings.scan, settings.accounts.explicit)
     assert [(r.region, [h["instance_id"] for h in r.records]) for r in result.regions] == [("eu-west-1", ["i-3"])]
     [failure] = result.failures
     assert (failure.account_id, failure.region, failure.code) == ("111111111111", "us-east-1", "RequestLimitExceeded")
@@ -252,7 +257,7 @@ def test_a_denied_account_is_one_failure_and_the_others_are_complete():
         for r in ("us-east-1", "eu-west-1")
     }
     ctx = FakeCtx(pages, denied={"222222222222"})
-    settings = _settings(["111111111111", "222222222222", "333333333333"])
+    settings = _settings(["111111111111", "222222222222", "333333333333"], regions=["us-east-1", "eu-west-1"])
     result = scan(ctx, settings.scan, settings.accounts.explicit)
     listed = sorted(h["instance_id"] for r in result.regions for h in r.records)
     assert listed == sorted(f"i-{a[:3]}-{r}" for a in ("111", "333") for r in ("us-east-1", "eu-west-1"))
@@ -260,28 +265,41 @@ def test_a_denied_account_is_one_failure_and_the_others_are_complete():
     assert (failure.account_id, failure.region, failure.code) == ("222222222222", None, "AccessDenied")
     assert PRINCIPAL in failure.hint and "arn:aws:iam::222222222222:role/CMDBDiscovery" in failure.hint
     assert result.progress.accounts_assumed == 2 and result.progress.accounts_failed == 1
-    assert result.planned == {"111111111111": ["eu-west-1", "us-east-1"], "333333333333": ["eu-west-1", "us-east-1"]}
+    assert result.planned == {"111111111111": ["us-east-1", "eu-west-1"], "333333333333": ["us-east-1", "eu-west-1"]}
 
 
 def test_describe_regions_once_per_account_other_partitions_and_not_opted_in_skipped():
-    ctx = FakeCtx({}, regions=("us-east-1", "eu-west-1", "ap-southeast-2"))
+    ctx = FakeCtx({}, regions=(*ENABLED_BY_DEFAULT["aws"], "me-central-1"))
     settings = _settings(["111111111111", "222222222222"])
     result = scan(ctx, settings.scan, settings.accounts.explicit)
+    scanned = {*ENABLED_BY_DEFAULT["aws"], "me-central-1"}  # not cn-north-1, not af-south-1 (not opted in)
     assert ctx.calls == Counter(
         {
             ("DescribeRegions", "111111111111"): 1,
             ("DescribeRegions", "222222222222"): 1,
             ("AssumeRole", "111111111111"): 1,
             ("AssumeRole", "222222222222"): 1,
-            **{
-                ("DescribeInstances", a, r): 1
-                for a in ("111111111111", "222222222222")
-                for r in ("us-east-1", "eu-west-1", "ap-southeast-2")
-            },
+            **{("DescribeInstances", a, r): 1 for a in ("111111111111", "222222222222") for r in scanned},
         }
     )
-    assert result.progress.tasks_total == 6 and result.progress.tasks_done == 6
-    assert {r.region for r in result.regions} == {"us-east-1", "eu-west-1", "ap-southeast-2"}
+    assert result.progress.tasks_total == 36 and result.progress.tasks_done == 36
+    assert {r.region for r in result.regions} == scanned
+
+
+@pytest.mark.parametrize("listed", [("eu-west-1",), ("me-central-1",), ("eu-west-1", "cn-north-1")])
+def test_regions_every_account_has_are_scanned_when_describe_regions_leaves_them_out(listed):
+    """AWS enables the regions introduced before 20 March 2019 in every account: an answer that
+    leaves some out (a proxy, a stand-in) cannot make the scan skip them and look complete; what
+    it adds (an opted-in region) is scanned as well."""
+    ctx = FakeCtx(
+        {("111111111111", "us-east-1"): [{"Reservations": [{"Instances": [_instance("i-1")]}]}]}, regions=listed
+    )
+    settings = _settings(["111111111111"])
+    result = scan(ctx, settings.scan, settings.accounts.explicit)
+    expected = sorted({*ENABLED_BY_DEFAULT["aws"], *(r for r in listed if r != "cn-north-1")})
+    assert result.planned == {"111111111111": expected}
+    assert sorted(r.region for r in result.regions) == expected and not result.failures
+    assert [h["instance_id"] for r in result.regions for h in r.records] == ["i-1"]
 
 
 def test_configured_regions_need_no_describe_regions():
@@ -309,7 +327,7 @@ def test_a_next_token_given_twice_fails_the_region_instead_of_looping_forever():
         ("111111111111", "eu-west-1"): [{"Reservations": [{"Instances": [_instance("i-3")]}]}],
     }
     ctx = FakeCtx(pages)
-    settings = _settings(["111111111111"])
+    settings = _settings(["111111111111"], regions=["us-east-1", "eu-west-1"])
     result = scan(ctx, settings.scan, settings.accounts.explicit)
     assert [(r.region, [h["instance_id"] for h in r.records]) for r in result.regions] == [("eu-west-1", ["i-3"])]
     [failure] = result.failures
@@ -351,7 +369,7 @@ def test_a_slow_warm_up_is_stopped_when_the_scan_ends():
     result = scan(ctx, settings.scan, settings.accounts.explicit)
     assert time.monotonic() - started < 10
     assert ctx.warmed == [True]
-    assert not result.failures and result.progress.tasks_done == 2
+    assert not result.failures and result.progress.tasks_done == 17  # the regions every account has
 
 
 def test_the_order_of_the_warm_up_is_the_order_of_the_calls():
@@ -461,9 +479,9 @@ def test_the_pool_runs_with_the_longer_switch_interval_and_gives_the_old_one_bac
     ctx = IntervalSeen({})
     settings = _settings(["111111111111", "222222222222"])
     result = scan(ctx, settings.scan, settings.accounts.explicit)
-    assert result.failures == [] and len(result.regions) == 4
-    # DescribeRegions of both accounts and the four account-regions, all on pool threads
-    assert len(ctx.seen) == 6 and all(v == pytest.approx(SCAN_SWITCH_INTERVAL) for v in ctx.seen)
+    assert result.failures == [] and len(result.regions) == 2 * 17
+    # DescribeRegions of both accounts and the 34 account-regions, all on pool threads
+    assert len(ctx.seen) == 2 + 2 * 17 and all(v == pytest.approx(SCAN_SWITCH_INTERVAL) for v in ctx.seen)
     assert sys.getswitchinterval() == pytest.approx(0.005)
 
 
