@@ -15,12 +15,12 @@ Knobs (environment variables; `make bench BENCH_QUICK=1` for a smoke run of abou
   BENCH_PER_REGION     case 3 instances per account-region (default 250: 20 x 2 x 250 = 10,000)
   BENCH_AWS_EC2        0 to skip amazon.aws.aws_ec2 (default 1)
   BENCH_AWS_EC2_RUNS   measured aws_ec2 runs per variant (default 3; 1 above 10 accounts)
-  BENCH_WORKERS_SWEEP  max_workers values tried at the largest case-2 fleet (default "4,8,16,32,64")
+  BENCH_WORKERS_SWEEP  max_workers values tried at the largest case-2 fleet (default "4,8,16,32,64,128")
   BENCH_PROFILE        1 to write pyinstrument profiles to bench/.work/profiles
   BENCH_EXPORT         0 to skip timing the CMDB export playbook on the 10,000 hosts
   BENCH_ORG_ACCOUNTS   case 5 account counts, 17 regions each, fast stand-in (default "200,1000")
   BENCH_RUNS_ORG       measured runs per case-5 variant (default 3; 1 above 200 accounts)
-  BENCH_ORG_WORKERS    max_workers values tried at 200 accounts for RSS per worker (default "16,64")
+  BENCH_ORG_WORKERS    max_workers values tried at 200 accounts for RSS per worker (default "16,64,128")
   BENCH_ORG_AWS_EC2_ACCOUNTS  case 5: accounts in the amazon.aws.aws_ec2 sample (default 5), scaled up
   BENCH_QUICK          1: small fleets, 2 runs, results in bench/.work/ instead of docs/
   BENCH_OUT            where the Markdown goes (default docs/benchmarks.md, or bench/.work/ when quick)
@@ -78,14 +78,18 @@ ACCOUNT_COUNTS = [int(x) for x in (os.environ.get("BENCH_ACCOUNTS") or ("1,10" i
 PER_REGION = env_int("BENCH_PER_REGION", 10 if QUICK else 250)
 DO_AWS_EC2 = os.environ.get("BENCH_AWS_EC2", "1") == "1"
 AWS_EC2_RUNS = env_int("BENCH_AWS_EC2_RUNS", 1 if QUICK else 3)
-SWEEP = [int(x) for x in (os.environ.get("BENCH_WORKERS_SWEEP") or ("" if QUICK else "4,8,16,32,64")).split(",") if x]
+SWEEP = [
+    int(x) for x in (os.environ.get("BENCH_WORKERS_SWEEP") or ("" if QUICK else "4,8,16,32,64,128")).split(",") if x
+]
 # the every-attribute variant of case 3 costs a minute or more per run
 RUNS_ALL = env_int("BENCH_RUNS_ALL", 1 if QUICK else 2)
 PROFILE = os.environ.get("BENCH_PROFILE") == "1"
 EXPORT = os.environ.get("BENCH_EXPORT", "1") == "1"
 ORG_ACCOUNTS = [int(x) for x in (os.environ.get("BENCH_ORG_ACCOUNTS") or ("20" if QUICK else "200,1000")).split(",")]
 RUNS_ORG = env_int("BENCH_RUNS_ORG", 1 if QUICK else 3)
-ORG_WORKERS = [int(x) for x in (os.environ.get("BENCH_ORG_WORKERS") or ("" if QUICK else "16,64")).split(",") if x]
+# the shared-client floor of case 5 runs as many threads as the plugin's default max_workers
+FLOOR_THREADS = 128
+ORG_WORKERS = [int(x) for x in (os.environ.get("BENCH_ORG_WORKERS") or ("" if QUICK else "16,64,128")).split(",") if x]
 # case 5's amazon.aws.aws_ec2 sample: that many accounts (one file each, all 17 regions), timed once
 # and scaled to the case's account counts (aws_ec2 reads the files one after the other)
 ORG_AWS_EC2_ACCOUNTS = env_int("BENCH_ORG_AWS_EC2_ACCOUNTS", 2 if QUICK else 5)
@@ -619,7 +623,13 @@ def case_org_scale(results: dict) -> None:
     log(f"case 5: {ORG_ACCOUNTS} accounts x {regions} regions, 8 instances per account, 100 ms, fast stand-in")
     case_dir = os.path.join(WORK, "case5")
     shutil.rmtree(case_dir, ignore_errors=True)
-    rows = results["case5"] = {"regions": regions, "latency_ms": 100, "rows": [], "workers": []}
+    rows = results["case5"] = {
+        "regions": regions,
+        "latency_ms": 100,
+        "rows": [],
+        "workers": [],
+        "floor_threads": FLOOR_THREADS,
+    }
     with FastStandIn(100, regions, 8) as stand_in:
         env = aws_env(stand_in.endpoint)
         for n in ORG_ACCOUNTS:
@@ -640,7 +650,13 @@ def case_org_scale(results: dict) -> None:
             specs = [
                 (f"crossaccount.aws.ec2 {n} accounts x {regions}", runs, ours(inv), env, out),
                 (f"served from the cache {n}", runs, ours(cached), env, None),
-                (f"shared-client floor {n}", runs, scan_floor(accounts, ALL_REGIONS, 64) + ["--shared"], env, None),
+                (
+                    f"shared-client floor {n}",
+                    runs,
+                    scan_floor(accounts, ALL_REGIONS, FLOOR_THREADS) + ["--shared"],
+                    env,
+                    None,
+                ),
             ]
             if n <= 200:  # the default (scan_processes: 0, automatic) against one process, same minutes
                 one_text = plugin_config(accounts, ALL_REGIONS, processes=1)
@@ -1053,7 +1069,8 @@ def report(results: dict, elapsed: float) -> str:
             "the signing key; every host is checked to be listed once, under the account that owns it. CPU per",
             "call: the whole process's CPU / API calls; the plugin's share (the scan) subtracts the same inventory",
             "served from the plugin's cache (start-up, loading the hosts, the JSON output). The shared-client floor",
-            "is bench/scan_floor.py --shared, 64 threads: a bare boto3 pool with one client per region and",
+            f"is bench/scan_floor.py --shared, {c5.get('floor_threads', 64)} threads: a bare boto3 pool with one client"
+            " per region and",
             "credentials chosen per request (it parses timestamps; the plugin does not). The three take turns",
             "(plugin, cached, floor, plugin, ...), so that each comparison is of the same minutes. Steal: the share",
             "of the machine's CPU the hypervisor took during those runs; it inflates wall and CPU times alike.",
