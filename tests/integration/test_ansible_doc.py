@@ -166,7 +166,7 @@ def test_text_output_shows_options_defaults_and_examples(written, rendered):
     missing = set(documentation["options"]) - option_lines
     assert not missing, f"options not rendered: {sorted(missing)}"
     assert "= plugin" in text, "the required option is marked"
-    assert "default: 64" in text and "default: crossaccount-inventory" in text
+    assert "default: 128" in text and "default: crossaccount-inventory" in text
     assert "EXAMPLES:" in text
     shown_examples = text.split("EXAMPLES:", 1)[1]
     for line in examples.strip().splitlines():

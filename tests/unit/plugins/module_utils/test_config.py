@@ -67,7 +67,7 @@ def test_defaults():
     assert s.scan.regions == () and s.scan.exclude_regions == ()
     assert [p.written for p in s.output.hostnames] == ["instance-id"]
     assert s.scan.attributes is None
-    assert s.scan.max_workers == s.client.max_pool_connections == 64
+    assert s.scan.max_workers == s.client.max_pool_connections == 128
     assert s.client.max_attempts == 10 and s.client.retry_mode == "standard"
     assert s.client.duration_seconds == 3600 and s.output.strict_errors is False and s.accounts.shard is None
     assert s.client.role_session_name == "crossaccount-inventory" and s.accounts.partition == "aws"
