@@ -314,11 +314,12 @@ options:
       - Bound on concurrent AWS calls (threads in the one pool of account and account-region tasks),
         1 to 256. Each account-region is listed by one task at a time, so the EC2 request rate per
         account and region stays far below EC2's documented refill rate whatever the value. The
-        default hides 100-300 ms of API latency for thousands of account-regions with two scan
-        processes busy; every account shares one client per region, so more workers cost no extra
-        memory. Lower it (16-32) when the source account's STS budget is shared with other busy
-        tools; see docs/scaling.md.
-      - The default was 64 before version 1.1.0.
+        default keeps two scan processes of a fast 2-core controller busy at about 100 ms of API
+        latency for thousands of account-regions (more latency, or a slower controller, needs
+        fewer calls in flight per unit of CPU); every account shares one client per region, so more
+        workers cost no extra memory. Lower it (16-32) when the source account's STS budget is
+        shared with other busy tools; see docs/scaling.md.
+      - The default was 16 in version 1.0.0.
     type: int
     default: 128
     version_added: "1.0.0"

@@ -419,8 +419,9 @@ def warm_up_regions(
     """The regions whose shared EC2 clients the scan makes ahead of their calls, in the order the
     calls come: the home region of an account that needs DescribeRegions first, then the regions
     configured for it, or those every account of its partition has (partitions.ENABLED_BY_DEFAULT).
-    A forecast only: a region it misses gets its client at its first call, as before, and what
-    is scanned always comes from the configuration or DescribeRegions."""
+    A forecast only: a region it misses gets its client at its first call, as before; what is
+    scanned comes from the configuration, or from DescribeRegions with the regions every account
+    has (regions.describe_enabled_regions)."""
     exclude = set(settings.exclude_regions)
     discovering: dict[str, None] = {}  # partitions whose accounts call DescribeRegions
     rest: dict[str, None] = {}
