@@ -921,8 +921,8 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
             bare = (prefix == "" and leading is False) or not joined
             start = None if bare else {joined, to_safe_group_name(joined, silent=True)}
             parent = keyed.get("parent_group")
-            fixed = isinstance(parent, str) and parent and not validation.is_template(parent)
-            parents = tuple(dict.fromkeys((parent, to_safe_group_name(parent, silent=True)))) if fixed else ()
+            written = isinstance(parent, str) and parent and not validation.is_template(parent)
+            parents = tuple(dict.fromkeys((parent, to_safe_group_name(parent, silent=True)))) if written else ()
             yield start, parents
 
     def _construct(self, names, records):

@@ -291,8 +291,7 @@ def _check_int(value: Any, key: str, bounds: tuple[int, int] | None) -> None:
 
 
 def _check_bool(value: Any, key: str) -> None:
-    words = validation.TRUE_WORDS | validation.FALSE_WORDS
-    if not isinstance(value, bool) and not (isinstance(value, str) and value.lower() in words):
+    if not isinstance(value, bool) and not (isinstance(value, str) and value.lower() in validation.BOOL_WORDS):
         raise ConfigError(key, f"expected true or false, got {value!r}", f"write {key}: true or {key}: false")
 
 

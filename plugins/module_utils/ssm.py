@@ -84,7 +84,7 @@ def _flag(raw: Mapping[str, Any], key: str, default: bool) -> bool:
         return value
     # the words the top-level boolean options take (config._check_bool), quoted or from a template
     # left as text: "true" here means what it means at the top level of the file
-    if isinstance(value, str) and value.lower() in validation.TRUE_WORDS | validation.FALSE_WORDS:
+    if isinstance(value, str) and value.lower() in validation.BOOL_WORDS:
         return value.lower() in validation.TRUE_WORDS
     raise ConfigError(f"ssm.{key}", f"expected true or false, got {value!r}"[:120], f"write ssm.{key}: true or false")
 

@@ -38,6 +38,7 @@ WHOLE_NUMBER = re.compile(r"[0-9]{1,9}", re.ASCII)
 # The words a boolean option of the file takes as text (any case), beside YAML's true and false
 TRUE_WORDS = frozenset({"true", "yes", "on", "1"})
 FALSE_WORDS = frozenset({"false", "no", "off", "0"})
+BOOL_WORDS = TRUE_WORDS | FALSE_WORDS
 
 
 def _full(pattern: re.Pattern, value: Any) -> bool:
